@@ -1,0 +1,3 @@
+from wats_converter.cli import main
+
+main()

@@ -1,0 +1,268 @@
+"""The YAML configuration, validated into typed, frozen settings before anything starts.
+
+Relative folders resolve against the config file's folder. Every problem is one `ConfigError`
+that names the key (`converters[1].priority: ...`) and the file.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from wats_converter.errors import ConfigError
+from wats_converter.report.model import format_path
+
+EMBEDDED = "embedded"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PostProcessAction(StrEnum):
+    """What happens to a source file once its report is safe in the pending folder."""
+
+    DELETE = "DELETE"
+    MOVE = "MOVE"
+    ZIP = "ZIP"
+    KEEP = "KEEP"
+
+
+class ServerConfig(Strict):
+    """Where reports go. `url: embedded` (the default) runs the local server in-process."""
+
+    url: str = EMBEDDED
+    token: str | None = Field(default=None, repr=False)
+    token_env: str | None = None
+    connect_timeout_s: float = Field(default=10.0, gt=0)
+    timeout_s: float = Field(default=60.0, gt=0)
+    max_concurrent: int = Field(default=4, ge=1, le=64)
+    verify_tls: bool = True
+
+    def resolved_token(self) -> str | None:
+        if self.token_env:
+            return os.environ.get(self.token_env) or self.token
+        return self.token
+
+
+class StationConfig(Strict):
+    name: str = Field(
+        default_factory=lambda: (
+            os.uname().nodename
+            if hasattr(os, "uname")
+            else os.environ.get("COMPUTERNAME", "station")
+        ),
+        max_length=100,
+    )
+    location: str = Field(default="Unknown", max_length=100)
+    purpose: str = Field(default="Production", max_length=100)
+    operator: str = Field(default="oper", max_length=100)
+
+
+class RetryConfig(Strict):
+    """Backoff for reports the server could not take yet, and the poison-file limit."""
+
+    initial_s: float = Field(default=1.0, gt=0)
+    max_s: float = Field(default=300.0, gt=0)
+    max_age_s: float | None = Field(default=None, gt=0)
+    """Move a report to error/ after this long pending; `null` (default) retries forever."""
+    conversion_attempts: int = Field(default=3, ge=1)
+    """A file whose conversion crashes or times out this often is quarantined in error/."""
+
+
+class ConverterEntry(Strict):
+    """One `converters:` entry: which converter watches which folder, and what follows."""
+
+    name: str
+    class_name: str
+    module_path: str | None = None
+    enabled: bool = True
+    priority: int = Field(default=5, ge=1, le=10)
+    watch_folder: Path
+    done_folder: Path | None = None
+    error_folder: Path | None = None
+    post_process_action: PostProcessAction = PostProcessAction.MOVE
+    patterns: tuple[str, ...] | None = None
+    recursive: bool = True
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("post_process_action", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+class Config(Strict):
+    """The whole configuration. Build it with `load_config` or `embedded_config`."""
+
+    server: ServerConfig = ServerConfig()
+    station: StationConfig = StationConfig()
+    pending_folder: Path = Path("pending")
+    archive_folder: Path = Path("archive")
+    error_folder: Path = Path("error")
+    """Where rejected pending reports go when their converter has no error folder."""
+    state_folder: Path | None = None
+    """Journal and lock; default: the pending folder's parent."""
+    max_workers: int = Field(default=2, ge=1, le=64)
+    worker_mode: str = Field(default="thread", pattern="^(thread|process)$")
+    conversion_timeout_s: float = Field(default=120.0, gt=0)
+    settle_s: float = Field(default=0.1, ge=0)
+    scan_interval_s: float = Field(default=10.0, gt=0)
+    min_free_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
+    retry: RetryConfig = RetryConfig()
+    converters: tuple[ConverterEntry, ...] = ()
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @property
+    def state_dir(self) -> Path:
+        return self.state_folder or self.pending_folder.parent
+
+    def enabled_converters(self) -> list[ConverterEntry]:
+        return [c for c in self.converters if c.enabled]
+
+
+def load_config(path: Path) -> Config:
+    """Read, validate and resolve a YAML config file (folders are created)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        data = YAML(typ="safe", pure=True).load(text)
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{path}: the top level must be a mapping of keys (server:, converters:, ...)"
+        )
+    return build_config(data, path.resolve().parent, source=str(path))
+
+
+def build_config(data: dict[str, Any], base_dir: Path, source: str = "config") -> Config:
+    """Validate a config mapping, resolve folders against `base_dir`, check cross-field rules."""
+    try:
+        config = Config.model_validate({**data, "base_dir": base_dir})
+    except ValidationError as exc:
+        raise ConfigError("; ".join(_describe(exc, source))) from None
+    config = _resolve_folders(config, base_dir)
+    _check_converters(config, source)
+    return config
+
+
+def _describe(exc: ValidationError, source: str) -> list[str]:
+    out = []
+    for err in exc.errors(include_url=False):
+        message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        out.append(f"{source}: {format_path(tuple(err['loc']))}: {message}")
+    return out
+
+
+def _resolve(base: Path, folder: Path | None) -> Path | None:
+    if folder is None:
+        return None
+    folder = folder.expanduser()
+    return folder if folder.is_absolute() else (base / folder).resolve()
+
+
+def _resolve_folders(config: Config, base: Path) -> Config:
+    top = {
+        k: _resolve(base, getattr(config, k))
+        for k in ("pending_folder", "archive_folder", "error_folder", "state_folder")
+    }
+    entries = tuple(
+        c.model_copy(
+            update={
+                k: _resolve(base, getattr(c, k))
+                for k in ("watch_folder", "done_folder", "error_folder")
+            }
+        )
+        for c in config.converters
+    )
+    return config.model_copy(update={**top, "converters": entries})
+
+
+def _check_converters(config: Config, source: str) -> None:
+    names: set[str] = set()
+    for i, entry in enumerate(config.converters):
+        where = f"{source}: converters[{i}]"
+        if entry.name in names:
+            raise ConfigError(f"{where}.name: {entry.name!r} is used by two converters")
+        names.add(entry.name)
+        if entry.post_process_action is PostProcessAction.MOVE and entry.done_folder is None:
+            raise ConfigError(f"{where}.done_folder: required when post_process_action is MOVE")
+    enabled = [(i, c) for i, c in enumerate(config.converters) if c.enabled]
+    for n, (i, a) in enumerate(enabled):
+        for j, b in enabled[n + 1 :]:
+            if _claims_overlap(a, b):
+                raise ConfigError(
+                    f"{source}: converters[{j}] ({b.name!r}) watches the same files as "
+                    f"converters[{i}] ({a.name!r}) in {b.watch_folder}; give them different "
+                    "folders or non-overlapping `patterns`"
+                )
+
+
+def _claims_overlap(a: ConverterEntry, b: ConverterEntry) -> bool:
+    if a.watch_folder != b.watch_folder:
+        inner, outer = (a, b) if b.watch_folder in a.watch_folder.parents else (b, a)
+        if not (outer.watch_folder in inner.watch_folder.parents and outer.recursive):
+            return False
+    if a.patterns is None or b.patterns is None:
+        return a.class_name == b.class_name and a.module_path == b.module_path
+    return any(
+        fnmatch.fnmatch(p, q) or fnmatch.fnmatch(q, p) for p in a.patterns for q in b.patterns
+    )
+
+
+def ensure_folders(config: Config) -> None:
+    """Create every folder the config names; a folder that cannot be made is a ConfigError."""
+    folders = [config.pending_folder, config.archive_folder, config.error_folder, config.state_dir]
+    for entry in config.enabled_converters():
+        folders += [f for f in (entry.watch_folder, entry.done_folder, entry.error_folder) if f]
+    for folder in folders:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot create folder {folder}: {exc.strerror}") from None
+
+
+def embedded_config(data_dir: Path) -> Config:
+    """The zero-config default: ./wats-data with every built-in converter and the local server."""
+    data_dir = data_dir.resolve()
+    watch = data_dir / "watch"
+    converters = [
+        {
+            "name": f"{fmt} files",
+            "class_name": cls,
+            "watch_folder": str(watch),
+            "patterns": [pattern],
+            "done_folder": str(data_dir / "done"),
+            "error_folder": str(data_dir / "error"),
+            "post_process_action": "MOVE",
+        }
+        for fmt, cls, pattern in (
+            ("WSJF", "WSJFConverter", "*.json"),
+            ("CSV", "CSVConverter", "*.csv"),
+        )
+    ]
+    return build_config(
+        {
+            "pending_folder": "pending",
+            "archive_folder": "archive",
+            "error_folder": "error",
+            "converters": converters,
+        },
+        data_dir,
+        source="embedded defaults",
+    )

@@ -1,0 +1,57 @@
+"""WSJFConverter: a file that already is a WATS report in JSON (spec §3.1)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from wats_converter.converters.api import ConverterBase, ConverterSettings
+from wats_converter.errors import ConversionError
+from wats_converter.report import UUTReport
+
+# Fields a server export carries that the server computes itself; they are not sent back.
+OUTPUT_ONLY = {"assetStats", "origin", "productName"}
+UUT_OUTPUT_ONLY = {"stepIdCausedUUTFailure", "refUURs"}
+
+
+class WSJFSettings(ConverterSettings):
+    ignore_unknown_fields: bool = False
+    """Drop fields that are not in the WSJF schema instead of rejecting the file."""
+
+
+class WSJFConverter(ConverterBase):
+    """Reads `*.json` WSJF reports; keeps every schema field and the file's `id`."""
+
+    name = "WSJFConverter"
+    supported_extensions = (".json",)
+    Settings = WSJFSettings
+
+    def convert(self, content: str, file_path: Path) -> list[UUTReport]:
+        try:
+            data = json.loads(content)
+        except json.JSONDecodeError as exc:
+            raise ConversionError(
+                f"invalid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno
+            ) from None
+        items = data if isinstance(data, list) else [data]
+        return [self._report(item, i if len(items) > 1 else None) for i, item in enumerate(items)]
+
+    def _report(self, data: Any, index: int | None) -> UUTReport:
+        where = "" if index is None else f"report [{index}]: "
+        if not isinstance(data, dict):
+            raise ConversionError(
+                f"{where}expected a JSON object (a WSJF report), got {type(data).__name__}"
+            )
+        if data.get("type", "T") != "T":
+            raise ConversionError(
+                f"{where}type {data.get('type')!r}: only UUT reports (type T) are supported"
+            )
+        data = {k: v for k, v in data.items() if k not in OUTPUT_ONLY}
+        if isinstance(data.get("uut"), dict):
+            data["uut"] = {k: v for k, v in data["uut"].items() if k not in UUT_OUTPUT_ONLY}
+        if data.get("id") in ("", "00000000-0000-0000-0000-000000000000"):
+            del data["id"]
+        if self.settings.ignore_unknown_fields:
+            data = {k: v for k, v in data.items() if k in UUTReport.model_fields}
+        return UUTReport.from_wsjf(data)

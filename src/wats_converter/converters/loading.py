@@ -1,0 +1,83 @@
+"""Find converter classes by name: built-ins, the `wats_converter.converters` entry point group,
+or `module_path` + `class_name` from the config. Every failure is a `ConfigError` naming the entry.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import entry_points
+from typing import Any
+
+from pydantic import ValidationError
+
+from wats_converter.converters.api import ConversionContext, ConverterBase
+from wats_converter.converters.builtin import BUILTIN_CONVERTERS
+from wats_converter.errors import ConfigError
+
+ENTRY_POINT_GROUP = "wats_converter.converters"
+
+
+def load_converter_class(
+    class_name: str, module_path: str | None, where: str
+) -> type[ConverterBase]:
+    """Resolve a converter class; `where` names the config entry for error messages."""
+    if module_path:
+        return _from_module(module_path, class_name, where)
+    if class_name in BUILTIN_CONVERTERS:
+        return BUILTIN_CONVERTERS[class_name]
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name == class_name:
+            try:
+                loaded = ep.load()
+            except Exception as exc:
+                raise ConfigError(
+                    f"{where}: entry point {ep.value!r} failed to load: {exc}"
+                ) from exc
+            return _ensure_converter(loaded, where)
+    known = sorted(
+        {*BUILTIN_CONVERTERS, *(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))}
+    )
+    raise ConfigError(
+        f"{where}.class_name: no converter named {class_name!r}; built-in and installed converters "
+        f"are {', '.join(known)}. A converter of your own needs `module_path` too."
+    )
+
+
+def _from_module(module_path: str, class_name: str, where: str) -> type[ConverterBase]:
+    try:
+        module = importlib.import_module(module_path)
+    except ImportError as exc:
+        raise ConfigError(
+            f"{where}.module_path: cannot import {module_path!r} ({exc}); is the package "
+            "installed in this Python environment, or on PYTHONPATH?"
+        ) from exc
+    except Exception as exc:
+        raise ConfigError(
+            f"{where}.module_path: importing {module_path!r} failed: {exc!r}"
+        ) from exc
+    cls = getattr(module, class_name, None)
+    if cls is None:
+        raise ConfigError(f"{where}.class_name: module {module_path!r} has no {class_name!r}")
+    return _ensure_converter(cls, where)
+
+
+def _ensure_converter(cls: Any, where: str) -> type[ConverterBase]:
+    if not (isinstance(cls, type) and issubclass(cls, ConverterBase)):
+        raise ConfigError(f"{where}.class_name: {cls!r} is not a ConverterBase subclass")
+    return cls
+
+
+def create_converter(
+    cls: type[ConverterBase], settings: dict[str, Any], context: ConversionContext, where: str
+) -> ConverterBase:
+    """Instantiate with validated settings; a bad setting names `where.settings.key`."""
+    try:
+        return cls(settings, context)
+    except ValidationError as exc:
+        problems = [
+            f"{where}.settings.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+            for e in exc.errors(include_url=False)
+        ]
+        raise ConfigError("; ".join(problems)) from None
+    except Exception as exc:
+        raise ConfigError(f"{where}: {cls.__name__}() failed: {exc!r}") from exc

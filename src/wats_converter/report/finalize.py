@@ -1,0 +1,270 @@
+"""Complete a report and check the rules the server enforces (spec §1.3, §1.7).
+
+`finalize(report)` checks the structure first (collecting every problem with its path), then
+fills in what a converter may omit: step ids (depth first), step types (from the payload),
+measurement and step statuses (from limits, propagated upwards), `result` and `startUTC`.
+Anything a converter set explicitly is kept.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import itertools
+from datetime import UTC
+
+from wats_converter.errors import ReportValidationError
+from wats_converter.report.compare import (
+    DUAL_LIMIT_OPS,
+    NUMERIC_OPS,
+    STRING_OPS,
+    CompOp,
+    numeric_passes,
+    string_passes,
+)
+from wats_converter.report.model import Step, UUTReport
+from wats_converter.report.parts import Chart
+
+MAX_ATTACHMENT_BYTES = 100 * 1024  # the smaller of the two documented limits (spec §1.4.6)
+MAX_CHART_POINTS = 10_000
+PAYLOAD_KINDS = ("seqCall", "numericMeas", "stringMeas", "booleanMeas", "callExe", "messagePopup")
+# Terminated > Error > Failed > Passed (spec §1.3 rule 5)
+SEVERITY = {"T": 3, "E": 2, "F": 1}
+
+
+def finalize(report: UUTReport) -> UUTReport:
+    """Check `report`, then complete it in place; raise `ReportValidationError` on any problem."""
+    problems = check(report)
+    if problems:
+        raise ReportValidationError(problems)
+    _assign_step_ids(report.root)
+    for step in report.root.walk():
+        if step.stepType is None:
+            step.stepType = infer_step_type(step)
+    root_status = _complete_status(report.root)
+    if report.result is None:
+        report.result = root_status if root_status in ("P", "F", "E", "T") else "P"  # type: ignore[assignment]
+    # startUTC is emitted in UTC notation whatever offset it arrived with
+    report.startUTC = (report.startUTC or report.start_utc()).astimezone(UTC)  # type: ignore[union-attr]
+    return report
+
+
+def check(report: UUTReport) -> list[str]:
+    """Every structural problem of `report`, as `path: message` lines."""
+    problems = [*_check_header(report)]
+    if report.root.seqCall is None:
+        problems.append("root.seqCall: the root step must be a sequence call")
+    seen_ids: set[int] = set()
+    for path, step in _walk_with_paths(report.root, "root"):
+        problems += _check_step(step, path)
+        if step.id is not None:
+            if step.id in seen_ids:
+                problems.append(f"{path}.id: step id {step.id} is used twice")
+            seen_ids.add(step.id)
+    return problems
+
+
+def _check_header(report: UUTReport) -> list[str]:
+    problems = []
+    for field in ("pn", "sn"):
+        if not getattr(report, field).strip():
+            problems.append(f"{field}: must not be blank")
+    for field, hint in (
+        ("machineName", "station.name"),
+        ("location", "station.location"),
+        ("purpose", "station.purpose"),
+    ):
+        if not getattr(report, field):
+            problems.append(f"{field}: missing (set it in the file or `{hint}` in the config)")
+    if report.id is None:
+        problems.append("id: missing")
+    if report.processCode is None:
+        problems.append("processCode: missing (the WATS operation code, e.g. 10)")
+    if report.start is None:
+        problems.append("start: missing (the test's start time with its UTC offset)")
+    elif report.startUTC is not None and report.startUTC != report.start:
+        problems.append(
+            f"startUTC: {report.startUTC.isoformat()} is not the same instant as start "
+            f"{report.start.isoformat()}"
+        )
+    return problems
+
+
+def _walk_with_paths(step: Step, path: str) -> list[tuple[str, Step]]:
+    out = [(path, step)]
+    for i, child in enumerate(step.steps or ()):
+        out += _walk_with_paths(child, f"{path}.steps[{i}]")
+    return out
+
+
+def _check_step(step: Step, path: str) -> list[str]:
+    problems = []
+    kinds = [k for k in PAYLOAD_KINDS if getattr(step, k) is not None]
+    if len(kinds) > 1:
+        problems.append(f"{path}: a step carries one kind of payload, found {' and '.join(kinds)}")
+    if step.steps and step.seqCall is None:
+        problems.append(f"{path}.steps: only a step with seqCall may have child steps")
+    if step.chart is not None and step.attachment is not None:
+        problems.append(f"{path}: a step may have a chart or an attachment, not both")
+    for kind in ("numericMeas", "stringMeas", "booleanMeas"):
+        measurements = getattr(step, kind) or []
+        if len(measurements) > 1:
+            problems += _check_names(measurements, f"{path}.{kind}")
+    for i, meas in enumerate(step.numericMeas or ()):
+        problems += _check_numeric(
+            meas.compOp,
+            meas.value,
+            meas.lowLimit,
+            meas.highLimit,
+            meas.status,
+            f"{path}.numericMeas[{i}]",
+        )
+    for i, smeas in enumerate(step.stringMeas or ()):
+        where = f"{path}.stringMeas[{i}]"
+        if smeas.compOp not in STRING_OPS:
+            problems.append(f"{where}.compOp: {smeas.compOp} is not a string comparison operator")
+        elif smeas.compOp is not CompOp.LOG and smeas.status is None:
+            if smeas.value is None:
+                problems.append(f"{where}.value: missing (needed to compute the status)")
+            if smeas.limit is None:
+                problems.append(f"{where}.limit: {smeas.compOp} needs a limit")
+    if step.chart is not None:
+        problems += _check_chart(step.chart, f"{path}.chart")
+    if step.attachment is not None:
+        problems += _check_attachment(step.attachment.data, f"{path}.attachment.data")
+    return problems
+
+
+def _check_names(measurements: list[object], path: str) -> list[str]:
+    names = [getattr(m, "name", None) for m in measurements]
+    problems = [
+        f"{path}[{i}].name: each measurement of a multiple test needs a name"
+        for i, n in enumerate(names)
+        if not n
+    ]
+    duplicates = {n for n in names if n and names.count(n) > 1}
+    problems += [f"{path}: measurement name {n!r} is used twice" for n in sorted(duplicates)]
+    return problems
+
+
+def _check_numeric(
+    op: CompOp,
+    value: float | None,
+    low: float | None,
+    high: float | None,
+    status: str | None,
+    where: str,
+) -> list[str]:
+    if op not in NUMERIC_OPS:
+        return [f"{where}.compOp: {op} is not a numeric comparison operator"]
+    problems = []
+    if op is not CompOp.LOG and low is None:
+        problems.append(f"{where}.lowLimit: {op} needs lowLimit")
+    if op in DUAL_LIMIT_OPS and high is None:
+        problems.append(f"{where}.highLimit: {op} needs highLimit")
+    if op is not CompOp.LOG and value is None and status is None:
+        problems.append(f"{where}.value: missing (needed to compute the status)")
+    return problems
+
+
+def _check_chart(chart: Chart, path: str) -> list[str]:
+    problems: list[str] = []
+    for i, series in enumerate(chart.series):
+        where = f"{path}.series[{i}]"
+        y = _numbers(series.ydata, f"{where}.ydata", problems)
+        if len(y) > MAX_CHART_POINTS:
+            problems.append(f"{where}.ydata: {len(y)} points, at most {MAX_CHART_POINTS}")
+        if series.xdata is not None:
+            x = _numbers(series.xdata, f"{where}.xdata", problems)
+            if len(x) != len(y):
+                problems.append(f"{where}: xdata has {len(x)} points but ydata has {len(y)}")
+    return problems
+
+
+def _numbers(data: str, where: str, problems: list[str]) -> list[float]:
+    values = []
+    for i, text in enumerate(t for t in data.split(";") if t.strip()):
+        try:
+            values.append(float(text))
+        except ValueError:
+            problems.append(f"{where}: point {i} {text!r} is not a number (use '.' decimals)")
+    return values
+
+
+def _check_attachment(data: str, where: str) -> list[str]:
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        return [f"{where}: not valid base64"]
+    if len(raw) > MAX_ATTACHMENT_BYTES:
+        return [f"{where}: {len(raw)} bytes, at most {MAX_ATTACHMENT_BYTES} per step"]
+    return []
+
+
+def _assign_step_ids(root: Step) -> None:
+    steps = list(root.walk())
+    taken = {s.id for s in steps if s.id is not None}
+    counter = itertools.count(max(taken) + 1 if taken else 0)
+    for step in steps:
+        if step.id is None:
+            step.id = next(counter)
+
+
+def infer_step_type(step: Step) -> str:
+    """The WATS step type (it picks the UI icon) implied by a step's payload (spec §1.4.7)."""
+    if step.seqCall is not None:
+        return "SequenceCall"
+    multiple = (
+        "M"
+        if max(len(step.numericMeas or ()), len(step.stringMeas or ()), len(step.booleanMeas or ()))
+        > 1
+        else ""
+    )
+    if step.numericMeas is not None:
+        return "WATS_XYGMNLT" if step.chart is not None else f"ET_{multiple}NLT"
+    if step.stringMeas is not None:
+        return f"ET_{multiple}SVT"
+    if step.booleanMeas is not None:
+        return f"ET_{multiple}PFT"
+    if step.callExe is not None:
+        return "CallExecutable"
+    if step.messagePopup is not None:
+        return "MessagePopup"
+    if step.attachment is not None:
+        return "WATS_AttachFile"
+    return "Action"
+
+
+def _complete_status(step: Step) -> str:
+    """Fill missing statuses below and at `step`; return the step's status."""
+    child_statuses = [_complete_status(child) for child in step.steps or ()]
+    meas_statuses = _complete_measurements(step)
+    if step.status is None:
+        step.status = _worst(child_statuses + meas_statuses, all_skipped=meas_statuses)  # type: ignore[assignment]
+    assert step.status is not None
+    return step.status
+
+
+def _complete_measurements(step: Step) -> list[str]:
+    statuses: list[str] = []
+    for meas in step.numericMeas or ():
+        if meas.status is None:
+            passed = meas.value is None or numeric_passes(
+                meas.compOp, meas.value, meas.lowLimit, meas.highLimit
+            )
+            meas.status = "P" if passed else "F"
+        statuses.append(meas.status)
+    for smeas in step.stringMeas or ():
+        if smeas.status is None:
+            passed = smeas.value is None or string_passes(smeas.compOp, smeas.value, smeas.limit)
+            smeas.status = "P" if passed else "F"
+        statuses.append(smeas.status)
+    statuses += [b.status for b in step.booleanMeas or ()]
+    return statuses
+
+
+def _worst(statuses: list[str], *, all_skipped: list[str]) -> str:
+    if all_skipped and all(s == "S" for s in all_skipped):
+        return "S"
+    worst = max(statuses, key=lambda s: SEVERITY.get(s, 0), default="P")
+    return worst if worst in SEVERITY else "P"

@@ -1,0 +1,399 @@
+"""The WSJF UUT report and its step tree, with the fluent builder converters use (spec §1).
+
+Field names are the wire names. Parsing (`UUTReport.from_wsjf`) checks types, codes and length
+limits with the field path in every message; `finalize()` (in `finalize.py`) fills in what a
+converter may leave out and checks the structural rules; `to_wsjf()` emits only fields that are set.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any, Literal, TypeVar
+
+from pydantic import AwareDatetime, BaseModel, Field, ValidationError
+
+from wats_converter.errors import ReportValidationError
+from wats_converter.report.compare import CompOp, parse_comp_op
+from wats_converter.report.parts import (
+    AdditionalData,
+    Asset,
+    Attachment,
+    BooleanMeas,
+    CallExe,
+    Chart,
+    Finite,
+    Int32,
+    Loop,
+    MeasStatus,
+    MessagePopup,
+    MiscInfo,
+    NumericMeas,
+    ReportResult,
+    SeqCall,
+    StepGroup,
+    StepStatus,
+    Str100,
+    Str200,
+    StringMeas,
+    SubUnit,
+    UUTInfo,
+    WsjfModel,
+)
+
+ROOT_NAME = "MainSequence Callback"
+M = TypeVar("M", bound=BaseModel)
+
+
+class Step(WsjfModel):
+    """A node of the step tree. A step with `seqCall` is a sequence and may hold `steps`.
+
+    Build children with the `add_*` methods; each returns the new step. Statuses left as `None`
+    are computed from limits when the report is finalized.
+    """
+
+    id: Int32 | None = None
+    group: StepGroup = "M"
+    stepType: str | None = None
+    name: Str100
+    status: StepStatus | None = None
+    start: AwareDatetime | None = None
+    totTime: Finite | None = None
+    totTimeFormat: str | None = None
+    errorCode: Int32 | None = None
+    errorCodeFormat: str | None = None
+    errorMessage: Str200 | None = None
+    reportText: str | None = None
+    causedSeqFailure: bool | None = None
+    causedUUTFailure: bool | None = None
+    tsGuid: str | None = None
+    interactiveExeNum: Int32 | None = None
+    interactiveExeNumFormat: str | None = None
+    loop: Loop | None = None
+    seqCall: SeqCall | None = None
+    steps: list[Step] | None = None
+    numericMeas: list[NumericMeas] | None = None
+    stringMeas: list[StringMeas] | None = None
+    booleanMeas: list[BooleanMeas] | None = None
+    callExe: CallExe | None = None
+    messagePopup: MessagePopup | None = None
+    chart: Chart | None = None
+    attachment: Attachment | None = None
+    additionalResults: list[AdditionalData] | None = None
+
+    def add_sequence(
+        self, name: str, *, path: str | None = None, version: str | None = None, **step: Any
+    ) -> Step:
+        """Add a sequence call (a step that holds steps) and return it."""
+        seq = SeqCall(name=name, path=path, version=version)
+        return self._add(name, step, seqCall=seq, steps=[])
+
+    def add_numeric_step(
+        self,
+        name: str,
+        value: float | None,
+        low: float | None = None,
+        high: float | None = None,
+        *,
+        comp: str | CompOp | None = None,
+        unit: str | None = None,
+        status: MeasStatus | None = None,
+        **step: Any,
+    ) -> Step:
+        """Add a numeric-limit step with one measurement.
+
+        `comp` defaults to GELE with two limits, GE with only `low`, LOG with none. For single-
+        limit operators (EQ, NE, GT, GE, LT, LE) the limit is `low`, as on the wire.
+        """
+        meas = _numeric(None, value, low, high, comp, unit, status)
+        return self._add(name, step, numericMeas=[meas])
+
+    def add_numeric_measurement(
+        self,
+        name: str,
+        value: float | None,
+        low: float | None = None,
+        high: float | None = None,
+        *,
+        comp: str | CompOp | None = None,
+        unit: str | None = None,
+        status: MeasStatus | None = None,
+    ) -> NumericMeas:
+        """Add a named numeric measurement to this step (a multiple numeric step)."""
+        meas = _numeric(name, value, low, high, comp, unit, status)
+        self.numericMeas = [*(self.numericMeas or []), meas]
+        return meas
+
+    def add_step(self, name: str, **step: Any) -> Step:
+        """Add a step with no payload yet; give it named measurements with the
+        `add_*_measurement` methods to make a multiple numeric, string or pass/fail step."""
+        return self._add(name, step)
+
+    def add_string_step(
+        self,
+        name: str,
+        value: str,
+        limit: str | None = None,
+        *,
+        comp: str | CompOp | None = None,
+        status: MeasStatus | None = None,
+        **step: Any,
+    ) -> Step:
+        """Add a string-value step; `comp` defaults to CASESENSIT with a limit, else LOG."""
+        op = (
+            parse_comp_op(comp)
+            if comp
+            else (CompOp.CASESENSIT if limit is not None else CompOp.LOG)
+        )
+        meas = _build(StringMeas, name, compOp=op, value=value, limit=limit, status=status)
+        return self._add(name, step, stringMeas=[meas])
+
+    def add_pass_fail_step(self, name: str, passed: bool, **step: Any) -> Step:
+        """Add a pass/fail step whose single measurement is `passed`."""
+        return self._add(name, step, booleanMeas=[BooleanMeas(status="P" if passed else "F")])
+
+    def add_pass_fail_measurement(self, name: str, passed: bool) -> BooleanMeas:
+        """Add a named pass/fail measurement to this step (a multiple pass/fail step)."""
+        meas = _build(BooleanMeas, f"measurement {name}", name=name, status="P" if passed else "F")
+        self.booleanMeas = [*(self.booleanMeas or []), meas]
+        return meas
+
+    def add_string_measurement(
+        self, name: str, value: str, limit: str | None = None, *, comp: str | CompOp | None = None
+    ) -> StringMeas:
+        """Add a named string measurement to this step (a multiple string step)."""
+        op = (
+            parse_comp_op(comp)
+            if comp
+            else (CompOp.CASESENSIT if limit is not None else CompOp.LOG)
+        )
+        meas = _build(
+            StringMeas, f"measurement {name}", name=name, compOp=op, value=value, limit=limit
+        )
+        self.stringMeas = [*(self.stringMeas or []), meas]
+        return meas
+
+    def add_action_step(self, name: str, *, status: StepStatus = "P", **step: Any) -> Step:
+        """Add a step without measurements (an action); it passes unless told otherwise."""
+        return self._add(name, {**step, "status": status})
+
+    def add_call_exe_step(
+        self, name: str, exit_code: float, *, status: StepStatus = "P", **step: Any
+    ) -> Step:
+        """Add a Call Executable step with the program's exit code."""
+        return self._add(name, {**step, "status": status}, callExe=CallExe(exitCode=exit_code))
+
+    def add_message_popup_step(
+        self, name: str, response: str, button: int = 1, *, status: StepStatus = "P", **step: Any
+    ) -> Step:
+        """Add a Message Popup step with the operator's response and button."""
+        popup = MessagePopup(response=response, button=button)
+        return self._add(name, {**step, "status": status}, messagePopup=popup)
+
+    def set_chart(
+        self,
+        series: Iterable[tuple[str, Iterable[float], Iterable[float] | None]],
+        *,
+        label: str | None = None,
+        x_label: str | None = None,
+        x_unit: str | None = None,
+        y_label: str | None = None,
+        y_unit: str | None = None,
+        chart_type: str = "Line",
+    ) -> Chart:
+        """Attach an XY chart; each series is `(name, y_values, x_values or None)`."""
+        rows = [
+            {"name": n, "ydata": _join(ys), "xdata": None if xs is None else _join(xs)}
+            for n, ys, xs in series
+        ]
+        self.chart = _build(
+            Chart,
+            f"{self.name}.chart",
+            chartType=chart_type,
+            label=label,
+            xLabel=x_label,
+            xUnit=x_unit,
+            yLabel=y_label,
+            yUnit=y_unit,
+            series=rows,
+        )
+        return self.chart
+
+    def attach(
+        self, name: str, data: bytes, content_type: str = "application/octet-stream"
+    ) -> None:
+        """Attach one file to this step (base64 on the wire)."""
+        encoded = base64.b64encode(data).decode("ascii")
+        self.attachment = _build(
+            Attachment, f"{self.name}.attachment", name=name, contentType=content_type, data=encoded
+        )
+
+    def walk(self) -> Iterable[Step]:
+        """This step and every step below it, depth first."""
+        yield self
+        for child in self.steps or ():
+            yield from child.walk()
+
+    def _add(self, name: str, step: dict[str, Any], **payload: Any) -> Step:
+        if self.seqCall is None:
+            raise ReportValidationError(
+                [f"step {self.name!r}: only a sequence (add_sequence) can hold steps"]
+            )
+        child = _build(Step, f"step {name!r}", name=name, **step, **payload)
+        self.steps = [*(self.steps or []), child]
+        return child
+
+
+def new_root() -> Step:
+    """The conventional root sequence (`MainSequence Callback`)."""
+    return Step(name=ROOT_NAME, stepType="SequenceCall", seqCall=SeqCall(name=ROOT_NAME), steps=[])
+
+
+class UUTReport(WsjfModel):
+    """A WATS UUT (test) report.
+
+    Example:
+        >>> from datetime import datetime, timezone
+        >>> r = UUTReport(pn="PCBA-1", sn="SN1", rev="A",
+        ...               start=datetime(2025, 3, 4, 9, 15, tzinfo=timezone.utc))
+        >>> step = r.root.add_numeric_step("VCC", 5.02, 4.9, 5.1, comp="GELE", unit="V")
+    """
+
+    type: Literal["T"] = "T"
+    id: uuid.UUID | None = None
+    pn: Str100 = Field(min_length=1)
+    sn: Str100 = Field(min_length=1)
+    rev: Str100 = ""
+    processCode: int | None = Field(default=None, ge=0, le=32767)
+    processName: str | None = None
+    processCodeFormat: str | None = None
+    result: ReportResult | None = None
+    machineName: Str100 | None = None
+    location: Str100 | None = None
+    purpose: Str100 | None = None
+    start: AwareDatetime | None = None
+    startUTC: AwareDatetime | None = None
+    root: Step = Field(default_factory=new_root)
+    uut: UUTInfo = Field(default_factory=UUTInfo)
+    miscInfos: list[MiscInfo] | None = None
+    subUnits: list[SubUnit] | None = None
+    assets: list[Asset] | None = None
+    additionalData: list[AdditionalData] | None = None
+
+    @classmethod
+    def from_wsjf(cls, data: bytes | str | dict[str, Any]) -> UUTReport:
+        """Parse a WSJF report; raise `ReportValidationError` naming each bad field."""
+        try:
+            if isinstance(data, dict):
+                return cls.model_validate(data)
+            return cls.model_validate_json(data)
+        except ValidationError as exc:
+            raise ReportValidationError(describe_validation_error(exc)) from None
+
+    def to_wsjf(self) -> bytes:
+        """Serialise as WSJF JSON (UTF-8), omitting unset fields."""
+        return self.model_dump_json(exclude_none=True).encode()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The WSJF JSON object as plain Python data."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+    def add_misc_info(self, description: str, text: str) -> MiscInfo:
+        """Add a searchable key/value to the header."""
+        info = _build(MiscInfo, "miscInfos", description=description, text=text)
+        self.miscInfos = [*(self.miscInfos or []), info]
+        return info
+
+    def add_sub_unit(self, part_type: str, pn: str, sn: str, rev: str = "") -> SubUnit:
+        """Add a sub-assembly for traceability."""
+        unit = _build(SubUnit, "subUnits", partType=part_type, pn=pn, sn=sn, rev=rev)
+        self.subUnits = [*(self.subUnits or []), unit]
+        return unit
+
+    def add_asset(self, asset_sn: str, usage_count: int | None = None) -> Asset:
+        """Record a piece of test equipment used."""
+        asset = _build(Asset, "assets", assetSN=asset_sn, usageCount=usage_count)
+        self.assets = [*(self.assets or []), asset]
+        return asset
+
+    def start_utc(self) -> datetime | None:
+        """`start` as a UTC instant (what `startUTC` must say)."""
+        return self.start.astimezone(UTC) if self.start is not None else None
+
+
+def _numeric(
+    name: str | None,
+    value: float | None,
+    low: float | None,
+    high: float | None,
+    comp: str | CompOp | None,
+    unit: str | None,
+    status: MeasStatus | None,
+) -> NumericMeas:
+    if comp:
+        op = parse_comp_op(comp)
+    elif low is not None and high is not None:
+        op = CompOp.GELE
+    else:
+        op = CompOp.GE if low is not None else CompOp.LOG
+    return _build(
+        NumericMeas,
+        f"measurement {name or ''}".strip(),
+        compOp=op,
+        name=name,
+        value=value,
+        lowLimit=low,
+        highLimit=high,
+        unit=unit,
+        status=status,
+    )
+
+
+def _join(values: Iterable[float]) -> str:
+    return ";".join(repr(float(v)) for v in values)
+
+
+def _build(model: type[M], where: str, **fields: Any) -> M:
+    try:
+        return model(**fields)
+    except ValidationError as exc:
+        raise ReportValidationError(describe_validation_error(exc, prefix=where)) from None
+
+
+def format_path(loc: tuple[int | str, ...], prefix: str = "") -> str:
+    """('root', 'steps', 3, 'compOp') -> 'root.steps[3].compOp'."""
+    path = prefix
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else part
+    return path or "report"
+
+
+def describe_validation_error(exc: ValidationError, prefix: str = "") -> list[str]:
+    """Turn pydantic's errors into `path: message` lines a user can act on."""
+    problems = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(p for p in err["loc"] if not _is_union_tag(p))
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "unknown field (not part of the WSJF schema)"
+        elif err["type"] == "missing":
+            message = "missing required field"
+        elif err["type"] != "value_error" and "input" in err:
+            message = f"{message} (got {_short(err['input'])})"
+        problems.append(f"{format_path(loc, prefix)}: {message}")
+    return problems
+
+
+def _is_union_tag(part: int | str) -> bool:
+    # pydantic puts the union member it tried ("float", "function-after[...]") into locations
+    return isinstance(part, str) and (part in {"float", "int", "str", "bool"} or "[" in part)
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

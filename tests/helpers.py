@@ -1,0 +1,39 @@
+"""Small helpers shared by tests (comparing WSJF documents the way the spec allows)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime
+from typing import Any
+
+OUTPUT_ONLY = {"origin", "productName", "assetStats", "refUURs", "stepIdCausedUUTFailure"}
+
+
+def normalise(value: Any, key: str = "") -> Any:
+    """Remove what the spec lets differ: number notation, time-zone notation, id and op case."""
+    if isinstance(value, dict):
+        return {k: normalise(v, k) for k, v in value.items() if k not in OUTPUT_ONLY}
+    if isinstance(value, list):
+        return [normalise(v) for v in value]
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str) and key in ("start", "startUTC"):
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    if isinstance(value, str) and key in ("compOp", "id"):
+        return value.upper()
+    return value
+
+
+def cli(*args: str, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real `wats-converter` command in a child process."""
+    return subprocess.run(
+        [sys.executable, "-m", "wats_converter", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=60,
+        check=False,
+    )
