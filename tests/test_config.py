@@ -119,21 +119,15 @@ def test_mistakes_are_one_clear_error_naming_the_key(
 
 
 def test_two_converters_claiming_the_same_files_is_an_error(tmp_path: Path) -> None:
-    text = (
-        ISSUE_EXAMPLE.replace("enabled: false", "enabled: true")
-        .replace("module_path: my_company.converters.line3", "patterns: ['*.json']")
-        .replace("class_name: Line3Converter", "class_name: WSJFConverter")
-        .replace("watch_folder: data/watch/line3", "watch_folder: data/watch/json")
-        .replace(
-            "    class_name: WSJFConverter     #",
-            "    patterns: ['*.json']\n    class_name: WSJFConverter #",
-        )
-    )
-    with pytest.raises(
-        ConfigError,
-        match=r"converters\[1\] \('Line 3 CSV'\) watches the same files as converters\[0\]",
-    ):
-        load_config(write(tmp_path, text))
+    second = """\
+  - name: More JSON
+    class_name: WSJFConverter
+    watch_folder: data/watch/json
+    post_process_action: DELETE
+"""
+    result = cli("check-config", "--config", str(write(tmp_path, ISSUE_EXAMPLE + second)))
+    assert result.returncode == 2
+    assert "converters[2] ('More JSON') watches the same files as 'JSON results'" in result.stderr
 
 
 def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
+import signal
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
 import click
+from pydantic import ValidationError
 
 from wats_converter import __version__
 from wats_converter.config import (
+    EMBEDDED,
     Config,
     ConverterEntry,
     embedded_config,
@@ -18,16 +26,19 @@ from wats_converter.config import (
     load_config,
 )
 from wats_converter.converters.api import (
-    ConversionContext,
     ConverterBase,
     RetryLater,
     SkipFile,
-    StationDefaults,
 )
 from wats_converter.converters.builtin import BUILTIN_CONVERTERS
-from wats_converter.converters.loading import create_converter, load_converter_class
+from wats_converter.converters.loading import build_converter
 from wats_converter.errors import ConfigError, WatsConverterError
 from wats_converter.pipeline.conversion import convert_path
+from wats_converter.pipeline.slot import build_slots
+from wats_converter.server.app import LocalServer
+from wats_converter.server.faults import FaultPlan, Faults
+from wats_converter.server.store import ReportStore
+from wats_converter.service import STATUS_FILE, RunResult, Service
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -93,24 +104,13 @@ def pick_converter(file: Path, name: str | None, config_path: Path | None) -> Co
         if not entries:
             raise ConfigError(f"no converter named {name!r}")
     for entry in entries:
-        converter = build_converter(entry, config, f"converter {entry.name!r}")
+        converter = build_converter(entry, config.station, f"converter {entry.name!r}")
         if name is not None or converter.matches_file(file):
             return converter
     raise ConfigError(
         f"{file}: no converter handles {file.suffix or 'files without extension'}; "
         "pick one with --converter"
     )
-
-
-def build_converter(entry: ConverterEntry, config: Config, where: str) -> ConverterBase:
-    cls = load_converter_class(entry.class_name, entry.module_path, where)
-    station = StationDefaults(
-        name=config.station.name,
-        location=config.station.location,
-        purpose=config.station.purpose,
-        operator=config.station.operator,
-    )
-    return create_converter(cls, entry.settings, ConversionContext(station=station), where)
 
 
 @main.command("check-config")
@@ -125,9 +125,7 @@ def check_config(config_path: Path) -> None:
     """Validate a config file, load its converters and create its folders."""
     try:
         config = load_config(config_path)
-        for i, entry in enumerate(config.converters):
-            if entry.enabled:
-                build_converter(entry, config, f"{config_path}: converters[{i}]")
+        build_slots(config)
         ensure_folders(config)
     except ConfigError as exc:
         fail(str(exc), EXIT_USAGE)
@@ -138,3 +136,207 @@ def check_config(config_path: Path) -> None:
             f"  {entry.name}: {entry.class_name} priority {entry.priority}, "
             f"watching {entry.watch_folder}, then {entry.post_process_action}"
         )
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, help="Port (0 picks a free one).")
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("wats-server.sqlite"),
+    show_default=True,
+    help="SQLite file of reports.",
+)
+@click.option("--token", help="Accept only 'Authorization: Basic TOKEN' (default: accept any).")
+@click.option("--admin", is_flag=True, help="Serve /_admin/ (fault injection, counters) for tests.")
+@click.option(
+    "--faults",
+    "faults_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSON fault plan to apply to the next report posts (implies nothing else).",
+)
+@click.option("--max-body-mb", default=10.0, show_default=True, help="Largest request body.")
+def serve(
+    host: str,
+    port: int,
+    db_path: Path,
+    token: str | None,
+    admin: bool,
+    faults_path: Path | None,
+    max_body_mb: float,
+) -> None:
+    """Run the local WATS-compatible server with its report browser at /."""
+    faults = Faults()
+    if faults_path is not None:
+        try:
+            faults.load(FaultPlan.validate_json(faults_path.read_bytes()))
+        except ValidationError as exc:
+            fail(f"{faults_path}: bad fault plan: {exc}", EXIT_USAGE)
+    asyncio.run(_serve(ReportStore(db_path), host, port, token, admin, faults, max_body_mb))
+
+
+async def _serve(
+    store: ReportStore,
+    host: str,
+    port: int,
+    token: str | None,
+    admin: bool,
+    faults: Faults,
+    max_body_mb: float,
+) -> None:
+    server = LocalServer(
+        store,
+        token=token,
+        admin=admin,
+        faults=faults,
+        max_body_bytes=int(max_body_mb * 1024 * 1024),
+    )
+    try:
+        url = await server.start(host, port)
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port", EXIT_USAGE)
+    click.echo(f"Local WATS server listening on {url} (reports page: {url}/)", nl=True)
+    sys.stdout.flush()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await server.stop()
+    store.close()
+
+
+def _load(config_path: Path | None, data_dir: Path) -> Config:
+    try:
+        return load_config(config_path) if config_path else embedded_config(data_dir)
+    except ConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S"
+    )
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    logging.getLogger("watchfiles").setLevel(logging.WARNING)  # it logs every batch at INFO
+
+
+@main.command()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="YAML config (default: zero-config mode in --data with the local server).",
+)
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("wats-data"),
+    show_default=True,
+    help="Data folder of zero-config mode.",
+)
+@click.option("--once", is_flag=True, help="Process what is there, submit it, and exit.")
+@click.option(
+    "--once-timeout",
+    default=120.0,
+    show_default=True,
+    help="With --once: how long to keep trying to deliver before giving up (s).",
+)
+@click.option(
+    "--log-level",
+    default="INFO",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+)
+def run(
+    config_path: Path | None, data_dir: Path, once: bool, once_timeout: float, log_level: str
+) -> None:
+    """Watch, convert, submit and post-process until stopped (Ctrl+C)."""
+    _setup_logging(log_level)
+    config = _load(config_path, data_dir)
+    progress = _progress_printer() if once and sys.stderr.isatty() else None
+    try:
+        service = Service(config, on_progress=progress)
+    except ConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
+    if config.server.url == EMBEDDED:
+        watch = sorted({str(s.entry.watch_folder) for s in service.slots})
+        click.echo(f"Drop result files (.json WSJF, .csv) into: {', '.join(watch)}")
+    try:
+        result = asyncio.run(_run_service(service, once, once_timeout))
+    except ConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
+    if once:
+        click.echo(
+            f"done: {result.converted} converted, {result.failed} failed, "
+            f"{result.pending} still pending",
+            err=True,
+        )
+        sys.exit(result.exit_code)
+
+
+async def _run_service(service: Service, once: bool, once_timeout: float) -> RunResult:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # Windows: Ctrl+C raises instead
+            loop.add_signal_handler(sig, service.stop)
+    return await service.run(once=once, once_timeout_s=once_timeout)
+
+
+def _progress_printer() -> Callable[[int, int], None]:
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // total if total else width
+        click.echo(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} files",
+            err=True,
+            nl=done >= total,
+        )
+
+    return show
+
+
+@main.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("wats-data"),
+    show_default=True,
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the raw status JSON.")
+def status(config_path: Path | None, data_dir: Path, as_json: bool) -> None:
+    """Show what a running service is doing (queue, pending, errors, last submit)."""
+    config = _load(config_path, data_dir)
+    path = config.state_dir / STATUS_FILE
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        fail(f"no status in {path}: is the service running with this config?")
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    age = time.time() - data["updated_at"]
+    state = "running" if age < 5 else f"NOT RUNNING (last seen {age:.0f} s ago)"
+    click.echo(f"service: {state}, pid {data['pid']}, server {data['server_url']}")
+    if data["paused"]:
+        click.echo(f"SUBMISSION PAUSED: {data['paused_reason']}")
+    if data["storage_blocked"]:
+        click.echo(f"DISK PROBLEM: {data['storage_blocked']}")
+    click.echo(f"queued files: {data['queued']} (+{data['in_work']} converting)")
+    click.echo(f"pending reports: {data['pending']} (oldest {data['pending_oldest_age_s']:.0f} s)")
+    click.echo(
+        f"submitted: {data['submitted']}, rejected: {data['rejected']}, last result: "
+        f"{data['last_submit_result'] or '-'}"
+    )
+    for name, c in data["converters"].items():
+        click.echo(
+            f"  {name}: discovered {c['discovered']}, converted {c['converted']}, "
+            f"failed {c['failed']}, skipped {c['skipped']}"
+        )
+    if data["last_error"]:
+        click.echo(f"last error: {data['last_error']}")

@@ -202,26 +202,20 @@ def _check_converters(config: Config, source: str) -> None:
         names.add(entry.name)
         if entry.post_process_action is PostProcessAction.MOVE and entry.done_folder is None:
             raise ConfigError(f"{where}.done_folder: required when post_process_action is MOVE")
-    enabled = [(i, c) for i, c in enumerate(config.converters) if c.enabled]
-    for n, (i, a) in enumerate(enabled):
-        for j, b in enabled[n + 1 :]:
-            if _claims_overlap(a, b):
-                raise ConfigError(
-                    f"{source}: converters[{j}] ({b.name!r}) watches the same files as "
-                    f"converters[{i}] ({a.name!r}) in {b.watch_folder}; give them different "
-                    "folders or non-overlapping `patterns`"
-                )
 
 
-def _claims_overlap(a: ConverterEntry, b: ConverterEntry) -> bool:
+def claims_overlap(
+    a: ConverterEntry, a_patterns: tuple[str, ...], b: ConverterEntry, b_patterns: tuple[str, ...]
+) -> bool:
+    """Whether two converters could claim the same file (same or nested folder, patterns meet)."""
     if a.watch_folder != b.watch_folder:
         inner, outer = (a, b) if b.watch_folder in a.watch_folder.parents else (b, a)
         if not (outer.watch_folder in inner.watch_folder.parents and outer.recursive):
             return False
-    if a.patterns is None or b.patterns is None:
-        return a.class_name == b.class_name and a.module_path == b.module_path
     return any(
-        fnmatch.fnmatch(p, q) or fnmatch.fnmatch(q, p) for p in a.patterns for q in b.patterns
+        fnmatch.fnmatch(p.lower(), q.lower()) or fnmatch.fnmatch(q.lower(), p.lower())
+        for p in a_patterns
+        for q in b_patterns
     )
 
 

@@ -25,10 +25,21 @@ def test_doc_shows_the_example_file_verbatim_in_under_50_lines() -> None:
 def test_example_converts_the_sample_through_the_cli(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "examples")}
     result = subprocess.run(
-        [sys.executable, "-m", "wats_converter", "convert",
-         str(ROOT / "examples/my_converters/sample.l3"),
-         "--config", str(ROOT / "examples/my_converters/line3.yaml")],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60, check=False,
+        [
+            sys.executable,
+            "-m",
+            "wats_converter",
+            "convert",
+            str(ROOT / "examples/my_converters/sample.l3"),
+            "--config",
+            str(ROOT / "examples/my_converters/line3.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)

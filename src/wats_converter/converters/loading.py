@@ -10,7 +10,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from wats_converter.converters.api import ConversionContext, ConverterBase
+from wats_converter.config import ConverterEntry, StationConfig
+from wats_converter.converters.api import ConversionContext, ConverterBase, StationDefaults
 from wats_converter.converters.builtin import BUILTIN_CONVERTERS
 from wats_converter.errors import ConfigError
 
@@ -81,3 +82,15 @@ def create_converter(
         raise ConfigError("; ".join(problems)) from None
     except Exception as exc:
         raise ConfigError(f"{where}: {cls.__name__}() failed: {exc!r}") from exc
+
+
+def build_converter(entry: ConverterEntry, station: StationConfig, where: str) -> ConverterBase:
+    """Load and instantiate the converter of one config entry."""
+    cls = load_converter_class(entry.class_name, entry.module_path, where)
+    defaults = StationDefaults(
+        name=station.name,
+        location=station.location,
+        purpose=station.purpose,
+        operator=station.operator,
+    )
+    return create_converter(cls, entry.settings, ConversionContext(station=defaults), where)

@@ -1,0 +1,301 @@
+"""AsyncConverterPool: `max_workers` workers take files from the ConverterQueue and see each
+through: ready? -> convert -> spool to pending/ -> post-process (or error folder).
+
+`_process` tells the whole story of one file; every branch ends in exactly one place: queued
+again for later, kept in place (journal), post-processed, or quarantined with a `.error` file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from wats_converter.config import Config
+from wats_converter.converters.api import RetryLater, SkipFile
+from wats_converter.errors import ConversionTimedOut, FileTooLarge, StorageError
+from wats_converter.pipeline.converter_queue import ConverterQueue, WorkItem
+from wats_converter.pipeline.durable import is_storage_error
+from wats_converter.pipeline.error_folder import ErrorInfo, quarantine
+from wats_converter.pipeline.journal import FileKey, Journal
+from wats_converter.pipeline.pending_queue import AsyncPendingQueue
+from wats_converter.pipeline.post_process import PostProcessor
+from wats_converter.pipeline.slot import ConverterSlot
+from wats_converter.pipeline.stats import ServiceStats
+from wats_converter.pipeline.workers import Runner, WorkerCrashed
+
+log = logging.getLogger(__name__)
+YOUNG_FILE_S = 10.0  # a failing file modified this recently may still be being written
+LOCKED_RETRY_S = 5.0
+STORAGE_RETRY_S = 5.0
+FREE_SPACE_CHECK_S = 1.0
+ERROR_HINTS = {
+    "FileTooLarge": "Raise the converter's max_file_size_bytes setting if the file is genuine.",
+    "ConversionTimedOut": "The converter hung on this file repeatedly; check the file and the "
+    "converter, then `errors requeue` it.",
+}
+DEFAULT_HINT = (
+    "The converter could not read this file. Fix the file (or the converter) and "
+    "`wats-converter errors requeue NAME`, or drop it into the watch folder again."
+)
+
+
+class AsyncConverterPool:
+    """Converts queued files with bounded concurrency; owns no state that must survive a crash."""
+
+    def __init__(
+        self,
+        config: Config,
+        slots: Sequence[ConverterSlot],
+        queue: ConverterQueue,
+        runner: Runner,
+        pending: AsyncPendingQueue,
+        post_processor: PostProcessor,
+        journal: Journal,
+        stats: ServiceStats,
+    ) -> None:
+        self.config = config
+        self.slots = list(slots)
+        self.queue = queue
+        self.runner = runner
+        self.pending = pending
+        self.post = post_processor
+        self.journal = journal
+        self.stats = stats
+        self._spooled: dict[Path, FileKey] = {}  # delivered to pending/, post-processing failed
+        self._space_checked = 0.0
+        self._space_ok = True
+
+    def offer(self, path: Path, delay_s: float = 0.0) -> bool:
+        """A hint that `path` may be new or changed; queue it if a converter claims it."""
+        slot = next((s for s in self.slots if s.claims(path)), None)
+        if slot is None:
+            return False
+        queued = self.queue.put_nowait(path, slot, delay_s)
+        if queued:
+            self.stats.counts(slot.name).discovered += 1
+        return queued
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as group:
+            for _ in range(self.config.max_workers):
+                group.create_task(self._worker())
+
+    async def _worker(self) -> None:
+        while True:
+            item = await self.queue.get()
+            try:
+                await self._process(item)
+            except Exception:  # a worker must survive anything; the file stays for a retry
+                log.exception("unexpected error processing %s; it will be retried", item.path)
+                self._later(item, LOCKED_RETRY_S)
+            finally:
+                self.queue.done(item.path)
+
+    async def _process(self, item: WorkItem) -> None:
+        path, slot = item.path, item.slot
+        key = _stat_key(path)
+        if key is None:
+            return  # gone (deleted or renamed by someone else): nothing to do
+        if self._spooled.get(path) == key:
+            await self._post_process(item, key)  # reports are safe; only the source is left
+            return
+        if slot.keeps and self.journal.is_kept(path, key):
+            return
+        age = time.time() - key[1] / 1e9
+        if age < self.config.settle_s:
+            self._later(item, self.config.settle_s - age)  # may still be written
+            return
+        if not self._enough_space():
+            self._later(item, STORAGE_RETRY_S)
+            return
+        attempts = await asyncio.to_thread(self.journal.start_attempt, path)
+        if attempts > self.config.retry.conversion_attempts:
+            await self._fail(
+                item,
+                ConversionTimedOut(f"conversion crashed or timed out {attempts - 1} times"),
+                attempts - 1,
+            )
+            return
+        started = time.monotonic()
+        try:
+            converted = await self.runner.run(slot.index, path, self.config.conversion_timeout_s)
+        except SkipFile as signal:
+            await self._skip(item, key, signal.reason)
+            return
+        except RetryLater as signal:
+            await asyncio.to_thread(self.journal.clear_attempts, path)
+            log.info(
+                "%s: %s asks to retry in %g s: %s", path, slot.name, signal.after_s, signal.reason
+            )
+            self._later(item, signal.after_s)
+            return
+        except (ConversionTimedOut, WorkerCrashed) as exc:
+            log.warning(
+                "%s: %s (attempt %d of %d)",
+                path,
+                exc,
+                attempts,
+                self.config.retry.conversion_attempts,
+            )
+            self._later(item, min(60.0, 2.0**attempts))
+            return
+        except Exception as exc:
+            await asyncio.to_thread(self.journal.clear_attempts, path)
+            await self._conversion_failed(item, key, exc)
+            return
+        if _stat_key(path) != key:
+            await asyncio.to_thread(self.journal.clear_attempts, path)
+            log.info("%s changed while it was converted; converting it again", path)
+            self._later(item, self.config.settle_s)
+            return
+        try:
+            for report_id, body in converted.reports:
+                await self.pending.spool(
+                    report_id,
+                    body,
+                    error_folder=self._error_folder(slot),
+                    source=str(path),
+                    converter=slot.name,
+                )
+        except StorageError as exc:
+            self._storage_blocked(str(exc))
+            self._later(item, STORAGE_RETRY_S)
+            return
+        await asyncio.to_thread(self.journal.clear_attempts, path)
+        self.stats.storage_blocked = ""
+        self.stats.counts(slot.name).converted += 1
+        ids = ", ".join(r for r, _ in converted.reports)
+        log.info(
+            "converted %s with %s in %.0f ms -> report %s",
+            path,
+            slot.name,
+            (time.monotonic() - started) * 1000,
+            ids,
+        )
+        self._spooled[path] = key
+        await self._post_process(item, key)
+
+    async def _post_process(self, item: WorkItem, key: FileKey) -> None:
+        try:
+            where = await self.post.finish(item.path, item.slot, key)
+        except FileNotFoundError:
+            where = "already gone"
+        except OSError as exc:
+            # the reports are safe in pending/; only the source waits. It is not converted again.
+            log.error(
+                "%s: post-processing (%s) failed: %s; retrying in %g s",
+                item.path,
+                item.slot.entry.post_process_action,
+                exc,
+                STORAGE_RETRY_S,
+            )
+            self.stats.last_error = f"post-processing {item.path.name}: {exc}"
+            self._later(item, STORAGE_RETRY_S)
+            return
+        self._spooled.pop(item.path, None)
+        log.debug("%s %s", item.path, where)
+
+    async def _skip(self, item: WorkItem, key: FileKey, reason: str) -> None:
+        await asyncio.to_thread(self.journal.clear_attempts, item.path)
+        await asyncio.to_thread(self.journal.keep, item.path, key, "SKIPPED", item.slot.name)
+        self.stats.counts(item.slot.name).skipped += 1
+        log.info("%s skipped by %s: %s (left in place)", item.path, item.slot.name, reason)
+
+    async def _conversion_failed(self, item: WorkItem, key: FileKey, exc: Exception) -> None:
+        if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError):
+            if is_storage_error(exc) and exc.errno not in (13, 1):
+                self._storage_blocked(str(exc))
+            log.warning(
+                "%s cannot be read now (%s); retrying in %g s", item.path, exc, LOCKED_RETRY_S
+            )
+            self._later(item, LOCKED_RETRY_S)
+            return
+        if isinstance(exc, FileNotFoundError):
+            return
+        young = time.time() - key[1] / 1e9 < YOUNG_FILE_S
+        if young and not isinstance(exc, FileTooLarge):
+            wait = max(self.config.settle_s, YOUNG_FILE_S - (time.time() - key[1] / 1e9))
+            log.info(
+                "%s failed to convert but is only seconds old (%s); trying again in %.1f s",
+                item.path,
+                exc,
+                wait,
+            )
+            self._later(item, wait)
+            return
+        await self._fail(item, exc, 1)
+
+    async def _fail(self, item: WorkItem, exc: Exception, attempts: int) -> None:
+        info = ErrorInfo.from_exception(
+            exc,
+            file=item.path,
+            converter=item.slot.converter.display_name,
+            hint=ERROR_HINTS.get(type(exc).__name__, DEFAULT_HINT),
+            attempts=attempts,
+        )
+        try:
+            moved = await asyncio.to_thread(
+                quarantine, item.path, self._error_folder(item.slot), info
+            )
+        except FileNotFoundError:
+            return
+        except OSError as err:
+            log.error(
+                "%s failed (%s) and cannot be moved to %s: %s; it stays in place",
+                item.path,
+                exc,
+                self._error_folder(item.slot),
+                err,
+            )
+            self._later(item, STORAGE_RETRY_S * 12)
+            return
+        await asyncio.to_thread(self.journal.clear_attempts, item.path)
+        self.stats.counts(item.slot.name).failed += 1
+        self.stats.last_error = f"{item.path.name}: {type(exc).__name__}: {exc}"
+        log.error("%s failed to convert with %s: %s -> %s", item.path, item.slot.name, exc, moved)
+
+    def _error_folder(self, slot: ConverterSlot) -> Path:
+        return slot.entry.error_folder or self.config.error_folder
+
+    def _later(self, item: WorkItem, delay_s: float) -> None:
+        self.queue.done(item.path)
+        self.queue.put_nowait(item.path, item.slot, delay_s)
+
+    def _storage_blocked(self, why: str) -> None:
+        if not self.stats.storage_blocked:
+            log.error(
+                "cannot write to %s (%s): new files wait in their folders until it is fixed",
+                self.config.pending_folder,
+                why,
+            )
+        self.stats.storage_blocked = why
+
+    def _enough_space(self) -> bool:
+        now = time.monotonic()
+        if now - self._space_checked >= FREE_SPACE_CHECK_S:
+            self._space_checked = now
+            with contextlib.suppress(OSError):
+                free = shutil.disk_usage(self.config.pending_folder).free
+                was_ok, self._space_ok = self._space_ok, free >= self.config.min_free_bytes
+                if was_ok and not self._space_ok:
+                    self._storage_blocked(f"only {free // 1024 // 1024} MiB free")
+                elif self._space_ok and not was_ok:
+                    log.warning("disk space is back; converting again")
+                    self.stats.storage_blocked = ""
+        return self._space_ok
+
+
+def _stat_key(path: Path) -> FileKey | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns)

@@ -1,0 +1,102 @@
+"""ConverterQueue: files waiting to be converted, by priority (10 first), then arrival.
+
+Priority is applied when a worker asks for the next file, so a priority-10 file dropped behind
+thousands of priority-1 files is converted next. The queue holds each path once (startup scan,
+rescans and watcher events overlap) and only small records, never tasks or file contents.
+Files that are not ready yet (still settling, retry later) wait in a separate time-ordered heap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from wats_converter.pipeline.slot import ConverterSlot
+
+
+@dataclass
+class WorkItem:
+    path: Path
+    slot: ConverterSlot
+    ready_at: float
+    seq: int
+
+
+class ConverterQueue:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._items: dict[Path, WorkItem] = {}
+        self._ready: list[tuple[int, int, Path]] = []  # (-priority, seq, path)
+        self._delayed: list[tuple[float, int, Path]] = []  # (ready_at, seq, path)
+        self._inflight: set[Path] = set()
+        self._seq = itertools.count()
+        self._wake = asyncio.Event()
+
+    def put_nowait(self, path: Path, slot: ConverterSlot, delay_s: float = 0.0) -> bool:
+        """Queue `path` (ready after `delay_s`); False if it is already queued or in work.
+
+        Offering a queued path again can only make it ready sooner.
+        """
+        if path in self._inflight:
+            return False
+        ready_at = self.clock() + delay_s
+        item = self._items.get(path)
+        if item is not None:
+            if ready_at < item.ready_at:
+                item.ready_at = ready_at
+                self._push(item)
+            return False
+        item = WorkItem(path, slot, ready_at, next(self._seq))
+        self._items[path] = item
+        self._push(item)
+        return True
+
+    def _push(self, item: WorkItem) -> None:
+        if item.ready_at <= self.clock():
+            heapq.heappush(self._ready, (-item.slot.priority, item.seq, item.path))
+        else:
+            heapq.heappush(self._delayed, (item.ready_at, item.seq, item.path))
+        self._wake.set()
+
+    async def get(self) -> WorkItem:
+        """The most urgent ready file (waits for one); it counts as in work until `done`."""
+        while True:
+            self._wake.clear()
+            self._promote()
+            while self._ready:
+                _, seq, path = heapq.heappop(self._ready)
+                item = self._items.get(path)
+                if item is None or item.seq != seq or item.ready_at > self.clock():
+                    continue  # stale heap entry
+                del self._items[path]
+                self._inflight.add(path)
+                return item
+            wait = self._delayed[0][0] - self.clock() if self._delayed else None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait)
+
+    def _promote(self) -> None:
+        now = self.clock()
+        while self._delayed and self._delayed[0][0] <= now:
+            ready_at, seq, path = heapq.heappop(self._delayed)
+            item = self._items.get(path)
+            if item is not None and item.seq == seq and item.ready_at == ready_at:
+                heapq.heappush(self._ready, (-item.slot.priority, item.seq, path))
+
+    def done(self, path: Path) -> None:
+        self._inflight.discard(path)
+
+    def qsize(self) -> int:
+        return len(self._items)
+
+    def in_work(self) -> int:
+        return len(self._inflight)
+
+    def empty(self) -> bool:
+        return not self._items and not self._inflight

@@ -1,0 +1,79 @@
+"""Quarantine: move a file into an error folder next to a JSON `.error` file that says why.
+
+The `.error` file is written first (atomically), then the file is moved under the matching name,
+so an `.error` never describes a different file. Names never overwrite (unique suffix).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import traceback as tb
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from wats_converter.pipeline.durable import move_no_overwrite, unique_path, write_atomic
+
+ERROR_SUFFIX = ".error"
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """What a user needs to understand and fix a failed file (the `.error` file's content)."""
+
+    file: str
+    converter: str
+    error_type: str
+    exception: str
+    hint: str
+    attempts: int = 1
+    traceback: str = ""
+    line: int | None = None
+    field: str | None = None
+    report_id: str | None = None
+    source_folder: str | None = None
+    timestamp: str = dataclasses.field(default_factory=lambda: datetime.now(UTC).isoformat())
+
+    @classmethod
+    def from_exception(
+        cls,
+        exc: BaseException,
+        *,
+        file: Path,
+        converter: str,
+        hint: str,
+        attempts: int = 1,
+        with_traceback: bool = True,
+    ) -> ErrorInfo:
+        return cls(
+            file=file.name,
+            converter=converter,
+            error_type=type(exc).__name__,
+            exception=str(exc) or repr(exc),
+            hint=hint,
+            attempts=attempts,
+            traceback="".join(tb.format_exception(exc)) if with_traceback else "",
+            line=getattr(exc, "line", None),
+            field=getattr(exc, "field", None),
+            source_folder=str(file.parent),
+        )
+
+
+def quarantine(source: Path, folder: Path, info: ErrorInfo, *, name: str | None = None) -> Path:
+    """Move `source` into `folder` (as `name`) with `<name>.error` beside it; return its path."""
+    text = json.dumps({k: v for k, v in asdict(info).items() if v is not None}, indent=2)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = unique_path(folder, name or source.name, sidecar=ERROR_SUFFIX)
+    error_file = target.with_name(target.name + ERROR_SUFFIX)
+    write_atomic(error_file, text.encode())
+    moved = move_no_overwrite(source, folder, name=target.name)
+    if moved != target:  # the name was taken between the two steps: keep the pair together
+        os.replace(error_file, moved.with_name(moved.name + ERROR_SUFFIX))
+    return moved
+
+
+def read_error(path: Path) -> dict[str, object]:
+    """The content of an `.error` file."""
+    return dict(json.loads(path.read_text(encoding="utf-8")))

@@ -1,0 +1,92 @@
+"""The local journal (SQLite): files that stay in their folder, and conversion attempts.
+
+- `kept`: files handled with KEEP (or skipped by their converter), by path, size and mtime, so a
+  restart or rescan never submits them again.
+- `attempts`: files whose conversion was started, counted before the converter runs, so a file
+  that crashes or hangs the converter again and again is quarantined instead of looping forever.
+
+WAL with synchronous=NORMAL: every commit survives a crash of this process (kill -9); a power
+loss may forget the last few, which at worst re-submits a report under its same id (an overwrite,
+not a duplicate).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS kept (
+    path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+    outcome TEXT NOT NULL, converter TEXT NOT NULL, at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS attempts (path TEXT PRIMARY KEY, count INTEGER NOT NULL);
+"""
+FileKey = tuple[int, int]  # (size, mtime_ns): a file "as seen"
+
+
+class Journal:
+    """Thread-safe; the kept set is mirrored in memory so scans check it without queries."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(SCHEMA)
+        self._kept: dict[str, FileKey] = {
+            p: (s, m) for p, s, m in self._db.execute("SELECT path, size, mtime_ns FROM kept")
+        }
+
+    def is_kept(self, path: Path, key: FileKey) -> bool:
+        """Whether this exact file (same size and mtime) was already handled and kept."""
+        return self._kept.get(str(path)) == key
+
+    def keep(self, path: Path, key: FileKey, outcome: str, converter: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO kept VALUES (?,?,?,?,?,?)",
+                (str(path), key[0], key[1], outcome, converter, time.time()),
+            )
+            self._kept[str(path)] = key
+
+    def forget_missing(self, existing: set[str]) -> int:
+        """Drop kept entries under a scanned tree whose files are gone (the table stays small)."""
+        gone = [p for p in self._kept if p not in existing]
+        with self._lock:
+            self._db.executemany("DELETE FROM kept WHERE path = ?", [(p,) for p in gone])
+            for p in gone:
+                del self._kept[p]
+        return len(gone)
+
+    def kept_paths(self) -> set[str]:
+        return set(self._kept)
+
+    def start_attempt(self, path: Path) -> int:
+        """Count one more conversion attempt of `path` (durably, before converting)."""
+        with self._lock:
+            row = self._db.execute(
+                "INSERT INTO attempts VALUES (?, 1) ON CONFLICT(path) DO UPDATE"
+                " SET count = count + 1 RETURNING count",
+                (str(path),),
+            ).fetchone()
+        return int(row[0])
+
+    def attempts(self, path: Path) -> int:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT count FROM attempts WHERE path = ?", (str(path),)
+            ).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def clear_attempts(self, path: Path) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM attempts WHERE path = ?", (str(path),))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,415 @@
+"""AsyncPendingQueue: converted reports waiting on disk to be accepted by the server.
+
+Each report is a file `<id>.json.queued` holding exactly the WSJF body to POST, written
+atomically before its source file is post-processed. The file is removed only after the server
+answered 2xx. Failures are classified (errors.py):
+
+- transient (refused, timeout, 5xx, 429): the report stays; it is retried with exponential
+  backoff and jitter. When several sends fail in a row the whole queue waits (one probe at a time)
+  instead of hammering a server that is down; the first success releases every report at once.
+- rejected (400, 413, ...): the report moves to the error folder with a `.error` file.
+- paused (401, 403, 404, TLS trust): nothing is sent until a probe (`GET /api/App/Version`)
+  succeeds; no report is moved, the reason is logged and shown by `status`.
+
+Because report ids are deterministic, sending a report twice (a crash after the server stored it
+but before the file was removed) overwrites on the server; it never duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import json
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from wats_converter.config import RetryConfig
+from wats_converter.errors import ReportRejected, ServerUnavailable, SubmissionPaused
+from wats_converter.pipeline.durable import TMP_SUFFIX, fsync_dir, write_atomic
+from wats_converter.pipeline.error_folder import ErrorInfo, quarantine
+from wats_converter.pipeline.stats import ServiceStats
+from wats_converter.wats_client import WatsClient
+
+log = logging.getLogger(__name__)
+QUEUED_SUFFIX = ".json.queued"
+OUTAGE_AFTER_FAILURES = 3
+PROBE_INTERVAL_MAX_S = 60.0
+
+
+@dataclass
+class PendingReport:
+    report_id: str
+    path: Path
+    error_folder: Path
+    source: str = ""
+    converter: str = "pending"
+    attempts: int = 0
+    next_at: float = 0.0
+    first_seen: float = field(default_factory=time.time)
+    generation: int = 0
+
+
+class DirSync:
+    """Coalesces folder fsyncs: concurrent writers share one fsync that covers all of them."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._requested = 0
+        self._synced = 0
+        self._lock = asyncio.Lock()
+
+    async def sync(self) -> None:
+        self._requested += 1
+        mine = self._requested
+        async with self._lock:
+            if self._synced >= mine:
+                return
+            upto = self._requested
+            await asyncio.to_thread(fsync_dir, self.folder)
+            self._synced = upto
+
+
+class AsyncPendingQueue:
+    """The durable outbox between conversion and the server."""
+
+    def __init__(
+        self,
+        folder: Path,
+        client: WatsClient,
+        *,
+        retry: RetryConfig,
+        error_folder: Path,
+        stats: ServiceStats,
+        max_concurrent: int = 4,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.folder = folder
+        self.client = client
+        self.retry = retry
+        self.error_folder = error_folder
+        self.stats = stats
+        self.max_concurrent = max_concurrent
+        self.clock = clock
+        self._items: dict[str, PendingReport] = {}
+        self._heap: list[tuple[float, int, str]] = []
+        self._seq = itertools.count()
+        self._inflight: set[str] = set()
+        self._wake = asyncio.Event()
+        self._dir_sync = DirSync(folder)
+        self._failures_in_row = 0
+        self._gate_until = 0.0
+        self._probing = False
+        self._paused = asyncio.Event()  # set while paused
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    # -- intake ------------------------------------------------------------------------------
+
+    async def spool(
+        self,
+        report_id: str,
+        body: bytes,
+        *,
+        error_folder: Path | None = None,
+        source: str = "",
+        converter: str = "pending",
+    ) -> None:
+        """Write a report durably (returns only once it survives a crash) and queue it."""
+        path = self.folder / f"{report_id}{QUEUED_SUFFIX}"
+        await asyncio.to_thread(write_atomic, path, body, sync_dir=False)
+        await self._dir_sync.sync()
+        item = self._items.get(report_id)
+        if item is None:
+            item = PendingReport(
+                report_id, path, error_folder or self.error_folder, source, converter
+            )
+            self._items[report_id] = item
+        else:
+            item.generation += 1  # re-spooled while pending: the newest body must be sent
+        self._schedule(item, self.clock())
+
+    def recover(self) -> int:
+        """Queue every `.queued` file already in the folder (oldest first); drop stale temps."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for tmp in self.folder.glob(f".*{TMP_SUFFIX}"):
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        found = []
+        for path in self.folder.glob(f"*{QUEUED_SUFFIX}"):
+            with contextlib.suppress(OSError):
+                found.append((path.stat().st_mtime, path))
+        now = self.clock()
+        for mtime, path in sorted(found):
+            report_id = path.name[: -len(QUEUED_SUFFIX)]
+            if report_id not in self._items:
+                item = PendingReport(report_id, path, self.error_folder, first_seen=mtime)
+                self._items[report_id] = item
+                self._schedule(item, now)
+        return len(found)
+
+    # -- state -------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @property
+    def paused(self) -> bool:
+        return self._paused.is_set()
+
+    def oldest_age_s(self) -> float:
+        if not self._items:
+            return 0.0
+        return max(0.0, time.time() - min(i.first_seen for i in self._items.values()))
+
+    async def wait_empty(self) -> None:
+        """Until nothing is pending (used by `run --once` and tests)."""
+        while self._items:
+            self._idle.clear()
+            await self._idle.wait()
+
+    def retry_now(self, report_id: str | None = None) -> int:
+        """Make one (or every) pending report due immediately; return how many."""
+        self._gate_until = 0.0
+        now = self.clock()
+        if report_id is not None:
+            if report_id not in self._items:
+                return 0
+            self._schedule(self._items[report_id], now)
+            return 1
+        for item in self._items.values():
+            item.next_at = now
+        self._heap = [(now, next(self._seq), rid) for rid in self._items]
+        heapq.heapify(self._heap)
+        self._wake.set()
+        return len(self._items)
+
+    # -- sending -----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Send forever with `max_concurrent` senders (cancel to stop)."""
+        async with asyncio.TaskGroup() as group:
+            for _ in range(self.max_concurrent):
+                group.create_task(self._sender())
+
+    async def _sender(self) -> None:
+        while True:
+            item = await self._next_due()
+            try:
+                await self._send(item)
+            except Exception:  # a sender must survive anything; the report stays pending
+                log.exception(
+                    "unexpected error sending report %s; it stays pending", item.report_id
+                )
+                self._backoff(item, None)
+            finally:
+                self._inflight.discard(item.report_id)
+                self._wake.set()
+
+    async def _next_due(self) -> PendingReport:
+        while True:
+            self._wake.clear()
+            item, wait = self._pick(self.clock())
+            if item is not None:
+                return item
+            if not self._items:
+                self._idle.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait)
+
+    def _pick(self, now: float) -> tuple[PendingReport | None, float | None]:
+        """The next report to send, or how long to wait (None: until woken)."""
+        if self.paused:
+            return None, None
+        gated = self._gate_until > now
+        outage = self._failures_in_row >= OUTAGE_AFTER_FAILURES
+        if outage and self._probing:
+            return None, None  # one probe at a time while the server is down
+        while self._heap:
+            due_at, _, report_id = self._heap[0]
+            item = self._items.get(report_id)
+            if item is None or item.next_at != due_at or report_id in self._inflight:
+                heapq.heappop(self._heap)  # stale: sent, rescheduled, or already in flight
+                continue
+            if gated or due_at > now:
+                return None, max(self._gate_until, due_at) - now
+            heapq.heappop(self._heap)
+            self._inflight.add(report_id)
+            self._probing = outage
+            return item, None
+        return None, None
+
+    async def _send(self, item: PendingReport) -> None:
+        probe = self._probing
+        try:
+            await self._send_once(item, probe)
+        finally:
+            if probe:
+                self._probing = False
+
+    async def _send_once(self, item: PendingReport, probe: bool) -> None:
+        if (
+            self.retry.max_age_s is not None
+            and time.time() - item.first_seen > self.retry.max_age_s
+        ):
+            self._reject(
+                item,
+                ReportRejected(
+                    f"not accepted within retry.max_age_s ({self.retry.max_age_s:g} s)", status=0
+                ),
+            )
+            return
+        generation = item.generation
+        try:
+            body = await asyncio.to_thread(item.path.read_bytes)
+        except FileNotFoundError:
+            log.warning("pending report %s vanished from %s", item.report_id, self.folder)
+            self._forget(item)
+            return
+        except OSError as exc:
+            log.warning("cannot read pending report %s (%s); will retry", item.path, exc.strerror)
+            self._backoff(item, None)
+            return
+        try:
+            await self.client.submit(body)
+        except ServerUnavailable as exc:
+            self._note_failure(item, exc)
+        except ReportRejected as exc:
+            self._note_answer("rejected")
+            self._reject(item, exc)
+        except SubmissionPaused as exc:
+            self._note_answer("paused")
+            self._pause(str(exc))
+            self._schedule(item, self.clock())
+        else:
+            self._note_answer("ok")
+            self._delivered(item, generation, released=probe)
+
+    def _delivered(self, item: PendingReport, generation: int, *, released: bool) -> None:
+        self.stats.submitted += 1
+        if item.generation != generation:  # re-spooled during the send: send the new body too
+            self._schedule(item, self.clock())
+            return
+        with contextlib.suppress(FileNotFoundError):
+            item.path.unlink()
+        self._forget(item)
+        log.info(
+            "submitted report %s%s", item.report_id, f" ({item.source})" if item.source else ""
+        )
+        if released:
+            log.info("server reachable again: sending %d pending reports", len(self._items))
+            self.retry_now()
+
+    def _note_answer(self, outcome: str) -> None:
+        self._failures_in_row = 0
+        self._gate_until = 0.0
+        self.stats.submit_attempts[outcome] += 1
+        self.stats.last_submit_result = outcome
+        self.stats.last_submit_at = time.time()
+
+    def _note_failure(self, item: PendingReport, exc: ServerUnavailable) -> None:
+        self._failures_in_row += 1
+        self.stats.submit_attempts["transient"] += 1
+        self.stats.last_submit_result = f"failed: {exc}"
+        self.stats.last_submit_at = time.time()
+        if self._failures_in_row == OUTAGE_AFTER_FAILURES:
+            log.warning(
+                "server unavailable (%s); %d reports wait in %s", exc, len(self._items), self.folder
+            )
+        delay = self._backoff(item, exc.retry_after_s)
+        if self._failures_in_row >= OUTAGE_AFTER_FAILURES or exc.retry_after_s is not None:
+            self._gate_until = max(self._gate_until, self.clock() + delay)
+
+    def _backoff(self, item: PendingReport, retry_after_s: float | None) -> float:
+        item.attempts += 1
+        exponent = min(item.attempts - 1, 30)
+        delay: float = min(self.retry.max_s, self.retry.initial_s * 2.0**exponent)
+        delay *= random.uniform(0.5, 1.0)
+        if retry_after_s is not None:
+            delay = max(delay, retry_after_s)
+        self._schedule(item, self.clock() + delay)
+        return delay
+
+    def _reject(self, item: PendingReport, exc: ReportRejected) -> None:
+        self.stats.rejected += 1
+        self.stats.last_error = f"report {item.report_id} rejected: {exc}"
+        info = ErrorInfo(
+            file=item.path.name,
+            converter=item.converter,
+            error_type=type(exc).__name__,
+            exception=str(exc),
+            attempts=item.attempts + 1,
+            report_id=item.report_id,
+            source_folder=item.source or None,
+            hint="The server refused this report and will refuse it again. Fix the source file "
+            "or the converter, then drop the file in again (or `errors requeue`).",
+        )
+        try:
+            moved = quarantine(item.path, item.error_folder, info, name=f"{item.report_id}.json")
+        except OSError as err:
+            log.error(
+                "report %s rejected (%s) but cannot move it to %s: %s; it stays in %s",
+                item.report_id,
+                exc,
+                item.error_folder,
+                err,
+                self.folder,
+            )
+            self._backoff(item, None)
+            return
+        log.error("report %s rejected by the server: %s -> %s", item.report_id, exc, moved)
+        self._forget(item)
+
+    def _pause(self, reason: str) -> None:
+        if not self.paused:
+            log.error(
+                "SUBMISSION PAUSED: %s. Reports stay in %s until this is fixed; "
+                "checking every %g s.",
+                reason,
+                self.folder,
+                self._probe_interval(),
+            )
+            self.stats.paused_reason = reason
+            self._paused.set()
+            asyncio.get_running_loop().create_task(self._probe_until_resumed())
+
+    def _probe_interval(self) -> float:
+        return min(PROBE_INTERVAL_MAX_S, max(self.retry.initial_s, 1.0))
+
+    async def _probe_until_resumed(self) -> None:
+        delay = self._probe_interval()
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await self.client.version()
+            except (ServerUnavailable, SubmissionPaused) as exc:
+                self.stats.paused_reason = (
+                    str(exc) if isinstance(exc, SubmissionPaused) else (self.stats.paused_reason)
+                )
+                delay = min(PROBE_INTERVAL_MAX_S, delay * 2)
+                continue
+            log.warning("submission resumed: the server accepts this client again")
+            self.stats.paused_reason = ""
+            self._paused.clear()
+            self.retry_now()
+            return
+
+    def _schedule(self, item: PendingReport, at: float) -> None:
+        item.next_at = at
+        heapq.heappush(self._heap, (at, next(self._seq), item.report_id))
+        self._wake.set()
+
+    def _forget(self, item: PendingReport) -> None:
+        self._items.pop(item.report_id, None)
+        if not self._items:
+            self._idle.set()
+
+
+def read_queued(path: Path) -> dict[str, object]:
+    """A pending report's JSON (for `pending list`)."""
+    return dict(json.loads(path.read_bytes()))

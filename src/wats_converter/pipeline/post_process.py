@@ -1,0 +1,69 @@
+"""Post-processing: what happens to a source file once its reports are safe in pending/.
+
+DELETE unlinks it, MOVE moves it to the done folder, ZIP writes `<name>.zip` into the archive
+folder and removes it, KEEP leaves it and records it in the journal so it is never submitted
+again. Every step is durable before the source disappears; no name is ever overwritten.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import zipfile
+from pathlib import Path
+
+from wats_converter.config import PostProcessAction
+from wats_converter.pipeline.durable import TMP_SUFFIX, fsync_dir, move_no_overwrite, unique_path
+from wats_converter.pipeline.journal import FileKey, Journal
+from wats_converter.pipeline.slot import ConverterSlot
+
+
+class PostProcessor:
+    def __init__(self, journal: Journal, archive_folder: Path) -> None:
+        self.journal = journal
+        self.archive_folder = archive_folder
+
+    async def finish(self, source: Path, slot: ConverterSlot, key: FileKey) -> str:
+        """Apply the slot's action to `source`; return a short description of where it went."""
+        action = slot.entry.post_process_action
+        if action is PostProcessAction.KEEP:
+            await asyncio.to_thread(self.journal.keep, source, key, "KEEP", slot.name)
+            return "kept"
+        if action is PostProcessAction.DELETE:
+            await asyncio.to_thread(_delete, source)
+            return "deleted"
+        if action is PostProcessAction.MOVE:
+            assert slot.entry.done_folder is not None
+            moved = await asyncio.to_thread(move_no_overwrite, source, slot.entry.done_folder)
+            return f"moved to {moved}"
+        archive = await asyncio.to_thread(zip_file, source, self.archive_folder)
+        return f"zipped to {archive}"
+
+
+def _delete(source: Path) -> None:
+    source.unlink()
+    fsync_dir(source.parent)
+
+
+def zip_file(source: Path, folder: Path) -> Path:
+    """Write `source` into `folder/<name>.zip` (crash-safe: temp, fsync, link), then remove it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{source.name}.{os.getpid()}.zip{TMP_SUFFIX}"
+    try:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.write(source, arcname=source.name)
+        with tmp.open("rb+") as f:
+            os.fsync(f.fileno())
+        while True:
+            target = unique_path(folder, f"{source.name}.zip")
+            try:
+                os.link(tmp, target)
+                break
+            except FileExistsError:
+                continue
+    finally:
+        tmp.unlink(missing_ok=True)
+    fsync_dir(folder)
+    source.unlink()
+    fsync_dir(source.parent)
+    return target

@@ -1,0 +1,92 @@
+"""A converter in service: its config entry, its loaded converter and the files it claims."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from pathlib import Path
+
+from wats_converter.config import Config, ConverterEntry, PostProcessAction, claims_overlap
+from wats_converter.converters.api import ConverterBase
+from wats_converter.converters.loading import build_converter
+from wats_converter.errors import ConfigError
+
+# Names that are never result files: hidden, Office lock files, partial downloads, our own outputs.
+IGNORED_NAMES = (
+    "~$*",
+    ".*",
+    "*.tmp",
+    "*.temp",
+    "*.part",
+    "*.partial",
+    "*.crdownload",
+    "*.filepart",
+    "*.swp",
+    "*.lock",
+    "*.error",
+    "*.queued",
+)
+
+
+@dataclass(frozen=True)
+class ConverterSlot:
+    """`index` is the entry's position in the config; it is what crosses to worker processes."""
+
+    index: int
+    entry: ConverterEntry
+    converter: ConverterBase
+    patterns: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.entry.name
+
+    @property
+    def priority(self) -> int:
+        return self.entry.priority
+
+    @property
+    def keeps(self) -> bool:
+        return self.entry.post_process_action is PostProcessAction.KEEP
+
+    def claims(self, path: Path) -> bool:
+        """Whether `path` (a file) belongs to this converter's watch folder and patterns."""
+        folder = self.entry.watch_folder
+        if path.parent != folder and not (self.entry.recursive and folder in path.parents):
+            return False
+        if not wanted_name(path.name, self.patterns):
+            return False
+        # explicit `patterns` decide alone; otherwise the converter may refine its extensions
+        return self.entry.patterns is not None or self.converter.matches_file(path)
+
+
+def wanted_name(name: str, patterns: tuple[str, ...]) -> bool:
+    lowered = name.lower()
+    if any(fnmatch.fnmatchcase(lowered, p) for p in IGNORED_NAMES):
+        return False
+    return any(fnmatch.fnmatchcase(lowered, p.lower()) for p in patterns)
+
+
+def default_patterns(converter: ConverterBase) -> tuple[str, ...]:
+    exts = [e if e.startswith(".") else f".{e}" for e in converter.supported_extensions]
+    return tuple(f"*{e.lower()}" for e in exts) or ("*",)
+
+
+def build_slots(config: Config) -> list[ConverterSlot]:
+    """One slot per enabled converter, in config order (worker processes rebuild the same list)."""
+    slots: list[ConverterSlot] = []
+    for i, entry in enumerate(config.converters):
+        if not entry.enabled:
+            continue
+        converter = build_converter(entry, config.station, f"converters[{i}]")
+        patterns = entry.patterns or default_patterns(converter)
+        slot = ConverterSlot(len(slots), entry, converter, tuple(patterns))
+        for other in slots:
+            if claims_overlap(other.entry, other.patterns, entry, slot.patterns):
+                raise ConfigError(
+                    f"converters[{i}] ({entry.name!r}) watches the same files as {other.name!r} "
+                    f"in {entry.watch_folder}; give them different folders or non-overlapping "
+                    "`patterns`"
+                )
+        slots.append(slot)
+    return slots

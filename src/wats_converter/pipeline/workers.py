@@ -1,0 +1,144 @@
+"""Where converters run: the one boundary between async service code and sync converter code.
+
+`ThreadRunner` runs each conversion in its own daemon thread, so a converter that hangs is
+abandoned after the timeout without blocking the others. `ProcessRunner` runs conversions in a
+pool of worker processes, so CPU-bound converters use every core and a converter that crashes
+its process only costs the files in flight (they are retried).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+from collections.abc import Sequence
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from wats_converter.config import Config
+from wats_converter.converters.api import ConverterBase
+from wats_converter.errors import ConversionTimedOut, WatsConverterError
+from wats_converter.pipeline.conversion import convert_path
+from wats_converter.pipeline.slot import build_slots
+
+log = logging.getLogger(__name__)
+
+
+class WorkerCrashed(WatsConverterError):
+    """The worker process died during the conversion (retried; counts as an attempt)."""
+
+
+@dataclass(frozen=True)
+class Converted:
+    """The spool-ready result of one file: `(report id, WSJF body)` pairs and the content hash."""
+
+    reports: list[tuple[str, bytes]]
+    sha256: str
+
+
+def convert_to_bodies(converter: ConverterBase, path: Path) -> Converted:
+    conversion = convert_path(converter, path)
+    return Converted([(str(r.id), r.to_wsjf()) for r in conversion.reports], conversion.sha256)
+
+
+class Runner(Protocol):
+    async def run(self, slot_index: int, path: Path, timeout_s: float) -> Converted: ...
+
+    def close(self) -> None: ...
+
+
+class ThreadRunner:
+    def __init__(self, converters: Sequence[ConverterBase]) -> None:
+        self.converters = list(converters)
+        self.abandoned = 0
+
+    async def run(self, slot_index: int, path: Path, timeout_s: float) -> Converted:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Converted] = loop.create_future()
+        converter = self.converters[slot_index]
+
+        def work() -> None:
+            try:
+                result = convert_to_bodies(converter, path)
+            except BaseException as exc:
+                loop.call_soon_threadsafe(_settle, future, None, exc)
+            else:
+                loop.call_soon_threadsafe(_settle, future, result, None)
+
+        threading.Thread(target=work, name=f"convert {path.name}", daemon=True).start()
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), timeout_s)
+        except TimeoutError:
+            self.abandoned += 1
+            raise ConversionTimedOut(
+                f"the converter did not finish within {timeout_s:g} s"
+            ) from None
+
+    def close(self) -> None:
+        pass
+
+
+def _settle(
+    future: asyncio.Future[Converted], result: Converted | None, exc: BaseException | None
+) -> None:
+    if future.done():
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        assert result is not None
+        future.set_result(result)
+
+
+_process_converters: list[ConverterBase] = []
+
+
+def _init_process(config: Config) -> None:
+    _process_converters[:] = [slot.converter for slot in build_slots(config)]
+
+
+def _convert_in_process(slot_index: int, path: Path) -> Converted:
+    return convert_to_bodies(_process_converters[slot_index], path)
+
+
+class ProcessRunner:
+    def __init__(self, config: Config, workers: int) -> None:
+        self.config = config
+        self.workers = workers
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> concurrent.futures.ProcessPoolExecutor:
+        return concurrent.futures.ProcessPoolExecutor(
+            self.workers, initializer=_init_process, initargs=(self.config,)
+        )
+
+    async def run(self, slot_index: int, path: Path, timeout_s: float) -> Converted:
+        pool = self._pool
+        future = asyncio.get_running_loop().run_in_executor(
+            pool, _convert_in_process, slot_index, path
+        )
+        try:
+            return await asyncio.wait_for(future, timeout_s)
+        except TimeoutError:
+            self._restart(pool, f"{path.name} timed out")
+            raise ConversionTimedOut(
+                f"the converter did not finish within {timeout_s:g} s"
+            ) from None
+        except BrokenProcessPool:
+            self._restart(pool, "a worker process died")
+            raise WorkerCrashed(f"the worker process died while converting {path.name}") from None
+
+    def _restart(self, pool: concurrent.futures.ProcessPoolExecutor, why: str) -> None:
+        if pool is not self._pool:
+            return  # already replaced by another failure
+        log.warning("restarting converter worker processes: %s", why)
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = self._new_pool()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,176 @@
+"""The WATS REST endpoints a station client uses (spec §2), with the real paths and shapes.
+
+Paths are matched case-insensitively, as on the real server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+
+from aiohttp import web
+
+from wats_converter.errors import ReportValidationError
+from wats_converter.report import UUTReport, check
+from wats_converter.server.faults import FaultRule, Faults
+from wats_converter.server.store import QUERY_FIELDS, HeaderQuery, ReportStore
+
+SERVER_VERSION = "2025.3.0.0"
+MAX_TOP = 10_000
+FILTER_TERM = re.compile(r"^\s*(\w+)\s+eq\s+'((?:[^']|'')*)'\s*$")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Api:
+    """Request handlers; `refuse` is the server's hook to stop listening for a while."""
+
+    def __init__(
+        self, store: ReportStore, faults: Faults, token: str | None, refuse: Callable[[float], None]
+    ) -> None:
+        self.store = store
+        self.faults = faults
+        self.token = token
+        self.refuse = refuse
+
+    async def dispatch(self, request: web.Request) -> web.StreamResponse:
+        path = request.match_info["tail"].lower().rstrip("/")
+        if request.method == "POST" and path in ("report/wsjf", "report/wsxf"):
+            return await self._report_post(request, path)
+        if request.method == "GET":
+            if path == "app/version":
+                return await self._authorized(request, self._version)
+            if path == "report/query/header":
+                return await self._authorized(request, self._query_headers)
+            if path.startswith("report/wsjf/"):
+                return await self._authorized(request, self._get_report)
+        raise web.HTTPNotFound(
+            text=f"no endpoint {request.method} /api/{request.match_info['tail']}"
+        )
+
+    async def _authorized(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        header = request.headers.get("Authorization", "")
+        if self.token is not None and header != f"Basic {self.token}":
+            return web.Response(
+                status=401,
+                text="Unauthorized: send 'Authorization: Basic <token>' "
+                "with a token from Control Panel > Tokens",
+            )
+        return await handler(request)
+
+    async def _report_post(self, request: web.Request, path: str) -> web.StreamResponse:
+        rule = self.faults.take()
+        if rule is not None:
+            response = await self._apply_fault(rule, request)
+            if response is not None:
+                return response
+        if path == "report/wsxf":
+            return web.Response(
+                status=415,
+                text="WSXF is not supported by this server yet; post WSJF to /api/Report/WSJF",
+            )
+        delay_s = rule.ms / 1000 if rule is not None and rule.mode == "delay" else 0.0
+        response = await self._authorized(
+            request, functools.partial(self._store_wsjf, delay_s=delay_s)
+        )
+        if rule is not None and rule.mode == "drop_after_store":
+            _drop_connection(request)
+        return response
+
+    async def _apply_fault(
+        self, rule: FaultRule, request: web.Request
+    ) -> web.StreamResponse | None:
+        if rule.mode == "status":
+            headers = (
+                {"Retry-After": f"{rule.retry_after:g}"} if rule.retry_after is not None else {}
+            )
+            return web.Response(
+                status=rule.status or 500,
+                headers=headers,
+                text=f"injected fault: HTTP {rule.status}",
+            )
+        elif rule.mode in ("reset", "refuse"):
+            if rule.mode == "refuse":
+                self.refuse(rule.seconds)
+            _drop_connection(request)
+            return web.Response(status=500)  # never reaches the client
+        return None
+
+    async def _store_wsjf(self, request: web.Request, delay_s: float = 0.0) -> web.StreamResponse:
+        try:
+            body = await request.read()
+        except ConnectionResetError:
+            return web.Response(status=499)  # the client gave up; nobody reads this
+        if delay_s:
+            await asyncio.sleep(delay_s)  # a slow server: it still stores after the client left
+        try:
+            report = UUTReport.from_wsjf(body)
+            problems = check(report) + _required(report)
+            if problems:
+                raise ReportValidationError(problems)
+        except ReportValidationError as exc:
+            return web.Response(status=400, text=f"Report validation failed: {exc}")
+        assert report.id is not None
+        self.store.count_post(str(report.id))
+        row = self.store.save(report)
+        return web.json_response({"ID": str(report.id), "uuid": str(report.id), "Report_ID": row})
+
+    async def _version(self, request: web.Request) -> web.StreamResponse:
+        return web.json_response(SERVER_VERSION)
+
+    async def _get_report(self, request: web.Request) -> web.StreamResponse:
+        report_id = request.match_info["tail"].rsplit("/", 1)[-1]
+        try:
+            uuid.UUID(report_id)
+        except ValueError:
+            return web.Response(status=400, text=f"{report_id!r} is not a report id (GUID)")
+        body = self.store.get(report_id)
+        if body is None:
+            return web.Response(status=404, text=f"no report with id {report_id}")
+        return web.json_response(body)
+
+    async def _query_headers(self, request: web.Request) -> web.StreamResponse:
+        try:
+            query = parse_header_query(request.query)
+        except ValueError as exc:
+            return web.Response(status=400, text=str(exc))
+        return web.json_response(self.store.headers(query))
+
+
+def _required(report: UUTReport) -> list[str]:
+    missing = [f for f in ("result", "startUTC") if getattr(report, f) is None]
+    return [f"{f}: missing required field" for f in missing]
+
+
+def _drop_connection(request: web.Request) -> None:
+    """Close the connection without an answer, as a crashed proxy or a lost packet would."""
+    if request.transport is not None:
+        request.transport.abort()
+
+
+def parse_header_query(params: Mapping[str, str]) -> HeaderQuery:
+    """Read the OData subset we serve: `$top`, `$skip`, `$orderby`, `$filter` with `eq`/`and`."""
+    get = params.get
+    try:
+        top = int(get("$top", "10"))
+        skip = int(get("$skip", "0"))
+    except ValueError:
+        raise ValueError("$top and $skip must be whole numbers") from None
+    if not 0 < top <= MAX_TOP or skip < 0:
+        raise ValueError(f"$top must be 1..{MAX_TOP} and $skip >= 0")
+    order_field, _, direction = str(get("$orderby", "timestamp desc")).strip().partition(" ")
+    if order_field not in ("start", "uuid", "serialNumber", "timestamp"):
+        raise ValueError("$orderby supports start, uuid, serialNumber, timestamp")
+    filters = []
+    text = str(get("$filter", "")).strip()
+    for term in re.split(r"\s+and\s+", text) if text else []:
+        match = FILTER_TERM.match(term)
+        if match is None or match.group(1) not in QUERY_FIELDS:
+            raise ValueError(
+                f"unsupported $filter term {term!r}: use <field> eq '<value>' joined by "
+                f"'and', fields {', '.join(QUERY_FIELDS)}"
+            )
+        filters.append((match.group(1), match.group(2).replace("''", "'")))
+    return HeaderQuery(tuple(filters), order_field, direction.strip().lower() != "asc", top, skip)

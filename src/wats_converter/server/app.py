@@ -1,0 +1,129 @@
+"""The local server's lifecycle: build the aiohttp app, listen, refuse for a while, stop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from wats_converter.server.api import Api
+from wats_converter.server.faults import FaultPlan, Faults
+from wats_converter.server.pages import STORE_KEY, report_detail, report_list
+from wats_converter.server.store import ReportStore
+
+DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
+
+
+class LocalServer:
+    """A WATS-compatible server on one asyncio loop.
+
+    Args:
+        store: where reports are kept.
+        token: the accepted `Authorization: Basic <token>`; None accepts any client.
+        admin: serve `/_admin/*` (fault plan and counters) for tests and benchmarks.
+    """
+
+    def __init__(
+        self,
+        store: ReportStore,
+        *,
+        token: str | None = None,
+        admin: bool = False,
+        faults: Faults | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    ) -> None:
+        self.store = store
+        self.token = token
+        self.faults = faults or Faults()
+        self.api = Api(store, self.faults, token, self.refuse_for)
+        self.app = web.Application(client_max_size=max_body_bytes)
+        self.app[STORE_KEY] = store
+        self.app.router.add_route("*", "/{api:(?i:api)}/{tail:.*}", self.api.dispatch)
+        self.app.router.add_get("/", report_list)
+        self.app.router.add_get("/reports/{id}", report_detail)
+        if admin:
+            self.app.router.add_get("/_admin/counters", self._counters)
+            self.app.router.add_post("/_admin/faults", self._set_faults)
+            self.app.router.add_delete("/_admin/faults", self._clear_faults)
+            self.app.router.add_post("/_admin/reset", self._reset)
+        self._runner = web.AppRunner(self.app, handle_signals=False, access_log=None)
+        self._listener: asyncio.Server | None = None
+        self.host = "127.0.0.1"
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Listen on host:port (0 picks a free port); return the base URL."""
+        await self._runner.setup()
+        self.host = host
+        await self._listen(port)
+        return self.url
+
+    async def _listen(self, port: int) -> None:
+        loop = asyncio.get_running_loop()
+        assert self._runner.server is not None
+        self._listener = await loop.create_server(
+            self._runner.server, self.host, port, reuse_address=True
+        )
+        self.port = self._listener.sockets[0].getsockname()[1]
+
+    def refuse_for(self, seconds: float) -> None:
+        """Stop accepting connections (and drop open ones) for `seconds`."""
+        asyncio.get_running_loop().create_task(self._refuse(seconds))
+
+    async def _refuse(self, seconds: float) -> None:
+        await self.stop_listening()
+        await asyncio.sleep(seconds)
+        await self.resume_listening()
+
+    async def stop_listening(self) -> None:
+        """Close the listener and every open connection: clients see connection refused."""
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        assert self._runner.server is not None
+        for conn in list(self._runner.server.connections):
+            conn.force_close()
+            if conn.transport is not None:
+                conn.transport.abort()
+
+    async def resume_listening(self) -> None:
+        if self._listener is None:
+            await self._listen(self.port)
+
+    async def stop(self) -> None:
+        await self.stop_listening()
+        await self._runner.cleanup()
+
+    async def _counters(self, request: web.Request) -> web.Response:
+        return web.json_response(self.counters())
+
+    def counters(self) -> dict[str, Any]:
+        return {
+            "stored": self.store.count(),
+            "posts": dict(self.store.posts),
+            "receive_counts": self.store.receive_counts(),
+            "faults": self.faults.pending(),
+        }
+
+    async def _set_faults(self, request: web.Request) -> web.Response:
+        try:
+            self.faults.load(FaultPlan.validate_python(json.loads(await request.read())))
+        except (ValidationError, ValueError) as exc:
+            return web.Response(status=400, text=f"bad fault plan: {exc}")
+        return web.json_response(self.faults.pending())
+
+    async def _clear_faults(self, request: web.Request) -> web.Response:
+        self.faults.clear()
+        return web.json_response([])
+
+    async def _reset(self, request: web.Request) -> web.Response:
+        self.store.reset()
+        self.faults.clear()
+        return web.json_response({"stored": 0})

@@ -1,0 +1,171 @@
+"""Reports the local server received, in SQLite, plus per-id post counters for tests."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from wats_converter.report import UUTReport
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS reports (
+    rowid INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT UNIQUE NOT NULL,
+    pn TEXT NOT NULL, sn TEXT NOT NULL, rev TEXT NOT NULL, result TEXT NOT NULL,
+    station TEXT, process_code INTEGER, start TEXT NOT NULL, start_utc TEXT NOT NULL,
+    received_at REAL NOT NULL, receive_count INTEGER NOT NULL DEFAULT 1,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reports_received ON reports (received_at);
+CREATE INDEX IF NOT EXISTS reports_sn ON reports (sn);
+"""
+# Columns the OData-like header query may filter and order by (WATS name -> column).
+QUERY_FIELDS = {
+    "partNumber": "pn",
+    "serialNumber": "sn",
+    "result": "result",
+    "uuid": "id",
+    "start": "start_utc",
+    "timestamp": "received_at",
+    "stationName": "station",
+    "revision": "rev",
+    "processCode": "process_code",
+}
+RESULT_WORDS = {"P": "Passed", "F": "Failed", "E": "Error", "T": "Terminated"}
+
+
+@dataclass(frozen=True)
+class HeaderQuery:
+    """A validated header query: equality filters, ordering, paging."""
+
+    filters: tuple[tuple[str, str], ...] = ()
+    order_by: str = "received_at"
+    descending: bool = True
+    top: int = 10
+    skip: int = 0
+
+
+class ReportStore:
+    """Thread-safe: the server's loop writes, tests and the fixture read from other threads."""
+
+    def __init__(self, path: Path | str = ":memory:") -> None:
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+        self.posts: Counter[str] = Counter()
+
+    def count_post(self, report_id: str) -> None:
+        """Count a POST attempt for an id, whether or not it ends stored."""
+        with self._lock:
+            self.posts[report_id] += 1
+
+    def save(self, report: UUTReport) -> int:
+        """Store or replace (same id) a report; return its row number."""
+        assert report.id is not None
+        assert report.start is not None
+        assert report.result is not None
+        body = report.to_wsjf().decode()
+        start_utc = (
+            report.start.astimezone().isoformat()
+            if report.startUTC is None
+            else (report.startUTC.isoformat())
+        )
+        with self._lock:
+            row = self._db.execute(
+                "INSERT INTO reports (id, pn, sn, rev, result, station, process_code, start,"
+                " start_utc, received_at, body) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+                " ON CONFLICT(id) DO UPDATE SET pn=excluded.pn, sn=excluded.sn, rev=excluded.rev,"
+                " result=excluded.result, station=excluded.station,"
+                " process_code=excluded.process_code, start=excluded.start,"
+                " start_utc=excluded.start_utc, received_at=excluded.received_at,"
+                " body=excluded.body, receive_count=receive_count+1 RETURNING rowid",
+                (
+                    str(report.id),
+                    report.pn,
+                    report.sn,
+                    report.rev,
+                    report.result,
+                    report.machineName,
+                    report.processCode,
+                    report.start.isoformat(),
+                    start_utc,
+                    time.time(),
+                    body,
+                ),
+            ).fetchone()
+        return int(row[0])
+
+    def get(self, report_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT body FROM reports WHERE id = ?", (report_id.lower(),)
+            ).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def headers(self, query: HeaderQuery) -> list[dict[str, Any]]:
+        where = " AND ".join(f"{QUERY_FIELDS[f]} = ?" for f, _ in query.filters) or "1"
+        params: list[Any] = [_db_value(f, v) for f, v in query.filters]
+        column = QUERY_FIELDS.get(query.order_by, query.order_by)
+        order = f"{column} {'DESC' if query.descending else 'ASC'}"
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT id, pn, sn, rev, result, station, process_code, start, receive_count,"
+                f" received_at FROM reports WHERE {where} ORDER BY {order}, rowid LIMIT ? OFFSET ?",
+                (*params, query.top, query.skip),
+            ).fetchall()
+        return [
+            {
+                "uuid": r["id"],
+                "serialNumber": r["sn"],
+                "partNumber": r["pn"],
+                "revision": r["rev"],
+                "reportType": "T",
+                "start": r["start"],
+                "result": RESULT_WORDS[r["result"]],
+                "stationName": r["station"],
+                "processCode": r["process_code"],
+                "receiveCount": r["receive_count"],
+                "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(r["received_at"])),
+            }
+            for r in rows
+        ]
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM reports").fetchone()[0])
+
+    def receive_counts(self) -> dict[str, int]:
+        """How many times each stored id was received (1 = never overwritten)."""
+        with self._lock:
+            rows = self._db.execute("SELECT id, receive_count FROM reports").fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def serial_counts(self) -> dict[str, int]:
+        """How many stored reports each serial number has (a duplicate shows as 2)."""
+        with self._lock:
+            rows = self._db.execute("SELECT sn, COUNT(*) FROM reports GROUP BY sn").fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def reset(self) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM reports")
+            self.posts.clear()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _db_value(field: str, value: str) -> str:
+    if field == "result":
+        return {w.lower(): k for k, w in RESULT_WORDS.items()}.get(value.lower(), value)
+    return value.lower() if field == "uuid" else value

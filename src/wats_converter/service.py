@@ -1,0 +1,304 @@
+"""The composition root: builds every component from the config and runs them together.
+
+Startup order: lock the data folder, recover pending reports, arm the file watcher, scan every
+watch folder (oldest first), then convert and submit until stopped. Nothing else in the package
+constructs components.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from wats_converter.config import EMBEDDED, Config, ensure_folders
+from wats_converter.errors import ConfigError
+from wats_converter.pipeline.converter_pool import AsyncConverterPool
+from wats_converter.pipeline.converter_queue import ConverterQueue
+from wats_converter.pipeline.durable import TMP_SUFFIX
+from wats_converter.pipeline.instance_lock import InstanceLock
+from wats_converter.pipeline.journal import Journal
+from wats_converter.pipeline.pending_queue import AsyncPendingQueue
+from wats_converter.pipeline.post_process import PostProcessor
+from wats_converter.pipeline.scanner import ScanStats, scan
+from wats_converter.pipeline.slot import ConverterSlot, build_slots
+from wats_converter.pipeline.stats import ServiceStats
+from wats_converter.pipeline.watcher import FileWatcher
+from wats_converter.pipeline.workers import ProcessRunner, Runner, ThreadRunner
+from wats_converter.server.app import LocalServer
+from wats_converter.server.store import ReportStore
+from wats_converter.wats_client import WatsClient
+
+log = logging.getLogger(__name__)
+STATUS_FILE = "status.json"
+JOURNAL_FILE = "journal.sqlite"
+STATUS_INTERVAL_S = 1.0
+WATCHER_ARM_S = 0.3
+EMBEDDED_PORT = 8080
+
+
+@dataclass(frozen=True)
+class RunResult:
+    converted: int
+    failed: int
+    pending: int
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.failed == 0 and self.pending == 0 else 1
+
+
+class Service:
+    """One running wats-converter: build with `Service(config)`, then `await run()`."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        embedded_port: int = EMBEDDED_PORT,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.embedded_port = embedded_port
+        self.on_progress = on_progress
+        self.stats = ServiceStats()
+        self.slots: list[ConverterSlot] = build_slots(config)
+        if not self.slots:
+            raise ConfigError("no converter is enabled: nothing to watch")
+        self.embedded: LocalServer | None = None
+        self.server_url = config.server.url
+        self._stop = asyncio.Event()
+        self._rescan = asyncio.Event()
+
+    @property
+    def state_dir(self) -> Path:
+        return self.config.state_dir
+
+    async def run(self, *, once: bool = False, once_timeout_s: float = 120.0) -> RunResult:
+        """Run until `stop()` (or, with `once`, until everything present is converted and sent)."""
+        ensure_folders(self.config)
+        with InstanceLock(self.state_dir):
+            return await self._run_locked(once, once_timeout_s)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def _run_locked(self, once: bool, once_timeout_s: float) -> RunResult:
+        token = self.config.server.resolved_token()
+        if self.server_url == EMBEDDED:
+            token = token or secrets.token_urlsafe(16)
+            self.embedded = LocalServer(ReportStore(self.state_dir / "server.sqlite"), token=token)
+            self.server_url = await self._start_embedded()
+        client = WatsClient(
+            self.server_url,
+            token,
+            connect_timeout_s=self.config.server.connect_timeout_s,
+            timeout_s=self.config.server.timeout_s,
+            verify_tls=self.config.server.verify_tls,
+            max_connections=self.config.server.max_concurrent * 2,
+        )
+        journal = Journal(self.state_dir / JOURNAL_FILE)
+        runner: Runner = (
+            ProcessRunner(self.config, self.config.max_workers)
+            if self.config.worker_mode == "process"
+            else ThreadRunner([s.converter for s in self.slots])
+        )
+        try:
+            return await self._run_components(client, journal, runner, once, once_timeout_s)
+        finally:
+            runner.close()
+            await client.aclose()
+            journal.close()
+            if self.embedded is not None:
+                await self.embedded.stop()
+                self.embedded.store.close()
+
+    async def _start_embedded(self) -> str:
+        assert self.embedded is not None
+        try:
+            return await self.embedded.start("127.0.0.1", self.embedded_port)
+        except OSError:
+            return await self.embedded.start("127.0.0.1", 0)  # the usual port is taken
+
+    async def _run_components(
+        self,
+        client: WatsClient,
+        journal: Journal,
+        runner: Runner,
+        once: bool,
+        once_timeout_s: float,
+    ) -> RunResult:
+        cfg = self.config
+        pending = AsyncPendingQueue(
+            cfg.pending_folder,
+            client,
+            retry=cfg.retry,
+            error_folder=cfg.error_folder,
+            stats=self.stats,
+            max_concurrent=cfg.server.max_concurrent,
+        )
+        queue = ConverterQueue()
+        pool = AsyncConverterPool(
+            cfg,
+            self.slots,
+            queue,
+            runner,
+            pending,
+            PostProcessor(journal, cfg.archive_folder),
+            journal,
+            self.stats,
+        )
+        recovered = pending.recover()
+        self._remove_stale_temps()
+        watcher = FileWatcher(
+            [s.entry.watch_folder for s in self.slots],
+            lambda paths: self._on_paths(pool, paths),
+            on_error=self._rescan.set,
+        )
+        self._announce(recovered)
+        async with asyncio.TaskGroup() as group:
+            tasks = [
+                group.create_task(watcher.run()),
+                group.create_task(pending.run()),
+                group.create_task(self._write_status(queue, pending)),
+            ]
+            await asyncio.sleep(WATCHER_ARM_S)  # let the watcher arm before the first scan
+            total = self._scan(pool, journal, startup=True)
+            tasks.append(group.create_task(pool.run()))
+            tasks.append(group.create_task(self._scan_loop(pool, journal)))
+            if once:
+                await self._until_done(queue, pending, total, once_timeout_s)
+            else:
+                await self._stop.wait()
+            log.info(
+                "stopping: %d files queued and %d reports pending stay safe for the next start",
+                queue.qsize(),
+                len(pending),
+            )
+            for task in tasks:
+                task.cancel()
+        self._write_status_now(queue, pending)
+        converted = sum(c.converted for c in self.stats.converters.values())
+        failed = sum(c.failed for c in self.stats.converters.values()) + self.stats.rejected
+        return RunResult(converted, failed, len(pending))
+
+    def _on_paths(self, pool: AsyncConverterPool, paths: list[Path]) -> None:
+        for path in paths:
+            pool.offer(path, self.config.settle_s)
+
+    def _scan(self, pool: AsyncConverterPool, journal: Journal, *, startup: bool = False) -> int:
+        stats = ScanStats()
+        started = time.monotonic()
+        exclude = self._output_folders()
+        for candidate in scan(self.slots, exclude, stats):
+            if candidate.slot.keeps and journal.is_kept(
+                candidate.path, (candidate.size, candidate.mtime_ns)
+            ):
+                stats.skipped += 1
+            elif pool.offer(candidate.path):
+                stats.queued += 1
+        self.stats.scans += 1
+        level = logging.INFO if startup or stats.queued else logging.DEBUG
+        log.log(
+            level,
+            "%s scan in %.2f s: scanned=%d queued=%d skipped=%d errors=%d",
+            "startup" if startup else "periodic",
+            time.monotonic() - started,
+            stats.scanned,
+            stats.queued,
+            stats.skipped,
+            stats.errors,
+        )
+        return stats.queued
+
+    async def _scan_loop(self, pool: AsyncConverterPool, journal: Journal) -> None:
+        # a second look shortly after start covers files that arrived while the watcher armed
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._rescan.wait(), 2.0)
+        while True:
+            self._rescan.clear()
+            await asyncio.to_thread(lambda: None)  # yield to the loop before a long scan
+            self._scan(pool, journal)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._rescan.wait(), self.config.scan_interval_s)
+
+    async def _until_done(
+        self, queue: ConverterQueue, pending: AsyncPendingQueue, total: int, timeout_s: float
+    ) -> None:
+        while not queue.empty():
+            self._progress(total, queue)
+            await asyncio.sleep(0.05)
+        self._progress(total, queue)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(pending.wait_empty(), timeout_s)
+        if len(pending):
+            log.error(
+                "%d reports could not be delivered within %g s; they stay in %s and are sent "
+                "by the next run",
+                len(pending),
+                timeout_s,
+                self.config.pending_folder,
+            )
+
+    def _progress(self, total: int, queue: ConverterQueue) -> None:
+        if self.on_progress is not None:
+            self.on_progress(max(0, total - queue.qsize() - queue.in_work()), total)
+
+    def _output_folders(self) -> set[Path]:
+        cfg = self.config
+        folders = {cfg.pending_folder, cfg.archive_folder, cfg.error_folder, cfg.state_dir}
+        for slot in self.slots:
+            folders |= {f for f in (slot.entry.done_folder, slot.entry.error_folder) if f}
+        return folders
+
+    def _remove_stale_temps(self) -> None:
+        """Temp files of an interrupted write in our own folders (never in watch folders)."""
+        for folder in self._output_folders():
+            for tmp in folder.glob(f".*{TMP_SUFFIX}"):
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+                    log.info("removed %s left by an interrupted write", tmp)
+
+    def _announce(self, recovered: int) -> None:
+        folders = ", ".join(sorted({str(s.entry.watch_folder) for s in self.slots}))
+        log.info(
+            "watching %s with %d converters; sending to %s",
+            folders,
+            len(self.slots),
+            self.server_url,
+        )
+        if self.embedded is not None:
+            log.info("embedded local WATS server: reports page %s/", self.server_url)
+        if recovered:
+            log.info("%d reports from an earlier run are pending and will be sent", recovered)
+
+    async def _write_status(self, queue: ConverterQueue, pending: AsyncPendingQueue) -> None:
+        while True:
+            await asyncio.to_thread(self._write_status_now, queue, pending)
+            await asyncio.sleep(STATUS_INTERVAL_S)
+
+    def _write_status_now(self, queue: ConverterQueue, pending: AsyncPendingQueue) -> None:
+        status: dict[str, Any] = {
+            **self.stats.snapshot(),
+            "pid": os.getpid(),
+            "updated_at": time.time(),
+            "server_url": self.server_url,
+            "queued": queue.qsize(),
+            "in_work": queue.in_work(),
+            "pending": len(pending),
+            "pending_oldest_age_s": pending.oldest_age_s(),
+            "paused": pending.paused,
+        }
+        path = self.state_dir / STATUS_FILE
+        tmp = path.with_name(f".{STATUS_FILE}.{os.getpid()}{TMP_SUFFIX}")
+        with contextlib.suppress(OSError):
+            tmp.write_text(json.dumps(status, indent=1))
+            os.replace(tmp, path)
