@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from tests.service import yaml_writer
-
 from wats_converter.server.fixture import ServerThread
 
 FAST_RETRY = {"initial_s": 0.05, "max_s": 0.5, "conversion_attempts": 3}
