@@ -167,7 +167,8 @@ def test_server_trouble_loses_nothing_and_duplicates_nothing(
         15,
         f"{resent} re-sends counted",
     )
-    assert max(server.counters()["posts"].values()) == (2 if resent else 1)
+    # a re-send may itself meet one of the remaining injected drops, so one id can see 3 posts
+    assert max(server.counters()["posts"].values()) in ((2, 3) if resent else (1,))
 
 
 def test_rejected_report_goes_to_error_and_401_pauses_without_moving_anything(

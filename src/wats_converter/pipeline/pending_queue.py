@@ -122,7 +122,7 @@ class AsyncPendingQueue:
     ) -> None:
         """Write a report durably (returns only once it survives a crash) and queue it."""
         path = self.folder / f"{report_id}{QUEUED_SUFFIX}"
-        await asyncio.to_thread(write_atomic, path, body, sync_dir=False)
+        await asyncio.to_thread(_write_queued, path, body)
         await self._dir_sync.sync()
         item = self._items.get(report_id)
         if item is None:
@@ -321,19 +321,23 @@ class AsyncPendingQueue:
             log.warning(
                 "server unavailable (%s); %d reports wait in %s", exc, len(self._items), self.folder
             )
-        delay = self._backoff(item, exc.retry_after_s)
-        if self._failures_in_row >= OUTAGE_AFTER_FAILURES or exc.retry_after_s is not None:
-            self._gate_until = max(self._gate_until, self.clock() + delay)
+        self._backoff(item, exc.retry_after_s)
+        wait = exc.retry_after_s or 0.0
+        if self._failures_in_row >= OUTAGE_AFTER_FAILURES:
+            # the server, not this report, is the problem: back off the whole queue
+            wait = max(wait, self._delay(self._failures_in_row - OUTAGE_AFTER_FAILURES + 1))
+        if wait:
+            self._gate_until = max(self._gate_until, self.clock() + wait)
 
-    def _backoff(self, item: PendingReport, retry_after_s: float | None) -> float:
+    def _backoff(self, item: PendingReport, retry_after_s: float | None) -> None:
         item.attempts += 1
-        exponent = min(item.attempts - 1, 30)
+        self._schedule(item, self.clock() + max(self._delay(item.attempts), retry_after_s or 0.0))
+
+    def _delay(self, attempt: int) -> float:
+        """Exponential backoff with jitter: initial_s * 2^(attempt-1), capped at max_s."""
+        exponent = min(attempt - 1, 30)
         delay: float = min(self.retry.max_s, self.retry.initial_s * 2.0**exponent)
-        delay *= random.uniform(0.5, 1.0)
-        if retry_after_s is not None:
-            delay = max(delay, retry_after_s)
-        self._schedule(item, self.clock() + delay)
-        return delay
+        return delay * random.uniform(0.5, 1.0)
 
     def _reject(self, item: PendingReport, exc: ReportRejected) -> None:
         self.stats.rejected += 1
@@ -408,6 +412,11 @@ class AsyncPendingQueue:
         self._items.pop(item.report_id, None)
         if not self._items:
             self._idle.set()
+
+
+def _write_queued(path: Path, body: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)  # someone may have deleted the folder
+    write_atomic(path, body, sync_dir=False)
 
 
 def read_queued(path: Path) -> dict[str, object]:

@@ -1,0 +1,77 @@
+"""ConverterQueue: priority at dispatch, FIFO within a priority, one entry per path, delays."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from wats_converter.config import ConverterEntry
+from wats_converter.converters.builtin import CSVConverter
+from wats_converter.pipeline.converter_queue import ConverterQueue
+from wats_converter.pipeline.slot import ConverterSlot
+
+
+def slot(priority: int) -> ConverterSlot:
+    entry = ConverterEntry(
+        name=f"p{priority}",
+        class_name="CSVConverter",
+        watch_folder=Path("/w"),
+        priority=priority,
+        post_process_action="DELETE",
+    )
+    return ConverterSlot(0, entry, CSVConverter(), ("*.csv",))
+
+
+async def drain(queue: ConverterQueue, n: int) -> list[str]:
+    out = []
+    for _ in range(n):
+        item = await asyncio.wait_for(queue.get(), 2)
+        queue.done(item.path)
+        out.append(item.path.name)
+    return out
+
+
+async def test_higher_priority_first_then_arrival_order() -> None:
+    queue = ConverterQueue()
+    low, high = slot(1), slot(10)
+    for i in range(3):
+        queue.put_nowait(Path(f"/w/low{i}"), low)
+    queue.put_nowait(Path("/w/high0"), high)
+    queue.put_nowait(Path("/w/high1"), high)
+    assert await drain(queue, 5) == ["high0", "high1", "low0", "low1", "low2"]
+
+
+async def test_a_late_high_priority_file_overtakes_a_waiting_backlog() -> None:
+    queue = ConverterQueue()
+    for i in range(5000):
+        queue.put_nowait(Path(f"/w/low{i}"), slot(1))
+    assert await drain(queue, 3) == ["low0", "low1", "low2"]
+    queue.put_nowait(Path("/w/urgent"), slot(10))
+    assert await drain(queue, 1) == ["urgent"]
+    assert queue.qsize() == 4997
+
+
+async def test_a_path_is_held_once_and_not_while_in_work() -> None:
+    queue = ConverterQueue()
+    s = slot(5)
+    assert queue.put_nowait(Path("/w/a"), s)
+    assert not queue.put_nowait(Path("/w/a"), s)
+    item = await queue.get()
+    assert not queue.put_nowait(Path("/w/a"), s)  # in work: the worker decides what is next
+    queue.done(item.path)
+    assert queue.put_nowait(Path("/w/a"), s)
+
+
+async def test_delayed_files_wait_and_a_new_hint_can_only_bring_them_forward() -> None:
+    queue = ConverterQueue()
+    s = slot(5)
+    queue.put_nowait(Path("/w/later"), s, delay_s=0.3)
+    queue.put_nowait(Path("/w/now"), s)
+    assert await drain(queue, 1) == ["now"]
+    getter = asyncio.create_task(queue.get())
+    await asyncio.sleep(0.05)
+    assert not getter.done()
+    queue.put_nowait(Path("/w/later"), s, delay_s=5.0)  # later hint: ignored
+    queue.put_nowait(Path("/w/later"), s, delay_s=0.0)  # sooner hint: ready now
+    item = await asyncio.wait_for(getter, 1)
+    assert item.path.name == "later"
