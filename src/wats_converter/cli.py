@@ -264,7 +264,7 @@ def run(
         fail(str(exc), EXIT_USAGE)
     if config.server.url == EMBEDDED:
         watch = sorted({str(s.entry.watch_folder) for s in service.slots})
-        click.echo(f"Drop result files (.json WSJF, .csv) into: {', '.join(watch)}")
+        click.echo(f"Drop result files (.json, .xml, .txt, .csv) into: {', '.join(watch)}")
     try:
         result = asyncio.run(_run_service(service, once, once_timeout))
     except ConfigError as exc:

@@ -248,6 +248,8 @@ def embedded_config(data_dir: Path) -> Config:
         for fmt, cls, pattern in (
             ("WSJF", "WSJFConverter", "*.json"),
             ("CSV", "CSVConverter", "*.csv"),
+            ("WSXF", "WSXFConverter", "*.xml"),
+            ("WSTF", "WSTFConverter", "*.txt"),
         )
     ]
     return build_config(

@@ -13,6 +13,8 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+from wats_converter.converters.builtin.wstf_render import render_wstf
+from wats_converter.converters.builtin.wsxf_render import render_wsxf
 from wats_converter.report import CompOp, Loop, UUTReport, finalize
 from wats_converter.report.compare import DUAL_LIMIT_OPS, SINGLE_LIMIT_OPS
 
@@ -209,10 +211,11 @@ class TestFileGenerator:
         prefix: str = "file",
         atomic: bool = True,
     ) -> list[Path]:
-        """Write `count` files of `extension` (csv, json) with distinct serial numbers.
+        """Write `count` files of `extension` (csv, json = WSJF, xml = WSXF, txt = WSTF) with
+        distinct serial numbers.
 
-        `rows` is the measurement count for CSV and selects the report size for JSON
-        (rows <= 10: minimal ~1 KB report, otherwise the ~56 KB rich report).
+        `rows` is the measurement count for CSV and selects the report size for the WATS formats
+        (rows <= 10: the minimal ~1 KB report, otherwise the ~56 KB rich report).
         """
         output_dir.mkdir(parents=True, exist_ok=True)
         ext = extension.lower().lstrip(".")
@@ -232,11 +235,17 @@ class TestFileGenerator:
     def render(cls, ext: str, sn: str, rows: int = 10, *, seed: int = 0) -> bytes:
         if ext == "csv":
             return cls.csv_text(sn, rows, seed=seed).encode()
+        if ext == "wstf":
+            ext = "txt"
+        if ext not in ("json", "xml", "txt"):
+            raise ValueError(f"no generator for .{ext} files (known: csv, json, xml, txt)")
+        report = minimal_report(sn) if rows <= 10 else rich_report(sn, seed=seed)
+        report.id = None  # let the service derive the id, as for any station file
         if ext == "json":
-            report = minimal_report(sn) if rows <= 10 else rich_report(sn, seed=seed)
-            report.id = None  # let the service derive the id, as for any station file
             return report.to_wsjf()
-        raise ValueError(f"no generator for .{ext} files (known: csv, json)")
+        if ext == "xml":
+            return render_wsxf([report])
+        return render_wstf([report]).encode("cp1252")
 
 
 def utc_now() -> datetime:

@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from tests.helpers import normalise
+from wats_converter.converters.builtin.wsxf_render import render_wsxf
 from wats_converter.server.fixture import ServerThread, local_server
 from wats_converter.testing import minimal_report, rich_report
 
@@ -135,13 +136,11 @@ async def test_body_over_the_cap_is_413(server: ServerThread) -> None:
     assert status == 413
 
 
-async def test_version_unknown_id_and_wsxf(server: ServerThread) -> None:
+async def test_version_and_unknown_id(server: ServerThread) -> None:
     status, version = await get(server, "/api/App/Version")
     assert status == 200 and isinstance(version, str) and version.count(".") == 3
     status, _ = await get(server, "/api/Report/Wsjf/6f1c2e7a-0000-4000-8000-000000000000")
     assert status == 404
-    status, text, _ = await post(server, b"<Reports/>", path="/api/Report/WSXF")
-    assert status == 415 and "WSXF" in text
 
 
 async def test_header_query_filters_orders_and_limits(server: ServerThread) -> None:
@@ -254,3 +253,13 @@ async def test_2000_posts_from_20_concurrent_clients_lose_nothing(server: Server
     assert statuses == [200] * 2000
     assert server.store.count() == 2000
     assert set(server.store.receive_counts().values()) == {1}
+
+
+async def test_wsxf_post_stores_the_same_report_as_wsjf(server: ServerThread) -> None:
+    report = rich_report("XML-1")
+    status, text, _ = await post(server, render_wsxf([report]), path="/api/Report/WSXF")
+    assert status == 200, text
+    _, stored = await get(server, f"/api/Report/Wsjf/{report.id}")
+    assert normalise(stored) == normalise(report.to_dict())
+    status, text, _ = await post(server, b"<Reports><Report/></Reports>", path="/api/Report/WSXF")
+    assert status == 400 and "a WSXF file has <Reports" in text

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import codecs
+import os
 from pathlib import Path
 
 from wats_converter.errors import ConversionError, FileTooLarge
 
+READ_SLACK_BYTES = 64 * 1024
 BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -19,8 +21,10 @@ BOMS = (
 def read_limited(path: Path, max_bytes: int) -> bytes:
     """Read a whole file, refusing (without reading) one larger than `max_bytes`."""
     with path.open("rb") as f:
-        data = f.read(max_bytes + 1)
-    if len(data) > max_bytes:
+        size = os.fstat(f.fileno()).st_size
+        # read what is there (plus slack for a file still growing), never a max-size buffer
+        data = f.read(min(size + READ_SLACK_BYTES, max_bytes + 1)) if size <= max_bytes else b""
+    if size > max_bytes or len(data) > max_bytes:
         raise FileTooLarge(
             f"file is larger than max_file_size_bytes ({max_bytes} bytes); raise the converter's "
             "max_file_size_bytes setting if this file is genuine"

@@ -112,7 +112,7 @@ class Step(WsjfModel):
 
     def add_numeric_measurement(
         self,
-        name: str,
+        name: str | None,
         value: float | None,
         low: float | None = None,
         high: float | None = None,
@@ -154,14 +154,19 @@ class Step(WsjfModel):
         """Add a pass/fail step whose single measurement is `passed`."""
         return self._add(name, step, booleanMeas=[BooleanMeas(status="P" if passed else "F")])
 
-    def add_pass_fail_measurement(self, name: str, passed: bool) -> BooleanMeas:
+    def add_pass_fail_measurement(self, name: str | None, passed: bool) -> BooleanMeas:
         """Add a named pass/fail measurement to this step (a multiple pass/fail step)."""
         meas = _build(BooleanMeas, f"measurement {name}", name=name, status="P" if passed else "F")
         self.booleanMeas = [*(self.booleanMeas or []), meas]
         return meas
 
     def add_string_measurement(
-        self, name: str, value: str, limit: str | None = None, *, comp: str | CompOp | None = None
+        self,
+        name: str | None,
+        value: str,
+        limit: str | None = None,
+        *,
+        comp: str | CompOp | None = None,
     ) -> StringMeas:
         """Add a named string measurement to this step (a multiple string step)."""
         op = (

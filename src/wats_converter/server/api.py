@@ -13,8 +13,9 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 
-from wats_converter.errors import ReportValidationError
-from wats_converter.report import UUTReport, check
+from wats_converter.converters.builtin.wsxf import report_from_wsxf_body
+from wats_converter.errors import ConversionError, ReportValidationError
+from wats_converter.report import UUTReport, check, finalize
 from wats_converter.server.faults import FaultRule, Faults
 from wats_converter.server.store import QUERY_FIELDS, HeaderQuery, ReportStore
 
@@ -66,15 +67,10 @@ class Api:
             response = await self._apply_fault(rule, request)
             if response is not None:
                 return response
-        if path == "report/wsxf":
-            return web.Response(
-                status=415,
-                text="WSXF is not supported by this server yet; post WSJF to /api/Report/WSJF",
-            )
         delay_s = rule.ms / 1000 if rule is not None and rule.mode == "delay" else 0.0
-        response = await self._authorized(
-            request, functools.partial(self._store_wsjf, delay_s=delay_s)
-        )
+        parse = _parse_wsxf if path == "report/wsxf" else UUTReport.from_wsjf
+        store = functools.partial(self._store, parse=parse, delay_s=delay_s)
+        response = await self._authorized(request, store)
         if rule is not None and rule.mode == "drop_after_store":
             _drop_connection(request)
         return response
@@ -98,7 +94,9 @@ class Api:
             return web.Response(status=500)  # never reaches the client
         return None
 
-    async def _store_wsjf(self, request: web.Request, delay_s: float = 0.0) -> web.StreamResponse:
+    async def _store(
+        self, request: web.Request, parse: Callable[[bytes], UUTReport], delay_s: float = 0.0
+    ) -> web.StreamResponse:
         try:
             body = await request.read()
         except ConnectionResetError:
@@ -106,7 +104,7 @@ class Api:
         if delay_s:
             await asyncio.sleep(delay_s)  # a slow server: it still stores after the client left
         try:
-            report = UUTReport.from_wsjf(body)
+            report = parse(body)
             problems = check(report) + _required(report)
             if problems:
                 raise ReportValidationError(problems)
@@ -137,6 +135,14 @@ class Api:
         except ValueError as exc:
             return web.Response(status=400, text=str(exc))
         return web.json_response(self.store.headers(query))
+
+
+def _parse_wsxf(body: bytes) -> UUTReport:
+    """A REST WSXF body holds one <Report>; it is completed as the WATS converter would."""
+    try:
+        return finalize(report_from_wsxf_body(body))
+    except ConversionError as exc:
+        raise ReportValidationError([f"WSXF: {exc}"]) from None
 
 
 def _required(report: UUTReport) -> list[str]:

@@ -2,10 +2,20 @@
 
 from wats_converter.converters.builtin.csv import CSVConverter
 from wats_converter.converters.builtin.wsjf import WSJFConverter
+from wats_converter.converters.builtin.wstf import WSTFConverter
+from wats_converter.converters.builtin.wsxf import WSXFConverter
 
 BUILTIN_CONVERTERS = {
     "WSJFConverter": WSJFConverter,
     "CSVConverter": CSVConverter,
+    "WSXFConverter": WSXFConverter,
+    "WSTFConverter": WSTFConverter,
 }
 
-__all__ = ["BUILTIN_CONVERTERS", "CSVConverter", "WSJFConverter"]
+__all__ = [
+    "BUILTIN_CONVERTERS",
+    "CSVConverter",
+    "WSJFConverter",
+    "WSTFConverter",
+    "WSXFConverter",
+]

@@ -10,25 +10,31 @@ from __future__ import annotations
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
+from pydantic import ValidationError
 
 from wats_converter.converters.api import ConverterBase, ConverterSettings
 from wats_converter.errors import ConversionError, ReportValidationError
 from wats_converter.report import UUTReport, infer_step_type
-from wats_converter.report.model import Step
+from wats_converter.report.model import Step, describe_validation_error
 
 NS = "http://wats.virinco.com/schemas/WATS/Report/wsxf"
 Q = f"{{{NS}}}"
 RESULTS = {"passed": "P", "failed": "F", "error": "E", "terminated": "T"}
 STATUSES = {**RESULTS, "done": "D", "skipped": "S", "unknown": "U"}
 GROUPS = {"setup": "S", "main": "M", "cleanup": "C"}
-PAYLOAD_ELEMENTS = ("SequenceCall", "NumericLimit", "StringValue", "PassFail", "MessagePopup",
-                    "Callexe")
+PAYLOAD_ELEMENTS = (
+    "SequenceCall",
+    "NumericLimit",
+    "StringValue",
+    "PassFail",
+    "MessagePopup",
+    "Callexe",
+)
 
 
 class WSXFConverter(ConverterBase):
@@ -45,17 +51,20 @@ class WSXFConverter(ConverterBase):
 def parse_wsxf(content: str | bytes) -> list[UUTReport]:
     """Every `<Report>` of a WSXF document as a report (statuses as in the file)."""
     try:
-        root = SafeET.fromstring(content, forbid_dtd=True, forbid_entities=True,
-                                 forbid_external=True)
+        root = SafeET.fromstring(
+            content, forbid_dtd=True, forbid_entities=True, forbid_external=True
+        )
     except DefusedXmlException as exc:
-        raise ConversionError(f"refused unsafe XML ({type(exc).__name__}): DTDs and entities "
-                              "are not allowed in WSXF") from None
+        raise ConversionError(
+            f"refused unsafe XML ({type(exc).__name__}): DTDs and entities are not allowed in WSXF"
+        ) from None
     except ET.ParseError as exc:
         line = exc.position[0] if exc.position else None
         raise ConversionError(f"not well-formed XML: {exc}", line=line) from None
     if root.tag != f"{Q}Reports":
         raise ConversionError(
-            f"root element is {root.tag!r}; a WSXF file has <Reports xmlns=\"{NS}\">", field="Reports")
+            f'root element is {root.tag!r}; a WSXF file has <Reports xmlns="{NS}">', field="Reports"
+        )
     reports = root.findall(f"{Q}Report")
     if not reports:
         raise ConversionError("the file holds no <Report>", field="Report")
@@ -70,40 +79,72 @@ def _report(el: ET.Element, index: int) -> UUTReport:
     process = el.find(f"{Q}Process")
     root_steps = el.findall(f"{Q}Step")
     if uut is None or process is None or len(root_steps) != 1:
-        raise ConversionError(f"{where}: needs one <UUT>, one <Process> and exactly one root <Step>")
+        raise ConversionError(
+            f"{where}: needs one <UUT>, one <Process> and exactly one root <Step>"
+        )
     fields: dict[str, Any] = {
-        "id": el.get("ID") or None, "pn": _text(el.get("PN")), "sn": _text(el.get("SN")),
-        "rev": _text(el.get("Rev")) or "", "machineName": _text(el.get("MachineName")),
-        "location": _text(el.get("Location")), "purpose": _text(el.get("Purpose")),
-        "start": el.get("Start"), "startUTC": el.get("Start_utc"),
+        "id": el.get("ID") or None,
+        "pn": _text(el.get("PN")),
+        "sn": _text(el.get("SN")),
+        "rev": _text(el.get("Rev")) or "",
+        "machineName": _text(el.get("MachineName")),
+        "location": _text(el.get("Location")),
+        "purpose": _text(el.get("Purpose")),
+        "start": el.get("Start"),
+        "startUTC": el.get("Start_utc"),
         "result": _code(el.get("Result"), RESULTS, f"{where}.Result"),
         "processCode": _num(process.get("Code"), int, f"{where}.Process.Code"),
-        "processName": process.get("Name"), "processCodeFormat": process.get("CodeFormat"),
+        "processName": process.get("Name"),
+        "processCodeFormat": process.get("CodeFormat"),
         "uut": _uut(uut, where),
         "miscInfos": [_misc(m, f"{where}.MiscInfo") for m in el.findall(f"{Q}MiscInfo")] or None,
-        "subUnits": [_sub_unit(u, f"{where}.ReportUnitHierarchy")
-                     for u in el.findall(f"{Q}ReportUnitHierarchy")] or None,
-        "assets": [_attrs(a, {"AssetSN": ("assetSN", str), "UsageCount": ("usageCount", int),
-                              "UsageCountFormat": ("usageCountFormat", str)}, f"{where}.Asset")
-                   for a in el.findall(f"{Q}Asset")] or None,
+        "subUnits": [
+            _sub_unit(u, f"{where}.ReportUnitHierarchy")
+            for u in el.findall(f"{Q}ReportUnitHierarchy")
+        ]
+        or None,
+        "assets": [
+            _attrs(
+                a,
+                {
+                    "AssetSN": ("assetSN", str),
+                    "UsageCount": ("usageCount", int),
+                    "UsageCountFormat": ("usageCountFormat", str),
+                },
+                f"{where}.Asset",
+            )
+            for a in el.findall(f"{Q}Asset")
+        ]
+        or None,
     }
-    report = UUTReport.from_wsjf({k: v for k, v in fields.items() if v is not None} | {
-        "root": _step(root_steps[0], f"{where}.Step")})
+    report = UUTReport.from_wsjf(
+        {k: v for k, v in fields.items() if v is not None}
+        | {"root": _step(root_steps[0], f"{where}.Step")}
+    )
     return report
 
 
 def _uut(el: ET.Element, where: str) -> dict[str, Any]:
-    info = _attrs(el, {
-        "UserLoginName": ("user", str), "BatchSN": ("batchSN", str),
-        "TestSocketIndex": ("testSocketIndex", int), "ExecutionTime": ("execTime", float),
-        "FixtureId": ("fixtureId", str), "ErrorCode": ("errorCode", int),
-        "ErrorMessage": ("errorMessage", str), "BatchFailCount": ("batchFailCount", int),
-        "BatchLoopIndex": ("batchLoopIndex", int), "ExecutionTimeFormat": ("execTimeFormat", str),
-        "TestSocketIndexFormat": ("testSocketIndexFormat", str),
-        "ErrorCodeFormat": ("errorCodeFormat", str),
-        "BatchFailCountFormat": ("batchFailCountFormat", str),
-        "BatchLoopIndexFormat": ("batchLoopIndexFormat", str),
-    }, f"{where}.UUT")
+    info = _attrs(
+        el,
+        {
+            "UserLoginName": ("user", str),
+            "BatchSN": ("batchSN", str),
+            "TestSocketIndex": ("testSocketIndex", int),
+            "ExecutionTime": ("execTime", float),
+            "FixtureId": ("fixtureId", str),
+            "ErrorCode": ("errorCode", int),
+            "ErrorMessage": ("errorMessage", str),
+            "BatchFailCount": ("batchFailCount", int),
+            "BatchLoopIndex": ("batchLoopIndex", int),
+            "ExecutionTimeFormat": ("execTimeFormat", str),
+            "TestSocketIndexFormat": ("testSocketIndexFormat", str),
+            "ErrorCodeFormat": ("errorCodeFormat", str),
+            "BatchFailCountFormat": ("batchFailCountFormat", str),
+            "BatchLoopIndexFormat": ("batchLoopIndexFormat", str),
+        },
+        f"{where}.UUT",
+    )
     comment = el.find(f"{Q}Comment")
     if comment is not None and comment.text:
         info["comment"] = comment.text
@@ -111,31 +152,58 @@ def _uut(el: ET.Element, where: str) -> dict[str, Any]:
 
 
 def _misc(el: ET.Element, where: str) -> dict[str, Any]:
-    info = _attrs(el, {"Description": ("description", str), "Typedef": ("typedef", str),
-                       "Numeric": ("numeric", int), "NumericFormat": ("numericFormat", str)}, where)
+    info = _attrs(
+        el,
+        {
+            "Description": ("description", str),
+            "Typedef": ("typedef", str),
+            "Numeric": ("numeric", int),
+            "NumericFormat": ("numericFormat", str),
+        },
+        where,
+    )
     if el.text is not None:
         info["text"] = el.text
     return info
 
 
 def _sub_unit(el: ET.Element, where: str) -> dict[str, Any]:
-    return _attrs(el, {"PartType": ("partType", str), "PN": ("pn", str), "SN": ("sn", str),
-                       "Rev": ("rev", str), "Position": ("position", int)}, where)
+    return _attrs(
+        el,
+        {
+            "PartType": ("partType", str),
+            "PN": ("pn", str),
+            "SN": ("sn", str),
+            "Rev": ("rev", str),
+            "Position": ("position", int),
+        },
+        where,
+    )
 
 
 STEP_ATTRS: dict[str, tuple[str, Callable[[str], Any]]] = {
-    "Id": ("id", int), "Name": ("name", str), "total_time": ("totTime", float),
-    "Start": ("start", str), "StepErrorCode": ("errorCode", int),
-    "StepErrorMessage": ("errorMessage", str), "StepErrorCodeFormat": ("errorCodeFormat", str),
+    "Id": ("id", int),
+    "Name": ("name", str),
+    "total_time": ("totTime", float),
+    "Start": ("start", str),
+    "StepErrorCode": ("errorCode", int),
+    "StepErrorMessage": ("errorMessage", str),
+    "StepErrorCodeFormat": ("errorCodeFormat", str),
     "StepCausedUUTFailure": ("causedUUTFailure", lambda v: v.lower() == "true"),
     "StepCausedSequenceFailure": ("causedSeqFailure", lambda v: v.lower() == "true"),
-    "TSGuid": ("tsGuid", str), "total_timeFormat": ("totTimeFormat", str),
+    "TSGuid": ("tsGuid", str),
+    "total_timeFormat": ("totTimeFormat", str),
 }
 NUMERIC_ATTRS: dict[str, tuple[str, Callable[[str], Any]]] = {
-    "Name": ("name", str), "NumericValue": ("value", float), "Units": ("unit", str),
-    "CompOperator": ("compOp", str), "LowLimit": ("lowLimit", float),
-    "HighLimit": ("highLimit", float), "NumericValueFormat": ("valueFormat", str),
-    "LowLimitFormat": ("lowLimitFormat", str), "HighLimitFormat": ("highLimitFormat", str),
+    "Name": ("name", str),
+    "NumericValue": ("value", float),
+    "Units": ("unit", str),
+    "CompOperator": ("compOp", str),
+    "LowLimit": ("lowLimit", float),
+    "HighLimit": ("highLimit", float),
+    "NumericValueFormat": ("valueFormat", str),
+    "LowLimitFormat": ("lowLimitFormat", str),
+    "HighLimitFormat": ("highLimitFormat", str),
 }
 
 
@@ -148,15 +216,28 @@ def _step(el: ET.Element, where: str) -> dict[str, Any]:
         step["reportText"] = text.text
     loop = el.find(f"{Q}Loop")
     if loop is not None:
-        step["loop"] = _attrs(loop, {"num": ("num", int), "passed": ("passed", int),
-                                     "failed": ("failed", int), "ending_index": ("endingIndex", int),
-                                     "index": ("idx", int)}, f"{where}.Loop")
+        step["loop"] = _attrs(
+            loop,
+            {
+                "num": ("num", int),
+                "passed": ("passed", int),
+                "failed": ("failed", int),
+                "ending_index": ("endingIndex", int),
+                "index": ("idx", int),
+            },
+            f"{where}.Loop",
+        )
     _payload(el, step, where)
     children = el.findall(f"{Q}Step")
     if children:
         step["steps"] = [_step(c, f"{where}.Step[{i}]") for i, c in enumerate(children)]
-    built = Step.model_validate(step)
-    built.stepType = infer_step_type(built) if _has_payload(built) else (el.get("StepType") or "Action")
+    try:
+        built = Step.model_validate(step)
+    except ValidationError as exc:
+        raise ReportValidationError(describe_validation_error(exc, prefix=where)) from None
+    built.stepType = (
+        infer_step_type(built) if _has_payload(built) else (el.get("StepType") or "Action")
+    )
     if built.status == "P" and any(m.status == "F" for m in _measurements(built)):
         built.status = "F"  # the WSXF rule: a failed measurement fails a "Passed" step
     return built.model_dump(exclude_none=True)
@@ -165,50 +246,91 @@ def _step(el: ET.Element, where: str) -> dict[str, Any]:
 def _payload(el: ET.Element, step: dict[str, Any], where: str) -> None:
     seq = el.find(f"{Q}SequenceCall")
     if seq is not None:
-        step["seqCall"] = {k: v for k, v in (("name", seq.get("Name")), ("version", seq.get("Version")),
-                                             ("path", seq.get("Filepath") or seq.get("Filename"))) if v}
+        step["seqCall"] = {
+            k: v
+            for k, v in (
+                ("name", seq.get("Name")),
+                ("version", seq.get("Version")),
+                ("path", seq.get("Filepath") or seq.get("Filename")),
+            )
+            if v
+        }
         step.setdefault("steps", [])
     numeric = el.findall(f"{Q}NumericLimit")
     if numeric:
         step["numericMeas"] = [_meas(m, NUMERIC_ATTRS, f"{where}.NumericLimit") for m in numeric]
     strings = el.findall(f"{Q}StringValue")
     if strings:
-        step["stringMeas"] = [_meas(m, {"Name": ("name", str), "StringValue": ("value", str),
-                                        "StringLimit": ("limit", str), "CompOperator": ("compOp", str)},
-                                    f"{where}.StringValue") for m in strings]
+        step["stringMeas"] = [
+            _meas(
+                m,
+                {
+                    "Name": ("name", str),
+                    "StringValue": ("value", str),
+                    "StringLimit": ("limit", str),
+                    "CompOperator": ("compOp", str),
+                },
+                f"{where}.StringValue",
+            )
+            for m in strings
+        ]
     passfail = el.findall(f"{Q}PassFail")
     if passfail:
-        step["booleanMeas"] = [_meas(m, {"Name": ("name", str)}, f"{where}.PassFail") for m in passfail]
+        step["booleanMeas"] = [
+            _meas(m, {"Name": ("name", str)}, f"{where}.PassFail") for m in passfail
+        ]
     popup = el.find(f"{Q}MessagePopup")
     if popup is not None:
-        step["messagePopup"] = _attrs(popup, {"Response": ("response", str), "Button": ("button", int),
-                                              "ButtonFormat": ("buttonFormat", str)}, where)
+        step["messagePopup"] = _attrs(
+            popup,
+            {
+                "Response": ("response", str),
+                "Button": ("button", int),
+                "ButtonFormat": ("buttonFormat", str),
+            },
+            where,
+        )
     exe = el.find(f"{Q}Callexe")
     if exe is not None:
-        step["callExe"] = _attrs(exe, {"ExitCode": ("exitCode", float),
-                                       "ExitCodeFormat": ("exitCodeFormat", str)}, where)
+        step["callExe"] = _attrs(
+            exe, {"ExitCode": ("exitCode", float), "ExitCodeFormat": ("exitCodeFormat", str)}, where
+        )
     chart = el.find(f"{Q}Chart")
     if chart is not None:
         step["chart"] = _chart(chart, f"{where}.Chart")
     attachment = el.find(f"{Q}Attachment")
     if attachment is not None:
-        step["attachment"] = {"name": attachment.get("Name", ""),
-                              "contentType": attachment.get("ContentType", "application/octet-stream"),
-                              "data": "".join((attachment.text or "").split())}
+        step["attachment"] = {
+            "name": attachment.get("Name", ""),
+            "contentType": attachment.get("ContentType", "application/octet-stream"),
+            "data": "".join((attachment.text or "").split()),
+        }
 
 
-def _meas(el: ET.Element, attrs: dict[str, tuple[str, Callable[[str], Any]]], where: str) -> dict[str, Any]:
+def _meas(
+    el: ET.Element, attrs: dict[str, tuple[str, Callable[[str], Any]]], where: str
+) -> dict[str, Any]:
     meas = _attrs(el, attrs, where)
     if "Status" in el.attrib:
-        meas["status"] = _code(el.get("Status"), {"passed": "P", "failed": "F", "skipped": "S"},
-                               f"{where}.Status")
+        meas["status"] = _code(
+            el.get("Status"), {"passed": "P", "failed": "F", "skipped": "S"}, f"{where}.Status"
+        )
     return meas
 
 
 def _chart(el: ET.Element, where: str) -> dict[str, Any]:
-    chart = _attrs(el, {"ChartType": ("chartType", str), "Label": ("label", str),
-                        "XLabel": ("xLabel", str), "XUnit": ("xUnit", str),
-                        "YLabel": ("yLabel", str), "YUnit": ("yUnit", str)}, where)
+    chart = _attrs(
+        el,
+        {
+            "ChartType": ("chartType", str),
+            "Label": ("label", str),
+            "XLabel": ("xLabel", str),
+            "XUnit": ("xUnit", str),
+            "YLabel": ("yLabel", str),
+            "YUnit": ("yUnit", str),
+        },
+        where,
+    )
     series = []
     for s in el.findall(f"{Q}Series"):
         y, x = s.find(f"{Q}ydata"), s.find(f"{Q}xdata")
@@ -222,7 +344,9 @@ def _chart(el: ET.Element, where: str) -> dict[str, Any]:
     return chart
 
 
-def _attrs(el: ET.Element, spec: dict[str, tuple[str, Callable[[str], Any]]], where: str) -> dict[str, Any]:
+def _attrs(
+    el: ET.Element, spec: dict[str, tuple[str, Callable[[str], Any]]], where: str
+) -> dict[str, Any]:
     out = {}
     for attr, (key, kind) in spec.items():
         value = el.get(attr)
@@ -254,8 +378,19 @@ def _text(value: str | None) -> str | None:
 
 
 def _has_payload(step: Step) -> bool:
-    return any(getattr(step, k) is not None for k in ("seqCall", "numericMeas", "stringMeas",
-               "booleanMeas", "callExe", "messagePopup", "chart", "attachment"))
+    return any(
+        getattr(step, k) is not None
+        for k in (
+            "seqCall",
+            "numericMeas",
+            "stringMeas",
+            "booleanMeas",
+            "callExe",
+            "messagePopup",
+            "chart",
+            "attachment",
+        )
+    )
 
 
 def _measurements(step: Step) -> list[Any]:
@@ -266,12 +401,10 @@ def report_from_wsxf_body(body: bytes) -> UUTReport:
     """The single report of a REST WSXF body (the server's `POST /api/Report/WSXF`)."""
     reports = parse_wsxf(body)
     if len(reports) != 1:
-        raise ReportValidationError([f"Reports: the REST endpoint takes one <Report>, got {len(reports)}"])
+        raise ReportValidationError(
+            [f"Reports: the REST endpoint takes one <Report>, got {len(reports)}"]
+        )
     report = reports[0]
     if report.id is None:
         report.id = uuid.uuid4()
     return report
-
-
-def _unused(_: datetime) -> None:  # keeps datetime imported for type readers of STEP_ATTRS
-    return None

@@ -1,0 +1,428 @@
+"""WSTFConverter: the WATS Standard Text Format (spec §3.3): tab-separated, one or more UUTs.
+
+```
+--Header-Start--           <Key>\t<Value> header lines (unknown keys become misc infos)
+--Step-Data-Start--        StepType\tStepName\tMeasureName\tValue\tLow\tHigh\tComp\tUnit\tStatus...
+--Step-Data-End--          footer: UUTStatus, ErrorCode, ErrorMessage, ExecutionTime
+--UUT-End--
+```
+Every error names the line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+
+from wats_converter.converters.api import ConverterBase, ConverterSettings
+from wats_converter.converters.values import parse_number, parse_status, parse_time
+from wats_converter.errors import ConversionError
+from wats_converter.report import ROOT_NAME, SeqCall, UUTReport
+from wats_converter.report.model import Step
+
+HEADER_KEYS = (
+    "SerialNumber",
+    "PartNumber",
+    "Revision",
+    "OperationTypeCode",
+    "OperationTypeName",
+    "UUTStatus",
+    "ErrorCode",
+    "ErrorMessage",
+    "StartDateTime",
+    "UTCStartDateTime",
+    "ExecutionTime",
+    "StationName",
+    "OperatorName",
+    "TestSocketIndex",
+    "FixtureId",
+    "SoftwareName",
+    "SoftwareVersion",
+    "BatchSerialNumber",
+    "Comment",
+    "ConverterMode",
+    "Subunit",
+)
+# UTCStartDateTime must be tried before StartDateTime is not needed: keys are matched as prefixes
+# of the line in this order, longest first, as the WATS converter does.
+MATCH_ORDER = sorted(HEADER_KEYS, key=len, reverse=True)
+STEP_TYPES = (
+    "SequenceCall",
+    "EndSequenceCall",
+    "NumericLimitTest",
+    "MultipleNumericLimitTest",
+    "PassFailTest",
+    "StringValueTest",
+    "MultipleStringValueTest",
+    "ActionStep",
+    "Chart",
+    "Series",
+)
+UUT_STATUS = {
+    "passed": "P",
+    "pass": "P",
+    "failed": "F",
+    "fail": "F",
+    "error": "E",
+    "terminated": "T",
+    "aborted": "T",
+    "undetermined": "T",
+}
+END_MARKER = re.compile(r"^--\s*UUT-End--")
+MAX_SERIES_POINTS = 10_000
+
+
+class WSTFSettings(ConverterSettings):
+    decimal: Literal[".", ","] = "."
+    """Decimal separator of numbers (the station's culture: ',' for de-DE and similar)."""
+    timezone: str | None = None
+    """IANA zone of StartDateTime; default: this computer's zone (as the WATS client does)."""
+    operator: str | None = Field(default=None, max_length=100)
+
+
+class WSTFConverter(ConverterBase):
+    """Reads `*.txt` files in the WATS Standard Text Format."""
+
+    name = "WSTFConverter"
+    supported_extensions = (".txt",)
+    Settings = WSTFSettings
+
+    def convert(self, content: str, file_path: Path) -> list[UUTReport]:
+        return WSTFParser(self.settings).parse(content)
+
+
+@dataclass
+class _Unit:
+    header: dict[str, tuple[int, str]] = field(default_factory=dict)
+    misc: list[tuple[str, str]] = field(default_factory=list)
+    subunits: list[list[str]] = field(default_factory=list)
+    rows: list[tuple[int, list[str]]] = field(default_factory=list)
+
+
+class WSTFParser:
+    def __init__(self, settings: WSTFSettings) -> None:
+        self.settings = settings
+
+    def parse(self, text: str) -> list[UUTReport]:
+        reports: list[UUTReport] = []
+        unit: _Unit | None = None
+        section = "none"
+        for number, raw in enumerate(text.splitlines(), start=1):
+            line = raw.rstrip("\r\n")
+            marker = line.strip()
+            if not marker:
+                continue
+            if marker.startswith("--Header-Start--"):
+                unit, section = _Unit(), "header"
+            elif unit is None:
+                raise ConversionError("text before --Header-Start--", line=number)
+            elif marker.startswith("--Step-Data-Start--"):
+                section = "steps"
+            elif marker.startswith("--Step-Data-End--"):
+                section = "footer"
+            elif END_MARKER.match(marker):
+                reports.append(self._build(unit, number))
+                unit, section = None, "none"
+            elif section == "steps":
+                if not line.startswith("StepType"):  # the optional column-title row
+                    unit.rows.append((number, line.split("\t")))
+            else:
+                self._header_line(unit, line, number)
+        if unit is not None:
+            raise ConversionError(
+                "the file ends before --UUT-End-- (truncated?)", line=len(text.splitlines())
+            )
+        if not reports:
+            raise ConversionError("no --Header-Start-- ... --UUT-End-- block in the file", line=1)
+        return reports
+
+    def _header_line(self, unit: _Unit, line: str, number: int) -> None:
+        key, tab, value = line.partition("\t")
+        if not tab:
+            raise ConversionError(
+                f"unknown keyword {line.strip()[:40]!r}: expected Key<TAB>Value", line=number
+            )
+        known = next((k for k in MATCH_ORDER if key.startswith(k)), None)
+        if known == "Subunit":
+            unit.subunits.append(value.split("\t"))
+        elif known is not None:
+            unit.header[known] = (number, value.strip())
+        else:
+            unit.misc.append((key.strip(), value.strip()))
+
+    def _build(self, unit: _Unit, end_line: int) -> UUTReport:
+        h = unit.header
+        for key in ("SerialNumber", "PartNumber"):
+            if not h.get(key, (0, ""))[1]:
+                raise ConversionError(f"header {key} is missing", line=end_line, field=key)
+        report = UUTReport(
+            pn=h["PartNumber"][1],
+            sn=h["SerialNumber"][1],
+            rev=h.get("Revision", (0, ""))[1],
+            start=self._start(h, end_line),
+            machineName=_get(h, "StationName"),
+        )
+        self._header_fields(report, h)
+        for description, text in unit.misc:
+            report.add_misc_info(description[:100], text[:100])
+        for sub in unit.subunits:
+            cols = [*sub, "", "", "", ""]
+            report.add_sub_unit(cols[0], cols[1], cols[2], cols[3])
+        report.root = Step(
+            name=ROOT_NAME,
+            stepType="SequenceCall",
+            steps=[],
+            seqCall=SeqCall(
+                name=ROOT_NAME, path=_get(h, "SoftwareName"), version=_get(h, "SoftwareVersion")
+            ),
+        )
+        _StepBuilder(report.root, self.settings.decimal).add_rows(unit.rows)
+        return report
+
+    def _start(self, h: dict[str, tuple[int, str]], end_line: int) -> datetime:
+        if "StartDateTime" in h:
+            line, text = h["StartDateTime"]
+            return parse_time(text, self.settings.timezone, line=line, field="StartDateTime")
+        if "UTCStartDateTime" in h:
+            line, text = h["UTCStartDateTime"]
+            return parse_time(text, "UTC", line=line, field="UTCStartDateTime").astimezone()
+        raise ConversionError(
+            "header StartDateTime is missing", line=end_line, field="StartDateTime"
+        )
+
+    def _header_fields(self, report: UUTReport, h: dict[str, tuple[int, str]]) -> None:
+        dec = self.settings.decimal
+
+        def number(key: str) -> float | None:
+            return parse_number(h[key][1], dec, line=h[key][0], field=key) if _get(h, key) else None
+
+        code = number("OperationTypeCode")
+        report.processCode = int(code) if code is not None else None
+        report.processName = _get(h, "OperationTypeName") if code is None else None
+        if _get(h, "UUTStatus"):
+            line, word = h["UUTStatus"]
+            if word.lower() not in UUT_STATUS:
+                raise ConversionError(
+                    f"UUTStatus {word!r} is not one of {', '.join(UUT_STATUS)}",
+                    line=line,
+                    field="UUTStatus",
+                )
+            report.result = UUT_STATUS[word.lower()]  # type: ignore[assignment]
+        u = report.uut
+        u.user = _get(h, "OperatorName") or self.settings.operator
+        u.fixtureId = _get(h, "FixtureId")
+        u.batchSN = _get(h, "BatchSerialNumber")
+        u.comment = _get(h, "Comment")
+        u.errorMessage = _get(h, "ErrorMessage")
+        u.execTime = number("ExecutionTime")
+        error_code, socket = number("ErrorCode"), number("TestSocketIndex")
+        u.errorCode = int(error_code) if error_code is not None else None
+        u.testSocketIndex = int(socket) if socket is not None else None
+
+
+def _get(h: dict[str, tuple[int, str]], key: str) -> str | None:
+    return h[key][1] or None if key in h else None
+
+
+class _StepBuilder:
+    """Turns step rows into the step tree: sequences nest, same-name rows share a step."""
+
+    def __init__(self, root: Step, decimal: str) -> None:
+        self.stack = [root]
+        self.decimal = decimal
+        self.last: Step | None = None
+        self.last_kind = ""
+
+    def add_rows(self, rows: list[tuple[int, list[str]]]) -> None:
+        for line, cols in rows:
+            cols = cols + [""] * (14 - len(cols))
+            kind = cols[0].strip()
+            if kind not in STEP_TYPES:
+                raise ConversionError(
+                    f"unknown step type {kind!r}; known: {', '.join(STEP_TYPES)}",
+                    line=line,
+                    field="StepType",
+                )
+            getattr(self, f"_{kind.lower()}")(cols, line)
+        if len(self.stack) > 1:
+            raise ConversionError(
+                f"SequenceCall {self.stack[-1].name!r} is never ended (EndSequenceCall missing)",
+                line=rows[-1][0] if rows else 0,
+            )
+
+    def _common(self, cols: list[str], line: int) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if cols[9].strip():
+            extra["totTime"] = self._num(cols[9], line, "StepExecutionTime")
+        if cols[10].strip():
+            extra["reportText"] = cols[10]
+        if cols[11].strip():
+            extra["errorCode"] = int(self._num(cols[11], line, "StepErrorCode"))
+        if cols[12].strip():
+            extra["errorMessage"] = cols[12][:200]
+        if cols[13].strip():
+            extra["causedSeqFailure"] = cols[13].strip().lower() in ("true", "1")
+        return extra
+
+    def _status(self, cols: list[str], line: int, allowed: str) -> Any:  # a status letter
+        return (
+            parse_status(cols[8], line=line, field="Status", allowed=allowed)
+            if cols[8].strip()
+            else None
+        )
+
+    def _num(self, text: str, line: int, name: str) -> float:
+        return parse_number(text, self.decimal, line=line, field=name)
+
+    def _sequencecall(self, cols: list[str], line: int) -> None:
+        status = self._status(cols, line, "PFDSET")
+        seq = self.stack[-1].add_sequence(cols[1].strip(), **self._common(cols, line))
+        seq.status = status
+        self.stack.append(seq)
+        self.last = None
+
+    def _endsequencecall(self, cols: list[str], line: int) -> None:
+        if len(self.stack) == 1:
+            raise ConversionError("EndSequenceCall without a SequenceCall", line=line)
+        name = cols[1].strip()
+        if name and name != self.stack[-1].name:
+            raise ConversionError(
+                f"EndSequenceCall {name!r} closes {self.stack[-1].name!r}", line=line
+            )
+        self.stack.pop()
+        self.last = None
+
+    def _step_for(self, kind: str, cols: list[str], line: int) -> Step:
+        """The step a measurement row belongs to: new, or the previous step of a multiple test."""
+        name, measure = cols[1].strip(), cols[2].strip()
+        if (
+            measure
+            and self.last is not None
+            and self.last_kind == kind
+            and name in ("", self.last.name)
+        ):
+            return self.last
+        if not name:
+            raise ConversionError("StepName is empty", line=line, field="StepName")
+        step = self.stack[-1].add_step(name, **self._common(cols, line))
+        self.last, self.last_kind = step, kind
+        return step
+
+    def _numericlimittest(self, cols: list[str], line: int) -> None:
+        step = self._step_for("numeric", cols, line)
+        value = self._num(cols[3], line, "Value") if cols[3].strip() else None
+        low = self._num(cols[4], line, "LowLimit") if cols[4].strip() else None
+        high = self._num(cols[5], line, "HighLimit") if cols[5].strip() else None
+        try:
+            step.add_numeric_measurement(
+                cols[2].strip() or None,
+                value,
+                low,
+                high,
+                comp=cols[6].strip() or None,
+                unit=cols[7].strip() or None,
+                status=self._status(cols, line, "PFS"),
+            )
+        except ValueError as exc:
+            raise ConversionError(str(exc), line=line, field="CompOperator") from None
+
+    _multiplenumericlimittest = _numericlimittest
+
+    def _stringvaluetest(self, cols: list[str], line: int) -> None:
+        step = self._step_for("string", cols, line)
+        try:
+            step.add_string_measurement(
+                cols[2].strip() or None,
+                cols[3],
+                cols[4] or None,
+                comp=cols[6].strip() or None,
+            )
+        except ValueError as exc:
+            raise ConversionError(str(exc), line=line, field="CompOperator") from None
+        status = self._status(cols, line, "PFS")
+        if status is not None:
+            step.stringMeas[-1].status = status  # type: ignore[index]
+
+    _multiplestringvaluetest = _stringvaluetest
+
+    def _passfailtest(self, cols: list[str], line: int) -> None:
+        step = self._step_for("passfail", cols, line)
+        value = cols[3].strip().lower()
+        if value not in ("", "true", "false", "1", "0"):
+            raise ConversionError(
+                f"pass/fail value {cols[3]!r} is not true/false/1/0", line=line, field="Value"
+            )
+        status = self._status(cols, line, "PFS")
+        passed = value in ("", "true", "1")
+        step.add_pass_fail_measurement(cols[2].strip() or None, passed)
+        if status is not None:
+            step.booleanMeas[-1].status = status  # type: ignore[index]
+
+    def _actionstep(self, cols: list[str], line: int) -> None:
+        status = self._status(cols, line, "PFDSET")
+        step = self.stack[-1].add_action_step(cols[1].strip(), **self._common(cols, line))
+        step.status = status or "P"
+        self.last = None
+
+    def _chart(self, cols: list[str], line: int) -> None:
+        step = self._chart_step(line)
+        step.set_chart(
+            [],
+            chart_type=cols[1].strip() or "Line",
+            label=cols[2] or None,
+            y_unit=cols[3] or None,
+            y_label=cols[4] or None,
+            x_unit=cols[5] or None,
+            x_label=cols[6] or None,
+        )
+
+    def _series(self, cols: list[str], line: int) -> None:
+        step = self._chart_step(line)
+        if step.chart is None:
+            raise ConversionError("Series before its Chart row", line=line)
+        ys, xs = self._points(cols[3], line, "Y data"), self._points(cols[4], line, "X data")
+        if ys is None or len(ys) > MAX_SERIES_POINTS:
+            raise ConversionError(f"a series needs 1..{MAX_SERIES_POINTS} Y values", line=line)
+        if xs is not None and len(xs) != len(ys):
+            raise ConversionError(f"{len(xs)} X values but {len(ys)} Y values", line=line)
+        if len(step.chart.series) >= 10:
+            raise ConversionError("a chart has at most 10 series", line=line)
+        chart = step.chart
+        step.set_chart(
+            [
+                (s.name or "", _floats(s.ydata), None if s.xdata is None else _floats(s.xdata))
+                for s in chart.series
+            ]
+            + [(cols[1].strip(), ys, xs)],
+            chart_type=chart.chartType,
+            label=chart.label,
+            x_label=chart.xLabel,
+            x_unit=chart.xUnit,
+            y_label=chart.yLabel,
+            y_unit=chart.yUnit,
+        )
+
+    def _chart_step(self, line: int) -> Step:
+        if self.last is None:
+            raise ConversionError(
+                "a Chart or Series row must follow the step it belongs to", line=line
+            )
+        return self.last
+
+    def _points(self, text: str, line: int, name: str) -> list[float] | None:
+        if not text.strip():
+            return None
+        return [
+            parse_number(p.replace(",", "."), ".", line=line, field=name)
+            for p in text.split(";")
+            if p.strip()
+        ]
+
+
+def _floats(data: str) -> list[float]:
+    return [float(p) for p in data.split(";") if p.strip()]
