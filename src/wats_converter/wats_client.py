@@ -14,6 +14,7 @@ from time import time
 import aiohttp
 
 from wats_converter.errors import ReportRejected, ServerUnavailable, SubmissionPaused
+from wats_converter.failpoints import failpoint
 
 TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
 REJECT_STATUS = {400, 409, 413, 415, 422}
@@ -63,6 +64,7 @@ class WatsClient:
         url = f"{self.base}/api/Report/WSJF"
         try:
             async with self._client().post(url, data=body) as resp:
+                failpoint("after_request_sent")
                 if 200 <= resp.status < 300:
                     await resp.read()
                     return

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wats_converter.converters.api import ConverterBase, ConvertResult
+from wats_converter.failpoints import failpoint
 from wats_converter.report import UUTReport, finalize
 
 # Fixed namespace for report ids: changing it would re-identify every report ever converted.
@@ -51,7 +52,9 @@ def convert_path(converter: ConverterBase, path: Path) -> Conversion:
     `ReportValidationError` for a report the server would reject.
     """
     digest = file_sha256(path)
+    failpoint("after_read")
     reports = _as_reports(converter.convert_file(path, converter.context))
+    failpoint("mid_convert")
     for index, report in enumerate(reports):
         _fill_defaults(report, converter)
         if report.id is None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from wats_converter.config import Config
 from wats_converter.converters.api import RetryLater, SkipFile
 from wats_converter.errors import ConversionTimedOut, FileTooLarge, StorageError
+from wats_converter.failpoints import failpoint
 from wats_converter.pipeline.converter_queue import ConverterQueue, WorkItem
 from wats_converter.pipeline.durable import is_storage_error
 from wats_converter.pipeline.error_folder import ErrorInfo, quarantine
@@ -99,6 +100,7 @@ class AsyncConverterPool:
 
     async def _process(self, item: WorkItem) -> None:
         path, slot = item.path, item.slot
+        failpoint("after_detect")
         key = _stat_key(path)
         if key is None:
             return  # gone (deleted or renamed by someone else): nothing to do
@@ -167,6 +169,7 @@ class AsyncConverterPool:
             self._storage_blocked(str(exc))
             self._later(item, STORAGE_RETRY_S)
             return
+        failpoint("after_spool_rename")
         await asyncio.to_thread(self.journal.clear_attempts, path)
         self.stats.storage_blocked = ""
         self.stats.counts(slot.name).converted += 1
@@ -183,6 +186,7 @@ class AsyncConverterPool:
 
     async def _post_process(self, item: WorkItem, key: FileKey) -> None:
         try:
+            failpoint("before_post_process")
             where = await self.post.finish(item.path, item.slot, key)
         except FileNotFoundError:
             where = "already gone"

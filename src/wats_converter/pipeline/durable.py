@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from wats_converter.errors import StorageError
+from wats_converter.failpoints import failpoint
 
 TMP_SUFFIX = ".tmp"
 STORAGE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EIO, errno.EACCES, errno.EPERM}
@@ -31,7 +32,9 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True) -> None:
+def write_atomic(
+    path: Path, data: bytes, *, sync_dir: bool = True, failpoint_name: str | None = None
+) -> None:
     """Write `data` to `path` so that a crash leaves either the old file or the whole new one.
 
     Raises `StorageError` when the disk refuses (full, read-only, no permission).
@@ -46,6 +49,8 @@ def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+        if failpoint_name:
+            failpoint(failpoint_name)
         os.replace(tmp, path)
         if sync_dir:
             fsync_dir(path.parent)
@@ -80,10 +85,8 @@ def move_no_overwrite(
     suffixed name; durable on return; never overwrites. Works across file systems.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    earlier = _earlier_link(source, folder, name or source.name)
-    if earlier is not None:  # a move interrupted between link and unlink: finish it
-        source.unlink()
-        fsync_dir(source.parent)
+    earlier = finish_interrupted_move(source, folder, name or source.name)
+    if earlier is not None:
         return earlier
     while True:
         target = unique_path(folder, name or source.name, sidecar=sidecar)
@@ -99,9 +102,20 @@ def move_no_overwrite(
             except FileExistsError:
                 continue
         fsync_dir(folder)
+        failpoint("mid_move")
         source.unlink()
         fsync_dir(source.parent)
         return target
+
+
+def finish_interrupted_move(source: Path, folder: Path, name: str) -> Path | None:
+    """If an earlier move of `source` into `folder` stopped between link and unlink (a crash),
+    finish it and return where the file is; otherwise None."""
+    earlier = _earlier_link(source, folder, name)
+    if earlier is not None:
+        source.unlink()
+        fsync_dir(source.parent)
+    return earlier
 
 
 def _earlier_link(source: Path, folder: Path, name: str) -> Path | None:

@@ -14,7 +14,12 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from wats_converter.pipeline.durable import move_no_overwrite, unique_path, write_atomic
+from wats_converter.pipeline.durable import (
+    finish_interrupted_move,
+    move_no_overwrite,
+    unique_path,
+    write_atomic,
+)
 
 ERROR_SUFFIX = ".error"
 
@@ -65,6 +70,10 @@ def quarantine(source: Path, folder: Path, info: ErrorInfo, *, name: str | None 
     """Move `source` into `folder` (as `name`) with `<name>.error` beside it; return its path."""
     text = json.dumps({k: v for k, v in asdict(info).items() if v is not None}, indent=2)
     folder.mkdir(parents=True, exist_ok=True)
+    earlier = finish_interrupted_move(source, folder, name or source.name)
+    if earlier is not None:  # quarantined before a crash: refresh its reason, keep one copy
+        write_atomic(earlier.with_name(earlier.name + ERROR_SUFFIX), text.encode())
+        return earlier
     target = unique_path(folder, name or source.name, sidecar=ERROR_SUFFIX)
     error_file = target.with_name(target.name + ERROR_SUFFIX)
     write_atomic(error_file, text.encode())

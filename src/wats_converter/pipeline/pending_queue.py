@@ -31,6 +31,7 @@ from pathlib import Path
 
 from wats_converter.config import RetryConfig
 from wats_converter.errors import ReportRejected, ServerUnavailable, SubmissionPaused
+from wats_converter.failpoints import failpoint
 from wats_converter.pipeline.durable import TMP_SUFFIX, fsync_dir, write_atomic
 from wats_converter.pipeline.error_folder import ErrorInfo, quarantine
 from wats_converter.pipeline.stats import ServiceStats
@@ -291,6 +292,7 @@ class AsyncPendingQueue:
             self._delivered(item, generation, released=probe)
 
     def _delivered(self, item: PendingReport, generation: int, *, released: bool) -> None:
+        failpoint("after_2xx")
         self.stats.submitted += 1
         if item.generation != generation:  # re-spooled during the send: send the new body too
             self._schedule(item, self.clock())
@@ -416,7 +418,7 @@ class AsyncPendingQueue:
 
 def _write_queued(path: Path, body: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)  # someone may have deleted the folder
-    write_atomic(path, body, sync_dir=False)
+    write_atomic(path, body, sync_dir=False, failpoint_name="spool_before_rename")
 
 
 def read_queued(path: Path) -> dict[str, object]:

@@ -10,10 +10,18 @@ from __future__ import annotations
 import asyncio
 import os
 import zipfile
+import zlib
 from pathlib import Path
 
 from wats_converter.config import PostProcessAction
-from wats_converter.pipeline.durable import TMP_SUFFIX, fsync_dir, move_no_overwrite, unique_path
+from wats_converter.failpoints import failpoint
+from wats_converter.pipeline.durable import (
+    TMP_SUFFIX,
+    candidate_names,
+    fsync_dir,
+    move_no_overwrite,
+    unique_path,
+)
 from wats_converter.pipeline.journal import FileKey, Journal
 from wats_converter.pipeline.slot import ConverterSlot
 
@@ -46,8 +54,20 @@ def _delete(source: Path) -> None:
 
 
 def zip_file(source: Path, folder: Path) -> Path:
-    """Write `source` into `folder/<name>.zip` (crash-safe: temp, fsync, link), then remove it."""
+    """Write `source` into `folder/<name>.zip` (crash-safe: temp, fsync, link), then remove it.
+
+    An archive left by an interrupted run that already holds this exact file is reused, so a
+    crash between archiving and removing the source never yields a second archive.
+    """
     folder.mkdir(parents=True, exist_ok=True)
+    target = _earlier_archive(source, folder) or _write_archive(source, folder)
+    failpoint("mid_zip")
+    source.unlink()
+    fsync_dir(source.parent)
+    return target
+
+
+def _write_archive(source: Path, folder: Path) -> Path:
     tmp = folder / f".{source.name}.{os.getpid()}.zip{TMP_SUFFIX}"
     try:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -64,6 +84,22 @@ def zip_file(source: Path, folder: Path) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
     fsync_dir(folder)
-    source.unlink()
-    fsync_dir(source.parent)
     return target
+
+
+def _earlier_archive(source: Path, folder: Path) -> Path | None:
+    size = source.stat().st_size
+    crc: int | None = None
+    for candidate in candidate_names(folder, f"{source.name}.zip"):
+        if not candidate.exists():
+            return None
+        try:
+            with zipfile.ZipFile(candidate) as archive:
+                info = archive.getinfo(source.name)
+        except (zipfile.BadZipFile, KeyError, OSError):
+            continue
+        if info.file_size == size:
+            crc = zlib.crc32(source.read_bytes()) if crc is None else crc
+            if crc == info.CRC:
+                return candidate
+    return None

@@ -1,0 +1,61 @@
+"""Crash (or fail) at every step boundary of a file's life; after a restart nothing is lost or
+duplicated and every file is in exactly one place."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.faults.judge import Judge
+from tests.faults.scenario import drop, four_action_station
+from tests.service.harness import wait_until
+from wats_converter.failpoints import FAILPOINTS
+from wats_converter.server.fixture import ServerThread, local_server
+
+
+@pytest.fixture
+def server() -> Iterator[ServerThread]:
+    with local_server() as s:
+        yield s
+
+
+def settle(judge: Judge, dropped: list, station, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
+    last: list[str] = []
+
+    def clean() -> bool:
+        nonlocal last
+        last = judge.problems(dropped)
+        return not last
+
+    try:
+        wait_until(clean, timeout, "a clean verdict", station)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\nproblems: {last[:10]}") from None
+
+
+@pytest.mark.parametrize("point", FAILPOINTS)
+def test_kill_at_failpoint_then_restart(tmp_path: Path, server: ServerThread, point: str) -> None:
+    station = four_action_station(tmp_path, server, max_workers=1)
+    dropped = drop(station, 3, "k")
+    station.start(env={"WATS_CONVERTER_FAILPOINTS": f"{point}=kill"})
+    assert station.proc is not None
+    code = station.proc.wait(timeout=60)
+    assert code == -signal.SIGKILL, f"failpoint {point} was never reached:\n{station.log()[-2000:]}"
+    station.proc = None
+    station.start()
+    settle(Judge(tmp_path, server), dropped, station)
+    assert station.stop() == 0
+
+
+@pytest.mark.parametrize("point", FAILPOINTS)
+def test_io_error_at_failpoint_is_survived(
+    tmp_path: Path, server: ServerThread, point: str
+) -> None:
+    station = four_action_station(tmp_path, server, max_workers=1)
+    dropped = drop(station, 2, "r")
+    station.start(env={"WATS_CONVERTER_FAILPOINTS": f"{point}=raise"})
+    settle(Judge(tmp_path, server), dropped, station)
+    assert station.stop() == 0
