@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.faults.hostile_xml import BILLION_LAUGHS, EXTERNAL
 from tests.helpers import normalise
 from wats_converter.converters.builtin import WSJFConverter, WSXFConverter
 from wats_converter.converters.builtin.wsxf_render import render_wsxf
@@ -78,17 +79,6 @@ def test_a_passed_step_with_a_failed_measurement_becomes_failed(tmp_path: Path) 
     path.write_text(text)
     (report,) = convert(path)
     assert report.root.steps[0].status == "F"  # type: ignore[index]
-
-
-BILLION_LAUGHS = """<?xml version="1.0"?>
-<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
-<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
-<!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
-<!ENTITY lol9 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">]>
-<Reports xmlns="http://wats.virinco.com/schemas/WATS/Report/wsxf"><Report SN="&lol9;"/></Reports>"""
-EXTERNAL = """<?xml version="1.0"?>
-<!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
-<Reports xmlns="http://wats.virinco.com/schemas/WATS/Report/wsxf"><Report SN="&xxe;"/></Reports>"""
 
 
 @pytest.mark.parametrize("xml", [BILLION_LAUGHS, EXTERNAL], ids=["entity-bomb", "external-entity"])

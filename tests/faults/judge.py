@@ -44,7 +44,7 @@ class Judge:
             if d.action == "DELETE":
                 if where:
                     problems.append(f"{d.name}: DELETE but still at {where}")
-            elif len(where) != 1 or expected[d.action] not in where[0]:
+            elif len(where) != 1 or self._folder(where[0]) != expected[d.action]:
                 problems.append(
                     f"{d.name}: expected once in {expected[d.action]}/, found at {where}"
                 )
@@ -56,6 +56,10 @@ class Judge:
         ]
         problems += self._journal()
         return problems
+
+    def _folder(self, place: str) -> str:
+        """The station folder (watch, done, archive, error) a place is in."""
+        return Path(place.split("!")[0]).relative_to(self.root).parts[0]
 
     def _places(self) -> dict[str, bytes]:
         """Every copy of a source file the service could have left: path -> content."""

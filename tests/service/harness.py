@@ -15,6 +15,7 @@ from typing import Any
 from tests.service import yaml_writer
 from wats_converter.server.fixture import ServerThread
 
+REPO = Path(__file__).resolve().parents[2]
 FAST_RETRY = {"initial_s": 0.05, "max_s": 0.5, "conversion_attempts": 3}
 
 
@@ -22,9 +23,16 @@ class Station:
     """A station's folders and a wats-converter service watching them."""
 
     def __init__(
-        self, root: Path, server: ServerThread, converters: list[dict[str, Any]], **settings: Any
+        self,
+        root: Path,
+        server: ServerThread,
+        converters: list[dict[str, Any]],
+        *,
+        prefix: list[str] | None = None,
+        **settings: Any,
     ) -> None:
         self.root = root
+        self.prefix = prefix or []  # e.g. setpriv, to run the service as another user
         self.server = server
         self.config_path = root / "converters.yaml"
         self.log_path = root / "service.log"
@@ -56,20 +64,13 @@ class Station:
 
     def start(self, *args: str, env: dict[str, str] | None = None) -> None:
         log = self.log_path.open("ab")
+        command = [sys.executable, "-m", "wats_converter", "run", "--config", str(self.config_path)]
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "wats_converter",
-                "run",
-                "--config",
-                str(self.config_path),
-                *args,
-            ],
+            [*self.prefix, *command, *args],
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=self.root,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(REPO), **(env or {})},
         )
 
     def run_once(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -25,11 +25,15 @@ def read_limited(path: Path, max_bytes: int) -> bytes:
         # read what is there (plus slack for a file still growing), never a max-size buffer
         data = f.read(min(size + READ_SLACK_BYTES, max_bytes + 1)) if size <= max_bytes else b""
     if size > max_bytes or len(data) > max_bytes:
-        raise FileTooLarge(
-            f"file is larger than max_file_size_bytes ({max_bytes} bytes); raise the converter's "
-            "max_file_size_bytes setting if this file is genuine"
-        )
+        raise too_large(max_bytes)
     return data
+
+
+def too_large(max_bytes: int) -> FileTooLarge:
+    return FileTooLarge(
+        f"file is larger than max_file_size_bytes ({max_bytes} bytes); raise the converter's "
+        "max_file_size_bytes setting if this file is genuine"
+    )
 
 
 def decode_text(raw: bytes, encoding: str = "auto", fallback: str = "cp1252") -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wats_converter.converters.api import ConverterBase, ConvertResult
+from wats_converter.converters.text import too_large
 from wats_converter.failpoints import failpoint
 from wats_converter.report import UUTReport, finalize
 
@@ -51,6 +52,9 @@ def convert_path(converter: ConverterBase, path: Path) -> Conversion:
     Raises whatever the converter raises (the pool classifies it) and
     `ReportValidationError` for a report the server would reject.
     """
+    limit = converter.settings.max_file_size_bytes
+    if path.stat().st_size > limit:  # refuse before reading (or hashing) a single byte
+        raise too_large(limit)
     digest = file_sha256(path)
     failpoint("after_read")
     reports = _as_reports(converter.convert_file(path, converter.context))

@@ -13,7 +13,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from wats_converter.config import Config
@@ -71,6 +71,7 @@ class AsyncConverterPool:
         self._spooled: dict[Path, FileKey] = {}  # delivered to pending/, post-processing failed
         self._space_checked = 0.0
         self._space_ok = True
+        self.gate = IsolationGate()
 
     def offer(self, path: Path, delay_s: float = 0.0) -> bool:
         """A hint that `path` may be new or changed; queue it if a converter claims it."""
@@ -116,17 +117,20 @@ class AsyncConverterPool:
         if not self._enough_space():
             self._later(item, STORAGE_RETRY_S)
             return
-        attempts = await asyncio.to_thread(self.journal.start_attempt, path)
-        if attempts > self.config.retry.conversion_attempts:
-            await self._fail(
-                item,
-                ConversionTimedOut(f"conversion crashed or timed out {attempts - 1} times"),
-                attempts - 1,
-            )
+        previous = await asyncio.to_thread(self.journal.attempts, path)
+        if previous >= self.config.retry.conversion_attempts:
+            crash = ConversionTimedOut(f"conversion crashed or timed out {previous} times")
+            await self._fail(item, crash, previous)
             return
         started = time.monotonic()
         try:
-            converted = await self.runner.run(slot.index, path, self.config.conversion_timeout_s)
+            # a file that was in work when a conversion crashed or hung is converted alone, so
+            # the next crash points at the culprit, not at whatever ran beside it
+            async with self.gate.alone() if previous else self.gate.shared():
+                attempts = await asyncio.to_thread(self.journal.start_attempt, path)
+                converted = await self.runner.run(
+                    slot.index, path, self.config.conversion_timeout_s
+                )
         except SkipFile as signal:
             await self._skip(item, key, signal.reason)
             return
@@ -293,6 +297,40 @@ class AsyncConverterPool:
                     log.warning("disk space is back; converting again")
                     self.stats.storage_blocked = ""
         return self._space_ok
+
+
+class IsolationGate:
+    """Conversions run side by side (`shared`) unless one must run on its own (`alone`)."""
+
+    def __init__(self) -> None:
+        self._changed = asyncio.Condition()
+        self._running = 0
+        self._alone = False
+
+    @contextlib.asynccontextmanager
+    async def shared(self) -> AsyncIterator[None]:
+        async with self._changed:
+            await self._changed.wait_for(lambda: not self._alone)
+            self._running += 1
+        try:
+            yield
+        finally:
+            async with self._changed:
+                self._running -= 1
+                self._changed.notify_all()
+
+    @contextlib.asynccontextmanager
+    async def alone(self) -> AsyncIterator[None]:
+        async with self._changed:
+            await self._changed.wait_for(lambda: not self._alone)
+            self._alone = True  # no new conversion starts from now on
+            await self._changed.wait_for(lambda: self._running == 0)
+        try:
+            yield
+        finally:
+            async with self._changed:
+                self._alone = False
+                self._changed.notify_all()
 
 
 def _stat_key(path: Path) -> FileKey | None:

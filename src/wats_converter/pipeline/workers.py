@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import multiprocessing
 import threading
 from collections.abc import Sequence
 from concurrent.futures.process import BrokenProcessPool
@@ -111,8 +112,13 @@ class ProcessRunner:
         self._pool = self._new_pool()
 
     def _new_pool(self) -> concurrent.futures.ProcessPoolExecutor:
+        # spawn, not fork: a forked child shares the event loop's signal wake-up socket, so a
+        # signal to a worker (the pool terminates workers) would reach the service's handlers
         return concurrent.futures.ProcessPoolExecutor(
-            self.workers, initializer=_init_process, initargs=(self.config,)
+            self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_process,
+            initargs=(self.config,),
         )
 
     async def run(self, slot_index: int, path: Path, timeout_s: float) -> Converted:
