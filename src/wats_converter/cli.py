@@ -269,6 +269,8 @@ def run(
         result = asyncio.run(_run_service(service, once, once_timeout))
     except ConfigError as exc:
         fail(str(exc), EXIT_USAGE)
+    except (WatsConverterError, OSError) as exc:  # never a traceback for a disk or state problem
+        fail(f"{type(exc).__name__}: {exc}")
     if once:
         click.echo(
             f"done: {result.converted} converted, {result.failed} failed, "

@@ -229,6 +229,15 @@ def ensure_folders(config: Config) -> None:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigError(f"cannot create folder {folder}: {exc.strerror}") from None
+    for folder, role in (
+        (config.pending_folder, "pending reports"),
+        (config.state_dir, "the journal and the lock"),
+    ):
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise ConfigError(
+                f"cannot write to {folder} (it holds {role}); make it writable "
+                "for the user that runs wats-converter"
+            )
 
 
 def embedded_config(data_dir: Path) -> Config:

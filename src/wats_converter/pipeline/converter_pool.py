@@ -253,7 +253,7 @@ class AsyncConverterPool:
             )
         except FileNotFoundError:
             return
-        except OSError as err:
+        except (OSError, StorageError) as err:
             log.error(
                 "%s failed (%s) and cannot be moved to %s: %s; it stays in place",
                 item.path,

@@ -21,7 +21,10 @@ class InstanceLock:
 
     def __enter__(self) -> InstanceLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise ConfigError(f"cannot create the lock file {self.path}: {exc.strerror}") from None
         try:
             _lock(fd)
         except OSError:

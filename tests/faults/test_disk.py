@@ -1,0 +1,215 @@
+"""Disk trouble: a full pending folder, unwritable done/ and error/ folders, unreadable pending
+reports, a read-only state folder. Nothing is lost; everything recovers once the disk does.
+
+A real small tmpfs gives a real ENOSPC (mounting needs root); permission tests run the service
+as an unprivileged user, because root ignores file permissions.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.service.harness import Station, wait_until
+from wats_converter.server.fixture import ServerThread, local_server
+from wats_converter.testing import TestFileGenerator, minimal_report
+
+IS_ROOT = os.geteuid() == 0
+SETPRIV = shutil.which("setpriv")
+NOBODY = 65534
+
+
+@pytest.fixture
+def server() -> Iterator[ServerThread]:
+    with local_server() as s:
+        yield s
+
+
+def json_station(root: Path, server: ServerThread, **settings: object) -> Station:
+    return Station(
+        root,
+        server,
+        [
+            {
+                "name": "json",
+                "class_name": "WSJFConverter",
+                "watch_folder": "watch",
+                "done_folder": "done",
+                "error_folder": "error",
+                "post_process_action": "MOVE",
+            }
+        ],
+        **settings,
+    )
+
+
+@pytest.fixture
+def tiny_pending(tmp_path: Path) -> Iterator[Path]:
+    pending = tmp_path / "pending"
+    pending.mkdir()
+    if not IS_ROOT:
+        pytest.skip("mounting a small tmpfs for a real ENOSPC needs root (CI runs as root)")
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(pending)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+    try:
+        yield pending
+    finally:
+        subprocess.run(["umount", "-l", str(pending)], check=False)
+
+
+def fill(folder: Path, leave_bytes: int) -> Path:
+    filler = folder / "filler.bin"
+    free = shutil.disk_usage(folder).free
+    with filler.open("wb") as f:
+        f.write(b"\0" * max(0, free - leave_bytes))
+    return filler
+
+
+def test_full_pending_disk_keeps_files_waiting_and_resumes(
+    tiny_pending: Path, tmp_path: Path, server: ServerThread
+) -> None:
+    station = json_station(tmp_path, server, min_free_bytes=0)
+    filler = fill(tiny_pending, 8 * 1024)
+    files = TestFileGenerator.generate_batch(station.folder("watch"), "json", 6, rows=100)
+    station.start()
+    wait_until(lambda: "No space left" in station.log(), 30, "ENOSPC seen", station)
+    time.sleep(1.0)
+    assert len(station.files("watch")) == 6 and station.files("error") == []
+    assert server.store.count() == 0
+    filler.unlink()
+    wait_until(lambda: server.store.count() == 6, 60, "delivered after space returned", station)
+    wait_until(lambda: len(station.files("done")) == 6, 20, "moved", station)
+    assert station.stop() == 0
+    assert {p.name for p in station.files("done")} == {p.name for p in files}
+
+
+def test_low_disk_space_pauses_intake_before_writes_fail(
+    tiny_pending: Path, tmp_path: Path, server: ServerThread
+) -> None:
+    station = json_station(tmp_path, server, min_free_bytes=128 * 1024)
+    filler = fill(tiny_pending, 64 * 1024)
+    TestFileGenerator.generate_batch(station.folder("watch"), "json", 4)
+    station.start()
+    wait_until(lambda: "new files wait in their folders" in station.log(), 30, "paused", station)
+    assert server.store.count() == 0 and len(station.files("watch")) == 4
+    filler.unlink()
+    wait_until(lambda: server.store.count() == 4, 60, "resumed", station)
+    assert station.stop() == 0
+    assert "disk space is back" in station.log()
+
+
+@pytest.fixture
+def unprivileged_root() -> Iterator[tuple[Path, list[str]]]:
+    """A station folder the service can use as a non-root user, and the command prefix."""
+    if IS_ROOT and SETPRIV is None:
+        pytest.skip("running as root without setpriv: cannot drop privileges for permission tests")
+    root = Path(tempfile.mkdtemp(prefix="wats-perm-"))
+    root.chmod(0o777)
+    prefix = (
+        [SETPRIV, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"] if IS_ROOT else []
+    )
+    try:
+        yield root, [p for p in prefix if p]
+    finally:
+        subprocess.run(["chmod", "-R", "u+rwx", str(root)], check=False)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def as_service_user(*paths: Path) -> None:
+    for path in paths:
+        path.mkdir(parents=True, exist_ok=True)
+        if IS_ROOT:
+            os.chown(path, NOBODY, NOBODY)
+
+
+def test_unwritable_done_and_error_folders_lose_nothing_and_recover(
+    unprivileged_root: tuple[Path, list[str]], server: ServerThread
+) -> None:
+    root, prefix = unprivileged_root
+    station = json_station(root, server, prefix=prefix)
+    as_service_user(root / "watch", root / "pending", root / "archive")
+    for locked in (root / "done", root / "error"):
+        locked.mkdir()
+        locked.chmod(0o555)
+    good = TestFileGenerator.generate_batch(root / "watch", "json", 3)
+    bad = root / "watch" / "broken.json"
+    bad.write_text('{"pn": ')
+    past = time.time() - 60
+    os.utime(bad, (past, past))
+    for path in [*good, bad]:
+        if IS_ROOT:
+            os.chown(path, NOBODY, NOBODY)
+    station.start()
+    wait_until(lambda: server.store.count() == 3, 30, "reports delivered", station)
+    wait_until(lambda: "cannot be moved to" in station.log(), 30, "quarantine refused", station)
+    time.sleep(2.5)  # several rescans: the delivered files must not be converted or sent again
+    assert set(server.counters()["posts"].values()) == {1}
+    assert bad.exists() and all(p.exists() for p in good)  # nothing lost while folders are locked
+    for locked in (root / "done", root / "error"):
+        locked.chmod(0o777)
+    wait_until(lambda: len(station.files("done")) == 3, 30, "moved once writable", station)
+    wait_until((root / "error" / "broken.json.error").exists, 90, "quarantined", station)
+    assert station.stop() == 0
+    assert set(server.counters()["posts"].values()) == {1}
+
+
+def test_an_unreadable_pending_report_waits_without_blocking_the_others(
+    unprivileged_root: tuple[Path, list[str]], server: ServerThread
+) -> None:
+    if not IS_ROOT:
+        pytest.skip("needs a file the service user cannot read: run as root (CI does)")
+    root, prefix = unprivileged_root
+    station = json_station(root, server, prefix=prefix)
+    as_service_user(
+        root / "watch", root / "pending", root / "done", root / "error", root / "archive"
+    )
+    locked = minimal_report("LOCKED-1")
+    locked_file = root / "pending" / f"{locked.id}.json.queued"
+    locked_file.write_bytes(locked.to_wsjf())
+    locked_file.chmod(0o600)  # owned by root: the service cannot read it
+    others = [minimal_report(f"FREE-{i}") for i in range(5)]
+    for r in others:
+        path = root / "pending" / f"{r.id}.json.queued"
+        path.write_bytes(r.to_wsjf())
+        os.chown(path, NOBODY, NOBODY)
+    station.start()
+    wait_until(lambda: server.store.count() == 5, 30, "readable reports sent", station)
+    assert "cannot read pending report" in station.log() and locked_file.exists()
+    os.chown(locked_file, NOBODY, NOBODY)
+    wait_until(lambda: server.store.count() == 6, 30, "locked report sent once readable", station)
+    assert station.stop() == 0
+
+
+def test_read_only_state_folder_refuses_to_start_with_a_clear_message(
+    unprivileged_root: tuple[Path, list[str]], server: ServerThread
+) -> None:
+    root, prefix = unprivileged_root
+    if not prefix and IS_ROOT:
+        pytest.skip("root can write anywhere")
+    state = root / "state"
+    state.mkdir()
+    state.chmod(0o555)
+    station = json_station(root, server, prefix=prefix, state_folder="state")
+    as_service_user(
+        root / "watch", root / "pending", root / "done", root / "error", root / "archive"
+    )
+    station.start()
+    assert station.proc is not None
+    code = station.proc.wait(timeout=30)
+    assert code == 2, station.log()[-3000:]
+    station.proc = None
+    log = station.log()
+    assert "error:" in log and str(state) in log and "Traceback" not in log
