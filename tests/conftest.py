@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
+
+from tests.service.harness import kill_live_stations
 
 
 @pytest.fixture(autouse=True)
@@ -12,3 +15,9 @@ def _clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith("WATS_"):
             monkeypatch.delenv(key)
+
+
+@pytest.fixture(autouse=True)
+def _no_service_outlives_its_test() -> Iterator[None]:
+    yield
+    kill_live_stations()

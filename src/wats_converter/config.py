@@ -110,7 +110,7 @@ class Config(Strict):
     """Where rejected pending reports go when their converter has no error folder."""
     state_folder: Path | None = None
     """Journal and lock; default: the pending folder's parent."""
-    max_workers: int = Field(default=2, ge=1, le=64)
+    max_workers: int = Field(default=4, ge=1, le=64)
     worker_mode: str = Field(default="thread", pattern="^(thread|process)$")
     conversion_timeout_s: float = Field(default=120.0, gt=0)
     settle_s: float = Field(default=0.1, ge=0)

@@ -93,7 +93,7 @@ async def test_a_server_outage_is_waited_out_and_everything_is_sent_once(
     server.stop_listening()
     reports = [minimal_report(f"SN{i}") for i in range(30)]
     for r in reports:
-        await queue.spool(str(r.id), r.to_wsjf())
+        await queue.spool([(str(r.id), r.to_wsjf())])
     task = asyncio.create_task(queue.run())
     await asyncio.sleep(1.0)
     assert len(queue) == 30 and queue.stats.submit_attempts["transient"] >= 3
@@ -115,7 +115,7 @@ async def test_unauthorized_pauses_and_resumes_when_the_token_works_again(
     queue = queue_for(tmp_path, server, initial_s=0.1)
     server.faults.add(mode="status", status=401, count=1)
     report = minimal_report()
-    await queue.spool(str(report.id), report.to_wsjf())
+    await queue.spool([(str(report.id), report.to_wsjf())])
     task = asyncio.create_task(queue.run())
     await asyncio.sleep(0.05)
     assert queue.paused and "token" in queue.stats.paused_reason

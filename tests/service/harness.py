@@ -16,6 +16,7 @@ from tests.service import yaml_writer
 from wats_converter.server.fixture import ServerThread
 
 REPO = Path(__file__).resolve().parents[2]
+LIVE: list[Station] = []  # every station of the running test; killed when the test ends
 FAST_RETRY = {"initial_s": 0.05, "max_s": 0.5, "conversion_attempts": 3}
 
 
@@ -56,6 +57,7 @@ class Station:
         }
         self.config_path.write_text(yaml_writer.dump(config))
         self.proc: subprocess.Popen[bytes] | None = None
+        LIVE.append(self)
 
     def folder(self, name: str) -> Path:
         path = self.root / name
@@ -131,3 +133,9 @@ def wait_until(
         time.sleep(0.05)
     tail = station.log()[-3000:] if station else ""
     raise AssertionError(f"timed out after {timeout} s waiting for {what}\n{tail}")
+
+
+def kill_live_stations() -> None:
+    """Kill the services a test started, even when the test failed half-way."""
+    while LIVE:
+        LIVE.pop().kill()

@@ -117,7 +117,7 @@ class AsyncConverterPool:
         if not self._enough_space():
             self._later(item, STORAGE_RETRY_S)
             return
-        previous = await asyncio.to_thread(self.journal.attempts, path)
+        previous = self.journal.attempts(path)
         if previous >= self.config.retry.conversion_attempts:
             crash = ConversionTimedOut(f"conversion crashed or timed out {previous} times")
             await self._fail(item, crash, previous)
@@ -127,7 +127,7 @@ class AsyncConverterPool:
             # a file that was in work when a conversion crashed or hung is converted alone, so
             # the next crash points at the culprit, not at whatever ran beside it
             async with self.gate.alone() if previous else self.gate.shared():
-                attempts = await asyncio.to_thread(self.journal.start_attempt, path)
+                attempts = self.journal.start_attempt(path)
                 converted = await self.runner.run(
                     slot.index, path, self.config.conversion_timeout_s
                 )
@@ -135,7 +135,7 @@ class AsyncConverterPool:
             await self._skip(item, key, signal.reason)
             return
         except RetryLater as signal:
-            await asyncio.to_thread(self.journal.clear_attempts, path)
+            self.journal.clear_attempts(path)
             log.info(
                 "%s: %s asks to retry in %g s: %s", path, slot.name, signal.after_s, signal.reason
             )
@@ -152,29 +152,27 @@ class AsyncConverterPool:
             self._later(item, min(60.0, 2.0**attempts))
             return
         except Exception as exc:
-            await asyncio.to_thread(self.journal.clear_attempts, path)
+            self.journal.clear_attempts(path)
             await self._conversion_failed(item, key, exc)
             return
         if _stat_key(path) != key:
-            await asyncio.to_thread(self.journal.clear_attempts, path)
+            self.journal.clear_attempts(path)
             log.info("%s changed while it was converted; converting it again", path)
             self._later(item, self.config.settle_s)
             return
         try:
-            for report_id, body in converted.reports:
-                await self.pending.spool(
-                    report_id,
-                    body,
-                    error_folder=self._error_folder(slot),
-                    source=str(path),
-                    converter=slot.name,
-                )
+            await self.pending.spool(
+                converted.reports,
+                error_folder=self._error_folder(slot),
+                source=str(path),
+                converter=slot.name,
+            )
         except StorageError as exc:
             self._storage_blocked(str(exc))
             self._later(item, STORAGE_RETRY_S)
             return
         failpoint("after_spool_rename")
-        await asyncio.to_thread(self.journal.clear_attempts, path)
+        self.journal.clear_attempts(path)
         self.stats.storage_blocked = ""
         self.stats.counts(slot.name).converted += 1
         ids = ", ".join(r for r, _ in converted.reports)
@@ -210,8 +208,8 @@ class AsyncConverterPool:
         log.debug("%s %s", item.path, where)
 
     async def _skip(self, item: WorkItem, key: FileKey, reason: str) -> None:
-        await asyncio.to_thread(self.journal.clear_attempts, item.path)
-        await asyncio.to_thread(self.journal.keep, item.path, key, "SKIPPED", item.slot.name)
+        self.journal.clear_attempts(item.path)
+        self.journal.keep(item.path, key, "SKIPPED", item.slot.name)
         self.stats.counts(item.slot.name).skipped += 1
         log.info("%s skipped by %s: %s (left in place)", item.path, item.slot.name, reason)
 
@@ -263,7 +261,7 @@ class AsyncConverterPool:
             )
             self._later(item, STORAGE_RETRY_S * 12)
             return
-        await asyncio.to_thread(self.journal.clear_attempts, item.path)
+        self.journal.clear_attempts(item.path)
         self.stats.counts(item.slot.name).failed += 1
         self.stats.last_error = f"{item.path.name}: {type(exc).__name__}: {exc}"
         log.error("%s failed to convert with %s: %s -> %s", item.path, item.slot.name, exc, moved)

@@ -1,5 +1,8 @@
 """The local journal (SQLite): files that stay in their folder, and conversion attempts.
 
+Its calls are made on the event loop thread: a WAL commit without fsync takes microseconds,
+less than handing the call to a worker thread.
+
 - `kept`: files handled with KEEP (or skipped by their converter), by path, size and mtime, so a
   restart or rescan never submits them again.
 - `attempts`: files whose conversion was started, counted before the converter runs, so a file

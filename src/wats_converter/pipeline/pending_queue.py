@@ -114,26 +114,26 @@ class AsyncPendingQueue:
 
     async def spool(
         self,
-        report_id: str,
-        body: bytes,
+        reports: list[tuple[str, bytes]],
         *,
         error_folder: Path | None = None,
         source: str = "",
         converter: str = "pending",
     ) -> None:
-        """Write a report durably (returns only once it survives a crash) and queue it."""
-        path = self.folder / f"{report_id}{QUEUED_SUFFIX}"
-        await asyncio.to_thread(_write_queued, path, body)
-        await self._dir_sync.sync()
-        item = self._items.get(report_id)
-        if item is None:
-            item = PendingReport(
-                report_id, path, error_folder or self.error_folder, source, converter
-            )
-            self._items[report_id] = item
-        else:
-            item.generation += 1  # re-spooled while pending: the newest body must be sent
-        self._schedule(item, self.clock())
+        """Write `(report id, body)`s durably (returns once they survive a crash); queue them."""
+        paths = [self.folder / f"{report_id}{QUEUED_SUFFIX}" for report_id, _ in reports]
+        await asyncio.to_thread(_write_queued, paths, [body for _, body in reports])
+        await self._dir_sync.sync()  # one folder fsync covers every writer waiting with us
+        for (report_id, _), path in zip(reports, paths, strict=True):
+            item = self._items.get(report_id)
+            if item is None:
+                item = PendingReport(
+                    report_id, path, error_folder or self.error_folder, source, converter
+                )
+                self._items[report_id] = item
+            else:
+                item.generation += 1  # re-spooled while pending: the newest body must be sent
+            self._schedule(item, self.clock())
 
     def recover(self) -> int:
         """Queue every `.queued` file already in the folder (oldest first); drop stale temps."""
@@ -416,9 +416,10 @@ class AsyncPendingQueue:
             self._idle.set()
 
 
-def _write_queued(path: Path, body: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)  # someone may have deleted the folder
-    write_atomic(path, body, sync_dir=False, failpoint_name="spool_before_rename")
+def _write_queued(paths: list[Path], bodies: list[bytes]) -> None:
+    for path, body in zip(paths, bodies, strict=True):
+        path.parent.mkdir(parents=True, exist_ok=True)  # someone may have deleted the folder
+        write_atomic(path, body, sync_dir=False, failpoint_name="spool_before_rename")
 
 
 def read_queued(path: Path) -> dict[str, object]:

@@ -35,7 +35,7 @@ class PostProcessor:
         """Apply the slot's action to `source`; return a short description of where it went."""
         action = slot.entry.post_process_action
         if action is PostProcessAction.KEEP:
-            await asyncio.to_thread(self.journal.keep, source, key, "KEEP", slot.name)
+            self.journal.keep(source, key, "KEEP", slot.name)
             return "kept"
         if action is PostProcessAction.DELETE:
             await asyncio.to_thread(_delete, source)
@@ -49,8 +49,9 @@ class PostProcessor:
 
 
 def _delete(source: Path) -> None:
+    # no folder fsync: a delete lost to a power cut brings the file back, and the service then
+    # sends the same report id again, which overwrites; the report itself is already durable
     source.unlink()
-    fsync_dir(source.parent)
 
 
 def zip_file(source: Path, folder: Path) -> Path:

@@ -31,6 +31,7 @@ class CompOp(StrEnum):
     IGNORECASE = "IGNORECASE"
 
 
+_BY_NAME: dict[str, CompOp] = {**{op.value: op for op in CompOp}, "": CompOp.LOG}
 NUMERIC_OPS = frozenset(CompOp) - {CompOp.CASESENSIT, CompOp.IGNORECASE}
 STRING_OPS = frozenset({CompOp.LOG, CompOp.EQ, CompOp.NE, CompOp.CASESENSIT, CompOp.IGNORECASE})
 SINGLE_LIMIT_OPS = frozenset({CompOp.EQ, CompOp.NE, CompOp.GT, CompOp.GE, CompOp.LT, CompOp.LE})
@@ -39,16 +40,14 @@ DUAL_LIMIT_OPS = NUMERIC_OPS - SINGLE_LIMIT_OPS - {CompOp.LOG}
 
 def parse_comp_op(value: object) -> CompOp:
     """Read an operator the way WATS does: case-insensitive, missing means LOG."""
-    if value is None or value == "":
+    if isinstance(value, str):
+        # a dict lookup: this runs for every measurement of every report
+        op = _BY_NAME.get(value) or _BY_NAME.get(value.strip().upper())
+        if op is not None:
+            return op
+    elif value is None:
         return CompOp.LOG
-    if isinstance(value, CompOp):
-        return value
-    if not isinstance(value, str):
-        raise ValueError(f"{value!r} is not a comparison operator")
-    try:
-        return CompOp(value.strip().upper())
-    except ValueError:
-        raise ValueError(f"{value!r} is not a comparison operator") from None
+    raise ValueError(f"{value!r} is not a comparison operator")
 
 
 def numeric_passes(op: CompOp, x: float, low: float | None, high: float | None) -> bool:

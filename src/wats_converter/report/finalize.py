@@ -55,13 +55,47 @@ def check(report: UUTReport) -> list[str]:
     if report.root.seqCall is None:
         problems.append("root.seqCall: the root step must be a sequence call")
     seen_ids: set[int] = set()
-    for path, step in _walk_with_paths(report.root, "root"):
-        problems += _check_step(step, path)
+    # paths are only spelled out for steps that have a problem: this runs for every report
+    stack: list[tuple[Step, tuple[int, ...]]] = [(report.root, ())]
+    while stack:
+        step, where = stack.pop()
+        if not _looks_fine(step):
+            problems += _check_step(step, _path(where))
         if step.id is not None:
             if step.id in seen_ids:
-                problems.append(f"{path}.id: step id {step.id} is used twice")
+                problems.append(f"{_path(where)}.id: step id {step.id} is used twice")
             seen_ids.add(step.id)
+        if step.steps:
+            stack += [(child, (*where, i)) for i, child in enumerate(step.steps)]
     return problems
+
+
+def _path(where: tuple[int, ...]) -> str:
+    return "root" + "".join(f".steps[{i}]" for i in where)
+
+
+def _looks_fine(step: Step) -> bool:
+    """The common step in one cheap look: one payload, simple measurements, nothing else."""
+    kinds = sum(getattr(step, k) is not None for k in PAYLOAD_KINDS)
+    if kinds > 1 or (step.steps and step.seqCall is None) or step.chart is not None:
+        return False
+    if step.attachment is not None or step.stringMeas is not None:
+        return False
+    measurements = step.numericMeas or step.booleanMeas or ()
+    if len(measurements) > 1:
+        return False
+    for meas in step.numericMeas or ():
+        op = meas.compOp
+        if op not in NUMERIC_OPS or (
+            op is not CompOp.LOG
+            and (
+                meas.lowLimit is None
+                or (meas.value is None and meas.status is None)
+                or (op in DUAL_LIMIT_OPS and meas.highLimit is None)
+            )
+        ):
+            return False
+    return True
 
 
 def _check_header(report: UUTReport) -> list[str]:
@@ -88,13 +122,6 @@ def _check_header(report: UUTReport) -> list[str]:
             f"{report.start.isoformat()}"
         )
     return problems
-
-
-def _walk_with_paths(step: Step, path: str) -> list[tuple[str, Step]]:
-    out = [(path, step)]
-    for i, child in enumerate(step.steps or ()):
-        out += _walk_with_paths(child, f"{path}.steps[{i}]")
-    return out
 
 
 def _check_step(step: Step, path: str) -> list[str]:

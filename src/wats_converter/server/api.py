@@ -112,7 +112,7 @@ class Api:
             return web.Response(status=400, text=f"Report validation failed: {exc}")
         assert report.id is not None
         self.store.count_post(str(report.id))
-        row = self.store.save(report)
+        row = self.store.save(report, body.decode() if path_is_json(request) else None)
         return web.json_response({"ID": str(report.id), "uuid": str(report.id), "Report_ID": row})
 
     async def _version(self, request: web.Request) -> web.StreamResponse:
@@ -135,6 +135,10 @@ class Api:
         except ValueError as exc:
             return web.Response(status=400, text=str(exc))
         return web.json_response(self.store.headers(query))
+
+
+def path_is_json(request: web.Request) -> bool:
+    return request.match_info["tail"].lower().rstrip("/") == "report/wsjf"
 
 
 def _parse_wsxf(body: bytes) -> UUTReport:

@@ -68,12 +68,16 @@ class ReportStore:
         with self._lock:
             self.posts[report_id] += 1
 
-    def save(self, report: UUTReport) -> int:
-        """Store or replace (same id) a report; return its row number."""
+    def save(self, report: UUTReport, body: str | None = None) -> int:
+        """Store or replace (same id) a report; return its row number.
+
+        `body` is the report as the client sent it (validated); a real server stores what it
+        gets, so the local one does too instead of spending time re-serialising it.
+        """
         assert report.id is not None
         assert report.start is not None
         assert report.result is not None
-        body = report.to_wsjf().decode()
+        body = body if body is not None else report.to_wsjf().decode()
         start_utc = (
             report.start.astimezone().isoformat()
             if report.startUTC is None
