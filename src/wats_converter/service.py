@@ -168,7 +168,7 @@ class Service:
             tasks = [
                 group.create_task(watcher.run()),
                 group.create_task(pending.run()),
-                group.create_task(self._write_status(queue, pending)),
+                group.create_task(self._write_status(queue, pending, journal)),
             ]
             await asyncio.sleep(WATCHER_ARM_S)  # let the watcher arm before the first scan
             total = self._scan(pool, journal, startup=True)
@@ -280,8 +280,11 @@ class Service:
         if recovered:
             log.info("%d reports from an earlier run are pending and will be sent", recovered)
 
-    async def _write_status(self, queue: ConverterQueue, pending: AsyncPendingQueue) -> None:
+    async def _write_status(
+        self, queue: ConverterQueue, pending: AsyncPendingQueue, journal: Journal
+    ) -> None:
         while True:
+            journal.flush()  # lazily cleared attempts reach the disk within a second
             await asyncio.to_thread(self._write_status_now, queue, pending)
             await asyncio.sleep(STATUS_INTERVAL_S)
 

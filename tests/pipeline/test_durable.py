@@ -84,14 +84,19 @@ def test_quarantine_pairs_file_and_error_even_on_collisions(tmp_path: Path) -> N
 
 def test_journal_remembers_kept_files_and_attempts_across_reopen(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "j.sqlite")
-    journal.keep(Path("/w/a.csv"), (10, 123), "KEEP", "csv")
-    assert journal.start_attempt(Path("/w/b.csv")) == 1
-    assert journal.start_attempt(Path("/w/b.csv")) == 2
+    kept, poison, gone = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "c.csv"
+    poison.write_text("x")
+    journal.keep(kept, (10, 123), "KEEP", "csv")
+    assert journal.start_attempt(poison) == 1
+    assert journal.start_attempt(poison) == 2
+    journal.start_attempt(gone)  # a file that will be gone by the next start
     journal.close()
     again = Journal(tmp_path / "j.sqlite")
-    assert again.is_kept(Path("/w/a.csv"), (10, 123))
-    assert not again.is_kept(Path("/w/a.csv"), (11, 123))  # same name, new content
-    assert again.attempts(Path("/w/b.csv")) == 2
-    again.clear_attempts(Path("/w/b.csv"))
-    assert again.attempts(Path("/w/b.csv")) == 0
+    assert again.is_kept(kept, (10, 123))
+    assert not again.is_kept(kept, (11, 123))  # same name, new content
+    assert again.attempts(poison) == 2
+    assert again.attempts(gone) == 0  # pruned: nothing left to protect against
+    again.clear_attempts(poison)
+    assert again.attempts(poison) == 0
     again.close()
+    assert Journal(tmp_path / "j.sqlite").attempts(poison) == 0  # the clear was written on close

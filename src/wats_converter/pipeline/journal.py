@@ -37,6 +37,7 @@ class Journal:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA busy_timeout=5000")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
@@ -44,6 +45,13 @@ class Journal:
         self._kept: dict[str, FileKey] = {
             p: (s, m) for p, s, m in self._db.execute("SELECT path, size, mtime_ns FROM kept")
         }
+        self._attempts: dict[str, int] = {}
+        for p, n in self._db.execute("SELECT path, count FROM attempts").fetchall():
+            if Path(p).exists():
+                self._attempts[p] = n
+            else:
+                self._db.execute("DELETE FROM attempts WHERE path = ?", (p,))
+        self._cleared: list[tuple[str]] = []
 
     def is_kept(self, path: Path, key: FileKey) -> bool:
         """Whether this exact file (same size and mtime) was already handled and kept."""
@@ -70,26 +78,37 @@ class Journal:
         return set(self._kept)
 
     def start_attempt(self, path: Path) -> int:
-        """Count one more conversion attempt of `path` (durably, before converting)."""
+        """Count one more conversion attempt of `path`, durably before converting; return it.
+
+        Attempts cleared since the last call are written in the same transaction: one commit
+        per file. A clear lost in a crash leaves a row for a file already gone (pruned at start).
+        """
+        count = self._attempts.get(str(path), 0) + 1
         with self._lock:
-            row = self._db.execute(
-                "INSERT INTO attempts VALUES (?, 1) ON CONFLICT(path) DO UPDATE"
-                " SET count = count + 1 RETURNING count",
-                (str(path),),
-            ).fetchone()
-        return int(row[0])
+            self._attempts[str(path)] = count
+            cleared, self._cleared = self._cleared, []
+            self._db.execute("BEGIN")
+            self._db.executemany("DELETE FROM attempts WHERE path = ?", cleared)
+            self._db.execute("INSERT OR REPLACE INTO attempts VALUES (?, ?)", (str(path), count))
+            self._db.execute("COMMIT")
+        return count
 
     def attempts(self, path: Path) -> int:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT count FROM attempts WHERE path = ?", (str(path),)
-            ).fetchone()
-        return 0 if row is None else int(row[0])
+        return self._attempts.get(str(path), 0)
 
     def clear_attempts(self, path: Path) -> None:
+        if self._attempts.pop(str(path), None) is not None:
+            self._cleared.append((str(path),))
+
+    def flush(self) -> None:
+        """Write pending clears now (on stop)."""
+        if not self._cleared:
+            return
         with self._lock:
-            self._db.execute("DELETE FROM attempts WHERE path = ?", (str(path),))
+            cleared, self._cleared = self._cleared, []
+            self._db.executemany("DELETE FROM attempts WHERE path = ?", cleared)
 
     def close(self) -> None:
+        self.flush()
         with self._lock:
             self._db.close()

@@ -25,7 +25,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,6 +76,36 @@ class DirSync:
             self._synced = upto
 
 
+class IdLocks:
+    """One asyncio lock per report id, created on demand and dropped when nobody holds it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, ids: list[str]) -> AsyncIterator[None]:
+        ordered = sorted(set(ids))  # a fixed order: two holders never wait on each other
+        for report_id in ordered:
+            lock, users = self._locks.get(report_id, (asyncio.Lock(), 0))
+            self._locks[report_id] = (lock, users + 1)
+        acquired: list[asyncio.Lock] = []
+        try:
+            for report_id in ordered:
+                lock = self._locks[report_id][0]
+                await lock.acquire()
+                acquired.append(lock)
+            yield
+        finally:
+            for lock in acquired:
+                lock.release()
+            for report_id in ordered:
+                lock, users = self._locks[report_id]
+                if users == 1:
+                    del self._locks[report_id]
+                else:
+                    self._locks[report_id] = (lock, users - 1)
+
+
 class AsyncPendingQueue:
     """The durable outbox between conversion and the server."""
 
@@ -103,6 +133,7 @@ class AsyncPendingQueue:
         self._inflight: set[str] = set()
         self._wake = asyncio.Event()
         self._dir_sync = DirSync(folder)
+        self._ids = IdLocks()
         self._failures_in_row = 0
         self._gate_until = 0.0
         self._probing = False
@@ -122,8 +153,19 @@ class AsyncPendingQueue:
     ) -> None:
         """Write `(report id, body)`s durably (returns once they survive a crash); queue them."""
         paths = [self.folder / f"{report_id}{QUEUED_SUFFIX}" for report_id, _ in reports]
-        await asyncio.to_thread(_write_queued, paths, [body for _, body in reports])
-        await self._dir_sync.sync()  # one folder fsync covers every writer waiting with us
+        async with self._ids.hold([report_id for report_id, _ in reports]):
+            await asyncio.to_thread(_write_queued, paths, [body for _, body in reports])
+            await self._dir_sync.sync()  # one folder fsync covers every writer waiting with us
+            self._queue(reports, paths, error_folder, source, converter)
+
+    def _queue(
+        self,
+        reports: list[tuple[str, bytes]],
+        paths: list[Path],
+        error_folder: Path | None,
+        source: str,
+        converter: str,
+    ) -> None:
         for (report_id, _), path in zip(reports, paths, strict=True):
             item = self._items.get(report_id)
             if item is None:
@@ -248,7 +290,9 @@ class AsyncPendingQueue:
     async def _send(self, item: PendingReport) -> None:
         probe = self._probing
         try:
-            await self._send_once(item, probe)
+            # a report is never re-spooled while it is being sent or its file removed
+            async with self._ids.hold([item.report_id]):
+                await self._send_once(item, probe)
         finally:
             if probe:
                 self._probing = False
@@ -289,16 +333,15 @@ class AsyncPendingQueue:
             self._schedule(item, self.clock())
         else:
             self._note_answer("ok")
-            self._delivered(item, generation, released=probe)
+            await self._delivered(item, generation, released=probe)
 
-    def _delivered(self, item: PendingReport, generation: int, *, released: bool) -> None:
+    async def _delivered(self, item: PendingReport, generation: int, *, released: bool) -> None:
         failpoint("after_2xx")
         self.stats.submitted += 1
         if item.generation != generation:  # re-spooled during the send: send the new body too
             self._schedule(item, self.clock())
             return
-        with contextlib.suppress(FileNotFoundError):
-            item.path.unlink()
+        await asyncio.to_thread(_unlink, item.path)
         self._forget(item)
         log.info(
             "submitted report %s%s", item.report_id, f" ({item.source})" if item.source else ""
@@ -414,6 +457,11 @@ class AsyncPendingQueue:
         self._items.pop(item.report_id, None)
         if not self._items:
             self._idle.set()
+
+
+def _unlink(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
 
 
 def _write_queued(paths: list[Path], bodies: list[bytes]) -> None:

@@ -1,0 +1,1 @@
+"""Benchmarks of wats-converter against the local server over loopback (see docs/performance.md)."""

@@ -1,0 +1,124 @@
+"""`python -m bench [--full] [--runs N] [--only NAME ...]`: run the benchmarks, print a table,
+write bench/results/latest.json. Ratios are computed within this one run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench import scenarios as s
+
+REFERENCE = {"burst_rich_json": 45.0, "burst_small_json": 180.0}  # pyWATS, same class of machine
+
+
+def plan(full: bool) -> dict[str, tuple[Callable[[], dict[str, Any]], bool]]:
+    """name -> (scenario, repeat it for a spread)."""
+    n = 3 if full else 1
+    table: dict[str, tuple[Callable[[], dict[str, Any]], bool]] = {
+        "ceiling_raw_post_small": (lambda: s.raw_post("small", 3000), True),
+        "ceiling_raw_post_rich": (lambda: s.raw_post("rich", 400), True),
+        "ceiling_fs_write_fsync_rename_unlink": (lambda: s.raw_fs(2000), True),
+        "burst_small_json": (lambda: s.burst("json", 2000 * n, rows=10), True),
+        "burst_rich_json": (lambda: s.burst("json", 400 * n, rows=190), True),
+        "burst_rich_json_process_workers": (
+            lambda: s.burst("json", 400 * n, rows=190, workers=2, mode="process"),
+            True,
+        ),
+        "burst_csv_10_rows": (lambda: s.burst("csv", 1000 * n, rows=10), True),
+        "burst_csv_100_rows": (lambda: s.burst("csv", 500 * n, rows=100), False),
+        "burst_csv_1000_rows": (lambda: s.burst("csv", 100 * n, rows=1000), False),
+        "burst_csv_10000_rows": (lambda: s.burst("csv", 20 * n, rows=10000), False),
+        "backlog_1000": (lambda: s.backlog(1000), False),
+        "backlog_10000": (lambda: s.backlog(10000), False),
+        "conversion_only_then_drain": (lambda: s.conversion_then_drain(1000 * n), False),
+        "idle_latency": (lambda: s.idle_latency(40), False),
+        "soak": (lambda: s.soak(10000 if full else 3000), False),
+    }
+    if full:
+        table["backlog_100000"] = (lambda: s.backlog(100_000), False)
+        table["idle_cost_100000_kept"] = (lambda: s.idle_cost(100_000), False)
+    else:
+        table["idle_cost_10000_kept"] = (lambda: s.idle_cost(10_000, seconds=10), False)
+    return table
+
+
+def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in runs[0]:
+        values = [r[key] for r in runs if isinstance(r.get(key), int | float)]
+        if not values:
+            out[key] = runs[0][key]
+            continue
+        out[key] = {
+            "median": statistics.median(values),
+            "min": min(values),
+            "max": max(values),
+            "runs": len(values),
+        }
+    return out
+
+
+def fmt(value: Any) -> str:
+    if isinstance(value, dict):
+        spread = f" [{value['min']:.3g}..{value['max']:.3g}]" if value["runs"] > 1 else ""
+        return f"{value['median']:.3g}{spread}"
+    return "-" if value is None else f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--full", action="store_true", help="the sizes of issue 6 (slow)")
+    parser.add_argument("--runs", type=int, default=3, help="repeats of the repeatable scenarios")
+    parser.add_argument("--only", nargs="*", help="run only these scenarios")
+    args = parser.parse_args()
+    results: dict[str, Any] = {}
+    for name, (scenario, repeat) in plan(args.full).items():
+        if args.only and name not in args.only:
+            continue
+        started = time.perf_counter()
+        runs = [scenario() for _ in range(args.runs if repeat else 1)]
+        results[name] = summarise(runs)
+        figures = ", ".join(f"{k}={fmt(v)}" for k, v in results[name].items())
+        print(f"{name:40s} {figures}   ({time.perf_counter() - started:.0f} s)", flush=True)
+    ratios = {}
+    for name, reference in REFERENCE.items():
+        if name in results:
+            ratios[f"{name}_vs_pywats"] = results[name]["files_per_s"]["median"] / reference
+    if "burst_small_json" in results and "ceiling_raw_post_small" in results:
+        ratios["small_json_fraction_of_raw_post"] = (
+            results["burst_small_json"]["files_per_s"]["median"]
+            / results["ceiling_raw_post_small"]["posts_per_s"]["median"]
+        )
+    if "burst_rich_json" in results and "ceiling_raw_post_rich" in results:
+        ratios["rich_json_fraction_of_raw_post"] = (
+            results["burst_rich_json"]["files_per_s"]["median"]
+            / results["ceiling_raw_post_rich"]["posts_per_s"]["median"]
+        )
+    for key, value in ratios.items():
+        print(f"{key:40s} {value:.2f}")
+    out = Path(__file__).parent / "results"
+    out.mkdir(exist_ok=True)
+    (out / "latest.json").write_text(
+        json.dumps(
+            {
+                "machine": platform.platform(),
+                "cpus": __import__("os").cpu_count(),
+                "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "full": args.full,
+                "results": results,
+                "ratios": ratios,
+            },
+            indent=2,
+        )
+    )
+    print(f"written {out / 'latest.json'}")
+
+
+if __name__ == "__main__":
+    main()
