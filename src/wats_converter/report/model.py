@@ -123,7 +123,7 @@ class Step(WsjfModel):
     ) -> NumericMeas:
         """Add a named numeric measurement to this step (a multiple numeric step)."""
         meas = _numeric(name, value, low, high, comp, unit, status)
-        self.numericMeas = [*(self.numericMeas or []), meas]
+        self.numericMeas = _appended(self.numericMeas, meas)
         return meas
 
     def add_step(self, name: str, **step: Any) -> Step:
@@ -157,7 +157,7 @@ class Step(WsjfModel):
     def add_pass_fail_measurement(self, name: str | None, passed: bool) -> BooleanMeas:
         """Add a named pass/fail measurement to this step (a multiple pass/fail step)."""
         meas = _build(BooleanMeas, f"measurement {name}", name=name, status="P" if passed else "F")
-        self.booleanMeas = [*(self.booleanMeas or []), meas]
+        self.booleanMeas = _appended(self.booleanMeas, meas)
         return meas
 
     def add_string_measurement(
@@ -177,7 +177,7 @@ class Step(WsjfModel):
         meas = _build(
             StringMeas, f"measurement {name}", name=name, compOp=op, value=value, limit=limit
         )
-        self.stringMeas = [*(self.stringMeas or []), meas]
+        self.stringMeas = _appended(self.stringMeas, meas)
         return meas
 
     def add_action_step(self, name: str, *, status: StepStatus = "P", **step: Any) -> Step:
@@ -247,7 +247,7 @@ class Step(WsjfModel):
                 [f"step {self.name!r}: only a sequence (add_sequence) can hold steps"]
             )
         child = _build(Step, f"step {name!r}", name=name, **step, **payload)
-        self.steps = [*(self.steps or []), child]
+        self.steps = _appended(self.steps, child)
         return child
 
 
@@ -308,24 +308,32 @@ class UUTReport(WsjfModel):
     def add_misc_info(self, description: str, text: str) -> MiscInfo:
         """Add a searchable key/value to the header."""
         info = _build(MiscInfo, "miscInfos", description=description, text=text)
-        self.miscInfos = [*(self.miscInfos or []), info]
+        self.miscInfos = _appended(self.miscInfos, info)
         return info
 
     def add_sub_unit(self, part_type: str, pn: str, sn: str, rev: str = "") -> SubUnit:
         """Add a sub-assembly for traceability."""
         unit = _build(SubUnit, "subUnits", partType=part_type, pn=pn, sn=sn, rev=rev)
-        self.subUnits = [*(self.subUnits or []), unit]
+        self.subUnits = _appended(self.subUnits, unit)
         return unit
 
     def add_asset(self, asset_sn: str, usage_count: int | None = None) -> Asset:
         """Record a piece of test equipment used."""
         asset = _build(Asset, "assets", assetSN=asset_sn, usageCount=usage_count)
-        self.assets = [*(self.assets or []), asset]
+        self.assets = _appended(self.assets, asset)
         return asset
 
     def start_utc(self) -> datetime | None:
         """`start` as a UTC instant (what `startUTC` must say)."""
         return self.start.astimezone(UTC) if self.start is not None else None
+
+
+def _appended(items: list[M] | None, item: M) -> list[M]:
+    """`items` with `item` added in place (building a 10,000-step report stays linear)."""
+    if items is None:
+        return [item]
+    items.append(item)
+    return items
 
 
 def _numeric(

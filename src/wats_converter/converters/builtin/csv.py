@@ -156,7 +156,7 @@ class CSVConverter(ConverterBase):
         except ValueError as exc:
             raise ConversionError(str(exc), line=line, field=titles["comp"]) from None
         meas_status = cast(
-            MeasStatus | None,
+            "MeasStatus | None",
             parse_status(status, line=line, field=titles["status"], allowed="PFS")
             if status
             else None,
