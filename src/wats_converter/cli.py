@@ -6,6 +6,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import logging.handlers
+import os
+import shutil
 import signal
 import sys
 import time
@@ -16,7 +19,7 @@ from typing import NoReturn
 import click
 from pydantic import ValidationError
 
-from wats_converter import __version__
+from wats_converter import __version__, admin, systemd
 from wats_converter.config import (
     EMBEDDED,
     Config,
@@ -215,10 +218,34 @@ def _load(config_path: Path | None, data_dir: Path) -> Config:
         fail(str(exc), EXIT_USAGE)
 
 
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S"
-    )
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, for log collectors."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def _setup_logging(level: str, *, as_json: bool = False, file: Path | None = None) -> None:
+    console = logging.StreamHandler()
+    plain = logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S")
+    console.setFormatter(JsonFormatter() if as_json else plain)
+    handlers: list[logging.Handler] = [console]
+    if file is not None:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        rotating = logging.handlers.RotatingFileHandler(
+            file, maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8"
+        )
+        rotating.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s"))
+        handlers.append(rotating)
+    logging.basicConfig(level=level.upper(), handlers=handlers, force=True)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("watchfiles").setLevel(logging.WARNING)  # it logs every batch at INFO
 
@@ -251,12 +278,19 @@ def _setup_logging(level: str) -> None:
     show_default=True,
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
 )
+@click.option("--log-json", is_flag=True, help="Log JSON lines on the console.")
 def run(
-    config_path: Path | None, data_dir: Path, once: bool, once_timeout: float, log_level: str
+    config_path: Path | None,
+    data_dir: Path,
+    once: bool,
+    once_timeout: float,
+    log_level: str,
+    log_json: bool,
 ) -> None:
     """Watch, convert, submit and post-process until stopped (Ctrl+C)."""
-    _setup_logging(log_level)
     config = _load(config_path, data_dir)
+    log_file = config.state_dir / "wats-converter.log" if config.log_file else None
+    _setup_logging(log_level, as_json=log_json, file=log_file)
     progress = _progress_printer() if once and sys.stderr.isatty() else None
     try:
         service = Service(config, on_progress=progress)
@@ -342,3 +376,169 @@ def status(config_path: Path | None, data_dir: Path, as_json: bool) -> None:
         )
     if data["last_error"]:
         click.echo(f"last error: {data['last_error']}")
+
+
+@main.command()
+def version() -> None:
+    """Print the version."""
+    click.echo(f"wats-converter {__version__}")
+
+
+@main.command()
+@click.argument(
+    "path", type=click.Path(dir_okay=False, path_type=Path), default=Path("converters.yaml")
+)
+def init(path: Path) -> None:
+    """Write a commented starter config (default ./converters.yaml) and create its folders."""
+    station = os.uname().nodename if hasattr(os, "uname") else "station"
+    try:
+        admin.write_starter_config(path, station)
+    except FileExistsError as exc:
+        fail(str(exc), EXIT_USAGE)
+    config = _load(path, Path())
+    ensure_folders(config)
+    click.echo(
+        f"wrote {path}; edit server.url and server.token, then run:\n"
+        f"  wats-converter check-config --config {path}\n"
+        f"  wats-converter run --config {path}"
+    )
+
+
+@main.group()
+def errors() -> None:
+    """Files in the error folders: list, show, requeue."""
+
+
+def _config_options(f: Callable[..., None]) -> Callable[..., None]:
+    f = click.option(
+        "--data",
+        "data_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("wats-data"),
+        show_default=True,
+    )(f)
+    return click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))(
+        f
+    )
+
+
+@errors.command("list")
+@_config_options
+def errors_list(config_path: Path | None, data_dir: Path) -> None:
+    """One line per failed file: when, file, converter, why."""
+    failed = admin.failed_files(_load(config_path, data_dir))
+    for f in failed:
+        d = f.detail
+        click.echo(
+            f"{str(d.get('timestamp', ''))[:19]}  {f.name}  {d.get('converter', '')}  "
+            f"{d.get('error_type', '')}: {str(d.get('exception', '')).splitlines()[0][:100]}"
+        )
+    click.echo(f"{len(failed)} files in the error folders", err=True)
+
+
+@errors.command("show")
+@click.argument("name")
+@_config_options
+def errors_show(name: str, config_path: Path | None, data_dir: Path) -> None:
+    """Everything the .error file says about NAME."""
+    try:
+        failed = admin.find_failed(_load(config_path, data_dir), name)
+    except LookupError as exc:
+        fail(str(exc))
+    for key, value in failed.detail.items():
+        if key != "traceback":
+            click.echo(f"{key}: {value}")
+    if failed.detail.get("traceback"):
+        click.echo(f"traceback:\n{failed.detail['traceback']}")
+
+
+@errors.command("requeue")
+@click.argument("name", required=False)
+@click.option("--all", "requeue_all", is_flag=True, help="Requeue every failed file.")
+@_config_options
+def errors_requeue(
+    name: str | None, requeue_all: bool, config_path: Path | None, data_dir: Path
+) -> None:
+    """Give NAME (or --all) another try: back to its watch folder, or to pending/ for a report
+    the server rejected. Fix the cause first."""
+    config = _load(config_path, data_dir)
+    if not name and not requeue_all:
+        fail("name a file (see `errors list`) or use --all", EXIT_USAGE)
+    try:
+        targets = (
+            admin.failed_files(config) if requeue_all else [admin.find_failed(config, name or "")]
+        )
+    except LookupError as exc:
+        fail(str(exc))
+    for failed in targets:
+        click.echo(f"{failed.name} -> {admin.requeue(config, failed)}")
+
+
+@main.group()
+def pending() -> None:
+    """Reports waiting for the server: list, retry."""
+
+
+@pending.command("list")
+@_config_options
+def pending_list(config_path: Path | None, data_dir: Path) -> None:
+    """One line per pending report, oldest first."""
+    reports = admin.pending_reports(_load(config_path, data_dir))
+    for path, age, header in reports:
+        click.echo(
+            f"{path.name.split('.')[0]}  {age:8.0f} s  sn={header.get('sn')}  "
+            f"pn={header.get('pn')}  result={header.get('result')}"
+        )
+    click.echo(f"{len(reports)} reports pending", err=True)
+
+
+@pending.command("retry")
+@click.argument("report_id", required=False)
+@_config_options
+def pending_retry(report_id: str | None, config_path: Path | None, data_dir: Path) -> None:
+    """Ask the running service to send REPORT_ID (or every pending report) now."""
+    path = admin.request_retry(_load(config_path, data_dir), report_id)
+    click.echo(f"asked the service to retry {report_id or 'every pending report'} ({path})")
+
+
+@main.command("install-service")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+)
+@click.option(
+    "--system",
+    "system_wide",
+    is_flag=True,
+    help="A system unit (/etc/systemd/system, needs root) instead of a user unit.",
+)
+@click.option("--user", "run_as", help="With --system: the account to run as.")
+@click.option("--print", "just_print", is_flag=True, help="Print the unit instead of writing it.")
+def install_service(
+    config_path: Path, system_wide: bool, run_as: str | None, just_print: bool
+) -> None:
+    """Write a systemd unit (Type=notify, restart on failure, watchdog) for this config."""
+    exe = shutil.which("wats-converter") or f"{sys.executable} -m wats_converter"
+    text = systemd.unit_text(
+        exe,
+        str(config_path.resolve()),
+        str(config_path.resolve().parent),
+        user=run_as,
+        system=system_wide,
+    )
+    if just_print:
+        click.echo(text)
+        return
+    folder = (
+        Path("/etc/systemd/system") if system_wide else Path.home() / ".config" / "systemd" / "user"
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    unit = folder / "wats-converter.service"
+    unit.write_text(text)
+    scope = "" if system_wide else "--user "
+    click.echo(
+        f"wrote {unit}\nnext: systemctl {scope}daemon-reload && "
+        f"systemctl {scope}enable --now wats-converter"
+    )

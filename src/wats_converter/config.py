@@ -77,6 +77,15 @@ class RetryConfig(Strict):
     """A file whose conversion crashes or times out this often is quarantined in error/."""
 
 
+class HealthConfig(Strict):
+    """The optional /health, /ready and /metrics endpoint (off by default, loopback by default)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=9464, ge=0, le=65535)
+    ready_max_pending: int = Field(default=1000, ge=0)
+
+
 class ConverterEntry(Strict):
     """One `converters:` entry: which converter watches which folder, and what follows."""
 
@@ -117,6 +126,9 @@ class Config(Strict):
     scan_interval_s: float = Field(default=10.0, gt=0)
     min_free_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
     retry: RetryConfig = RetryConfig()
+    health: HealthConfig = HealthConfig()
+    log_file: bool = True
+    """Also log to a rotating file `wats-converter.log` in the state folder."""
     converters: tuple[ConverterEntry, ...] = ()
     base_dir: Path = Field(default=Path("."), exclude=True)
 

@@ -19,8 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wats_converter import systemd
+from wats_converter.admin import RETRY_REQUEST
 from wats_converter.config import EMBEDDED, Config, ensure_folders
 from wats_converter.errors import ConfigError
+from wats_converter.health import HealthServer
 from wats_converter.pipeline.converter_pool import AsyncConverterPool
 from wats_converter.pipeline.converter_queue import ConverterQueue
 from wats_converter.pipeline.durable import TMP_SUFFIX
@@ -75,6 +78,7 @@ class Service:
             raise ConfigError("no converter is enabled: nothing to watch")
         self.embedded: LocalServer | None = None
         self.server_url = config.server.url
+        self.health_url = ""
         self._stop = asyncio.Event()
         self._rescan = asyncio.Event()
 
@@ -164,6 +168,7 @@ class Service:
             on_error=self._rescan.set,
         )
         self._announce(recovered)
+        health = await self._start_health(queue, pending)
         async with asyncio.TaskGroup() as group:
             tasks = [
                 group.create_task(watcher.run()),
@@ -173,6 +178,7 @@ class Service:
             await asyncio.sleep(WATCHER_ARM_S)  # let the watcher arm before the first scan
             total = self._scan(pool, journal, startup=True)
             tasks.append(group.create_task(pool.run()))
+            systemd.notify("READY=1")
             tasks.append(group.create_task(self._scan_loop(pool, journal)))
             if once:
                 await self._until_done(queue, pending, total, once_timeout_s)
@@ -183,8 +189,11 @@ class Service:
                 queue.qsize(),
                 len(pending),
             )
+            systemd.notify("STOPPING=1")
             for task in tasks:
                 task.cancel()
+        if health is not None:
+            await health.stop()
         self._write_status_now(queue, pending)
         converted = sum(c.converted for c in self.stats.converters.values())
         failed = sum(c.failed for c in self.stats.converters.values()) + self.stats.rejected
@@ -283,23 +292,54 @@ class Service:
     async def _write_status(
         self, queue: ConverterQueue, pending: AsyncPendingQueue, journal: Journal
     ) -> None:
+        watchdog_s = systemd.watchdog_interval_s()
+        pinged = 0.0
         while True:
             journal.flush()  # lazily cleared attempts reach the disk within a second
+            self._take_retry_request(pending)
+            if watchdog_s is not None and time.monotonic() - pinged >= watchdog_s:
+                systemd.notify("WATCHDOG=1")
+                pinged = time.monotonic()
             await asyncio.to_thread(self._write_status_now, queue, pending)
             await asyncio.sleep(STATUS_INTERVAL_S)
 
-    def _write_status_now(self, queue: ConverterQueue, pending: AsyncPendingQueue) -> None:
-        status: dict[str, Any] = {
+    def _snapshot(self, queue: ConverterQueue, pending: AsyncPendingQueue) -> dict[str, Any]:
+        return {
             **self.stats.snapshot(),
             "pid": os.getpid(),
             "updated_at": time.time(),
             "server_url": self.server_url,
+            "health_url": self.health_url,
             "queued": queue.qsize(),
             "in_work": queue.in_work(),
             "pending": len(pending),
             "pending_oldest_age_s": pending.oldest_age_s(),
             "paused": pending.paused,
         }
+
+    async def _start_health(
+        self, queue: ConverterQueue, pending: AsyncPendingQueue
+    ) -> HealthServer | None:
+        cfg = self.config.health
+        if not cfg.enabled:
+            return None
+        health = HealthServer(lambda: self._snapshot(queue, pending), cfg.ready_max_pending)
+        self.health_url = await health.start(cfg.host, cfg.port)
+        log.info("health and metrics at %s/health, /ready, /metrics", self.health_url)
+        return health
+
+    def _take_retry_request(self, pending: AsyncPendingQueue) -> None:
+        request = self.state_dir / RETRY_REQUEST
+        try:
+            target = request.read_text().strip()
+            request.unlink()
+        except OSError:
+            return
+        count = pending.retry_now(None if target in ("", "*") else target)
+        log.info("retrying %d pending reports now, as requested", count)
+
+    def _write_status_now(self, queue: ConverterQueue, pending: AsyncPendingQueue) -> None:
+        status = self._snapshot(queue, pending)
         path = self.state_dir / STATUS_FILE
         tmp = path.with_name(f".{STATUS_FILE}.{os.getpid()}{TMP_SUFFIX}")
         with contextlib.suppress(OSError):

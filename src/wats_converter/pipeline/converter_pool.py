@@ -175,6 +175,7 @@ class AsyncConverterPool:
         self.journal.clear_attempts(path)
         self.stats.storage_blocked = ""
         self.stats.counts(slot.name).converted += 1
+        self.stats.conversion_seconds.observe(time.monotonic() - started)
         ids = ", ".join(r for r, _ in converted.reports)
         log.info(
             "converted %s with %s in %.0f ms -> report %s",

@@ -16,6 +16,32 @@ class ConverterCounts:
     skipped: int = 0
 
 
+DURATION_BUCKETS_S = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0)
+
+
+@dataclass
+class Histogram:
+    """Bounded counts per upper bound (Prometheus style); never grows with the number of files."""
+
+    counts: list[int] = field(default_factory=lambda: [0] * (len(DURATION_BUCKETS_S) + 1))
+    total_s: float = 0.0
+
+    def observe(self, seconds: float) -> None:
+        index = next(
+            (i for i, b in enumerate(DURATION_BUCKETS_S) if seconds <= b), len(DURATION_BUCKETS_S)
+        )
+        self.counts[index] += 1
+        self.total_s += seconds
+
+    def snapshot(self) -> dict[str, Any]:
+        bounds = [*(str(b) for b in DURATION_BUCKETS_S), "+Inf"]
+        running, buckets = 0, []
+        for bound, count in zip(bounds, self.counts, strict=True):
+            running += count
+            buckets.append([bound, running])
+        return {"buckets": buckets, "sum": self.total_s}
+
+
 @dataclass
 class ServiceStats:
     """Mutable counters; only the event loop thread writes them."""
@@ -31,6 +57,7 @@ class ServiceStats:
     paused_reason: str = ""
     storage_blocked: str = ""
     scans: int = 0
+    conversion_seconds: Histogram = field(default_factory=Histogram)
 
     def counts(self, converter: str) -> ConverterCounts:
         return self.converters.setdefault(converter, ConverterCounts())
@@ -48,4 +75,5 @@ class ServiceStats:
             "paused_reason": self.paused_reason,
             "storage_blocked": self.storage_blocked,
             "scans": self.scans,
+            "conversion_seconds": self.conversion_seconds.snapshot(),
         }

@@ -1,0 +1,152 @@
+"""What the operator commands do (`errors ...`, `pending ...`, `init`): plain functions over the
+folders of a config, usable with or without a running service."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from wats_converter.config import Config
+from wats_converter.pipeline.durable import move_no_overwrite
+from wats_converter.pipeline.error_folder import ERROR_SUFFIX, read_error
+from wats_converter.pipeline.pending_queue import QUEUED_SUFFIX
+
+RETRY_REQUEST = "retry-now"
+
+
+@dataclass(frozen=True)
+class FailedFile:
+    path: Path
+    detail: dict[str, object]
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def error_folders(config: Config) -> list[Path]:
+    folders = {config.error_folder}
+    folders |= {c.error_folder for c in config.converters if c.error_folder is not None}
+    return sorted(f for f in folders if f.is_dir())
+
+
+def failed_files(config: Config) -> list[FailedFile]:
+    """Every quarantined file with its `.error` detail, oldest first."""
+    out = []
+    for folder in error_folders(config):
+        for error in folder.glob(f"*{ERROR_SUFFIX}"):
+            target = error.with_name(error.name[: -len(ERROR_SUFFIX)])
+            try:
+                detail = read_error(error)
+            except (OSError, ValueError):
+                detail = {"exception": "unreadable .error file"}
+            out.append(FailedFile(target, detail))
+    return sorted(out, key=lambda f: str(f.detail.get("timestamp", "")))
+
+
+def find_failed(config: Config, name: str) -> FailedFile:
+    for failed in failed_files(config):
+        if name in (failed.name, str(failed.path)):
+            return failed
+    raise LookupError(f"no file named {name!r} in the error folders; `errors list` shows them")
+
+
+def requeue(config: Config, failed: FailedFile) -> Path:
+    """Put a failed file back where it is processed again, and drop its `.error`.
+
+    A report the server rejected goes back to the pending folder; a source file goes back to
+    the watch folder it came from (or the first converter's, if that is unknown).
+    """
+    report_id = failed.detail.get("report_id")
+    if report_id:
+        target = config.pending_folder / f"{report_id}{QUEUED_SUFFIX}"
+        os.replace(failed.path, target)
+    else:
+        folder = Path(str(failed.detail.get("source_folder") or ""))
+        if not folder.is_dir():
+            folder = config.enabled_converters()[0].watch_folder
+        target = move_no_overwrite(failed.path, folder)
+        now = time.time()
+        os.utime(target, (now, now))  # a fresh file: offered at once, judged as new
+    failed.path.with_name(failed.path.name + ERROR_SUFFIX).unlink(missing_ok=True)
+    return target
+
+
+def pending_reports(config: Config) -> list[tuple[Path, float, dict[str, object]]]:
+    """Pending reports (oldest first) with their age in seconds and a few header fields."""
+    out = []
+    for path in config.pending_folder.glob(f"*{QUEUED_SUFFIX}"):
+        try:
+            doc = json.loads(path.read_bytes())
+            header = {k: doc.get(k) for k in ("sn", "pn", "result", "machineName")}
+        except (OSError, ValueError):
+            header = {"sn": "(unreadable)"}
+        out.append((path, time.time() - path.stat().st_mtime, header))
+    return sorted(out, key=lambda item: -item[1])
+
+
+def request_retry(config: Config, report_id: str | None) -> Path:
+    """Ask a running service to send pending reports now (it checks every second)."""
+    path = config.state_dir / RETRY_REQUEST
+    path.write_text(report_id or "*")
+    return path
+
+
+STARTER_CONFIG = """\
+# wats-converter configuration. Relative folders are relative to this file.
+# Check it with:  wats-converter check-config --config {name}
+# Run it with:    wats-converter run --config {name}
+
+server:
+  url: embedded                 # your WATS server, e.g. https://yourcompany.wats.com
+  # token: <token from WATS Control Panel > Tokens>
+  # token_env: WATS_TOKEN       # or read the token from this environment variable
+  timeout_s: 60
+
+station:
+  name: {station}
+  location: Unknown
+  purpose: Production
+
+pending_folder: data/pending    # converted reports waiting for the server: back this up
+archive_folder: data/archive    # ZIP post-processing writes here
+error_folder: data/error        # rejected reports (and files of converters without one)
+max_workers: 4
+
+converters:
+  - name: WSJF files
+    class_name: WSJFConverter
+    priority: 5
+    watch_folder: data/watch
+    patterns: ["*.json"]
+    done_folder: data/done
+    error_folder: data/error
+    post_process_action: MOVE   # DELETE, MOVE, ZIP or KEEP
+
+  - name: CSV files
+    class_name: CSVConverter
+    priority: 5
+    watch_folder: data/watch
+    patterns: ["*.csv"]
+    done_folder: data/done
+    error_folder: data/error
+    post_process_action: MOVE
+    settings: {{delimiter: ",", decimal: "."}}
+
+  # Your own converter: a module on PYTHONPATH and its class
+  # - name: Line 3
+  #   module_path: my_company.converters.line3
+  #   class_name: Line3Converter
+  #   enabled: false
+  #   watch_folder: data/watch/line3
+  #   post_process_action: ZIP
+"""
+
+
+def write_starter_config(path: Path, station: str) -> None:
+    if path.exists():
+        raise FileExistsError(f"{path} exists; it was not changed")
+    path.write_text(STARTER_CONFIG.format(name=path.name, station=station))

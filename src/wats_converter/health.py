@@ -1,0 +1,114 @@
+"""The optional health and metrics endpoint (loopback by default, off unless configured).
+
+`/health`: the process is alive. `/ready`: it can make progress (submission not paused, the
+disk accepts writes, pending below a threshold). `/metrics`: Prometheus text, computed from the
+service's counters at scrape time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.registry import Collector
+
+Snapshot = Callable[[], dict[str, Any]]
+
+
+class ServiceCollector(Collector):
+    """Turns a status snapshot into metric families (no process-global registry)."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+
+    def collect(self) -> Iterator[Any]:
+        s = self.snapshot()
+        per_converter = {
+            "discovered": "files seen in a watch folder",
+            "converted": "files converted and spooled",
+            "failed": "files moved to the error folder",
+            "skipped": "files a converter skipped",
+        }
+        for key, text in per_converter.items():
+            family = CounterMetricFamily(f"wats_files_{key}", text, labels=["converter"])
+            for name, counts in s["converters"].items():
+                family.add_metric([name], counts[key])
+            yield family
+        attempts = CounterMetricFamily(
+            "wats_submit_attempts", "report submissions by outcome", labels=["outcome"]
+        )
+        for outcome, n in s["submit_attempts"].items():
+            attempts.add_metric([outcome], n)
+        yield attempts
+        hist = s["conversion_seconds"]
+        yield HistogramMetricFamily(
+            "wats_conversion_duration_seconds",
+            "time to convert a file",
+            buckets=hist["buckets"],
+            sum_value=hist["sum"],
+        )
+        for name, value, text in (
+            ("wats_pending_reports", s["pending"], "reports waiting for the server"),
+            ("wats_pending_oldest_age_seconds", s["pending_oldest_age_s"], "oldest pending report"),
+            ("wats_queue_depth", s["queued"], "files waiting to be converted"),
+            ("wats_files_in_work", s["in_work"], "files being converted"),
+            ("wats_submission_paused", int(s["paused"]), "1 while the server refuses this client"),
+            ("wats_storage_blocked", int(bool(s["storage_blocked"])), "1 while the disk refuses"),
+        ):
+            yield GaugeMetricFamily(name, text, value=value)
+
+
+class HealthServer:
+    def __init__(self, snapshot: Snapshot, ready_max_pending: int) -> None:
+        self.snapshot = snapshot
+        self.ready_max_pending = ready_max_pending
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(ServiceCollector(snapshot))
+        app = web.Application()
+        app.router.add_get("/health", self._health)
+        app.router.add_get("/ready", self._ready)
+        app.router.add_get("/metrics", self._metrics)
+        self.runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self.url = ""
+        self._listener: asyncio.Server | None = None
+
+    async def start(self, host: str, port: int) -> str:
+        await self.runner.setup()
+        assert self.runner.server is not None
+        self._listener = await asyncio.get_running_loop().create_server(
+            self.runner.server, host, port, reuse_address=True
+        )
+        self.url = f"http://{host}:{self._listener.sockets[0].getsockname()[1]}"
+        return self.url
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+        await self.runner.cleanup()
+
+    async def _health(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "alive"})
+
+    async def _ready(self, request: web.Request) -> web.Response:
+        s = self.snapshot()
+        problems = []
+        if s["paused"]:
+            problems.append(f"submission paused: {s['paused_reason']}")
+        if s["storage_blocked"]:
+            problems.append(f"disk: {s['storage_blocked']}")
+        if s["pending"] > self.ready_max_pending:
+            problems.append(f"{s['pending']} reports pending (more than {self.ready_max_pending})")
+        body = {"ready": not problems, "problems": problems, "pending": s["pending"]}
+        return web.json_response(
+            body, status=200 if not problems else 503, dumps=lambda o: json.dumps(o, indent=1)
+        )
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        return web.Response(
+            body=generate_latest(self.registry), content_type="text/plain", charset="utf-8"
+        )
