@@ -41,7 +41,10 @@ def scan(slots: Sequence[ConverterSlot], exclude: set[Path], stats: ScanStats) -
     for slot in slots:
         for entry in _walk(slot.entry.watch_folder, slot.entry.recursive, exclude, stats):
             path = Path(entry.path)
-            if path in seen or not wanted_name(entry.name, slot.patterns) or not slot.claims(path):
+            # the walk is inside this slot's own folder: only the name needs checking
+            if not wanted_name(entry.name, slot.patterns) or path in seen:
+                continue
+            if slot.entry.patterns is None and not slot.converter.matches_file(path):
                 continue
             try:
                 st = entry.stat()

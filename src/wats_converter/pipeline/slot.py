@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,11 +62,18 @@ class ConverterSlot:
         return self.entry.patterns is not None or self.converter.matches_file(path)
 
 
+IGNORED = re.compile("|".join(fnmatch.translate(p) for p in IGNORED_NAMES))
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(fnmatch.translate(p.lower()) for p in patterns))
+
+
 def wanted_name(name: str, patterns: tuple[str, ...]) -> bool:
+    """Whether a file name matches the patterns and is not a temp/hidden/output name."""
     lowered = name.lower()
-    if any(fnmatch.fnmatchcase(lowered, p) for p in IGNORED_NAMES):
-        return False
-    return any(fnmatch.fnmatchcase(lowered, p.lower()) for p in patterns)
+    return IGNORED.match(lowered) is None and _compiled(patterns).match(lowered) is not None
 
 
 def default_patterns(converter: ConverterBase) -> tuple[str, ...]:
