@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.service.harness import kill_live_stations
+from wats_converter.server.fixture import ServerThread, local_server
 
 
 @pytest.fixture(autouse=True)
@@ -21,3 +22,10 @@ def _clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
 def _no_service_outlives_its_test() -> Iterator[None]:
     yield
     kill_live_stations()
+
+
+@pytest.fixture
+def server() -> Iterator[ServerThread]:
+    """The local WATS-compatible server on a free loopback port, for one test."""
+    with local_server() as s:
+        yield s

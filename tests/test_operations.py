@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
 import socket
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,14 +19,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers import cli
 from tests.service.harness import Station, wait_until
-from wats_converter.server.fixture import ServerThread, local_server
+from wats_converter.server.fixture import ServerThread
 from wats_converter.testing import TestFileGenerator
-
-
-@pytest.fixture
-def server() -> Iterator[ServerThread]:
-    with local_server() as s:
-        yield s
 
 
 def station(root: Path, server: ServerThread, **settings: object) -> Station:
@@ -161,3 +158,65 @@ def test_version_json_logs_and_the_systemd_unit(tmp_path: Path, server: ServerTh
     assert (tmp_path / "wats-converter.log").read_text().count("startup scan") == 1
     unit = cli("install-service", "--config", str(st.config_path), "--print").stdout
     assert "Type=notify" in unit and "Restart=on-failure" in unit and str(st.config_path) in unit
+
+
+def test_sighup_reloads_a_good_config_and_refuses_a_bad_one(
+    tmp_path: Path, server: ServerThread
+) -> None:
+    st = station(tmp_path, server)
+    st.start()
+    wait_until(lambda: "startup scan" in st.log(), 30, "started", st)
+    good = st.config_path.read_text()
+    st.config_path.write_text(good.replace("max_workers: 2", "max_workers: many"))
+    assert st.proc is not None
+    st.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: "reload refused" in st.log(), 30, "refused", st)
+    TestFileGenerator.generate_batch(st.folder("watch"), "csv", 2, prefix="old")
+    wait_until(lambda: server.store.count() == 2, 30, "old config still works", st)
+    st.config_path.write_text(
+        good.replace(
+            "converters:",
+            """converters:
+- name: json
+  class_name: WSJFConverter
+  watch_folder: watch
+  patterns: ['*.json']
+  post_process_action: DELETE""",
+        )
+    )
+    st.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: "configuration reloaded" in st.log(), 30, "reloaded", st)
+    TestFileGenerator.generate_batch(st.folder("watch"), "json", 2, prefix="new")
+    wait_until(lambda: server.store.count() == 4, 30, "the new converter works", st)
+    assert st.stop() == 0
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux (apt-get install tmux)")
+def test_status_watch_in_a_real_terminal(tmp_path: Path, server: ServerThread) -> None:
+    st = station(tmp_path, server)
+    st.start()
+    TestFileGenerator.generate_batch(st.folder("watch"), "csv", 3)
+    wait_until(lambda: server.store.count() == 3, 30, "delivered", st)
+    session = f"wats{os.getpid()}"
+    command = f"{sys.executable} -m wats_converter status --watch --config {st.config_path}"
+    subprocess.run(
+        ["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "30", command], check=True
+    )
+    try:
+        screen = ""
+        for _ in range(100):
+            time.sleep(0.1)
+            screen = subprocess.run(
+                ["tmux", "capture-pane", "-p", "-t", session],
+                capture_output=True,
+                text=True,
+                check=False,
+            ).stdout
+            if "refreshing every second" in screen and "converted 3" in screen:
+                break
+        assert "service: running" in screen, screen
+        assert "csv: discovered 3, converted 3, failed 0" in screen, screen
+        assert "pending reports: 0" in screen
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], check=False)
+    assert st.stop() == 0

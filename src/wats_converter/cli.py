@@ -250,21 +250,26 @@ def _setup_logging(level: str, *, as_json: bool = False, file: Path | None = Non
     logging.getLogger("watchfiles").setLevel(logging.WARNING)  # it logs every batch at INFO
 
 
+def _config_options(f: Callable[..., None]) -> Callable[..., None]:
+    """`--config FILE` and `--data DIR` (the folder of zero-config mode) for a command."""
+    f = click.option(
+        "--data",
+        "data_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("wats-data"),
+        show_default=True,
+        help="Data folder of zero-config mode (used without --config).",
+    )(f)
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="YAML config (default: zero-config mode in --data with the local server).",
+    )(f)
+
+
 @main.command()
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="YAML config (default: zero-config mode in --data with the local server).",
-)
-@click.option(
-    "--data",
-    "data_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("wats-data"),
-    show_default=True,
-    help="Data folder of zero-config mode.",
-)
+@_config_options
 @click.option("--once", is_flag=True, help="Process what is there, submit it, and exit.")
 @click.option(
     "--once-timeout",
@@ -300,7 +305,7 @@ def run(
         watch = sorted({str(s.entry.watch_folder) for s in service.slots})
         click.echo(f"Drop result files (.json, .xml, .txt, .csv) into: {', '.join(watch)}")
     try:
-        result = asyncio.run(_run_service(service, once, once_timeout))
+        result = asyncio.run(_run_service(service, once, once_timeout, config_path))
     except ConfigError as exc:
         fail(str(exc), EXIT_USAGE)
     except (WatsConverterError, OSError) as exc:  # never a traceback for a disk or state problem
@@ -314,12 +319,49 @@ def run(
         sys.exit(result.exit_code)
 
 
-async def _run_service(service: Service, once: bool, once_timeout: float) -> RunResult:
+async def _run_service(
+    service: Service, once: bool, once_timeout: float, config_path: Path | None = None
+) -> RunResult:
+    """Run the service; on SIGHUP reload the config (a bad one is refused, the old one runs on)."""
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):  # Windows: Ctrl+C raises instead
-            loop.add_signal_handler(sig, service.stop)
-    return await service.run(once=once, once_timeout_s=once_timeout)
+    reload = Reloader(config_path)
+    while True:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):  # Windows: Ctrl+C raises instead
+                loop.add_signal_handler(sig, reload.stop_for_good, service)
+        if config_path is not None and hasattr(signal, "SIGHUP"):
+            loop.add_signal_handler(signal.SIGHUP, reload.request, service)
+        result = await service.run(once=once, once_timeout_s=once_timeout)
+        if reload.next_service is None:
+            return result
+        service, reload.next_service = reload.next_service, None
+        logging.getLogger(__name__).warning("configuration reloaded from %s", config_path)
+
+
+class Reloader:
+    """SIGHUP: validate the config file again; if it is good, restart the service with it.
+
+    Files waiting in watch folders and reports in pending/ are on disk, so a restart loses
+    nothing; a config with an error is refused and the running service carries on.
+    """
+
+    def __init__(self, config_path: Path | None) -> None:
+        self.config_path = config_path
+        self.next_service: Service | None = None
+
+    def request(self, current: Service) -> None:
+        log = logging.getLogger(__name__)
+        assert self.config_path is not None
+        try:
+            self.next_service = Service(load_config(self.config_path))
+        except ConfigError as exc:
+            log.error("reload refused, the running configuration stays: %s", exc)
+            return
+        current.stop()
+
+    def stop_for_good(self, current: Service) -> None:
+        self.next_service = None
+        current.stop()
 
 
 def _progress_printer() -> Callable[[int, int], None]:
@@ -336,18 +378,26 @@ def _progress_printer() -> Callable[[int, int], None]:
 
 
 @main.command()
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--data",
-    "data_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("wats-data"),
-    show_default=True,
-)
+@_config_options
 @click.option("--json", "as_json", is_flag=True, help="Print the raw status JSON.")
-def status(config_path: Path | None, data_dir: Path, as_json: bool) -> None:
+@click.option("--watch", is_flag=True, help="Refresh every second until Ctrl+C.")
+def status(config_path: Path | None, data_dir: Path, as_json: bool, watch: bool) -> None:
     """Show what a running service is doing (queue, pending, errors, last submit)."""
     config = _load(config_path, data_dir)
+    if not watch:
+        _show_status(config, as_json)
+        return
+    try:
+        while True:
+            click.clear()
+            _show_status(config, as_json)
+            click.echo(f"(refreshing every second; Ctrl+C to leave) {time.strftime('%H:%M:%S')}")
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        pass
+
+
+def _show_status(config: Config, as_json: bool) -> None:
     path = config.state_dir / STATUS_FILE
     try:
         data = json.loads(path.read_text())
@@ -407,19 +457,6 @@ def init(path: Path) -> None:
 @main.group()
 def errors() -> None:
     """Files in the error folders: list, show, requeue."""
-
-
-def _config_options(f: Callable[..., None]) -> Callable[..., None]:
-    f = click.option(
-        "--data",
-        "data_dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=Path("wats-data"),
-        show_default=True,
-    )(f)
-    return click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))(
-        f
-    )
 
 
 @errors.command("list")

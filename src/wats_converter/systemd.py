@@ -39,6 +39,7 @@ Wants=network-online.target
 [Service]
 Type=notify
 ExecStart={exe} run --config {config}
+ExecReload=/bin/kill -HUP $MAINPID
 WorkingDirectory={workdir}
 Restart=on-failure
 RestartSec=5

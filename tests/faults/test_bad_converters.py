@@ -6,19 +6,12 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.service.harness import Station, wait_until
-from wats_converter.server.fixture import ServerThread, local_server
-
-
-@pytest.fixture
-def server() -> Iterator[ServerThread]:
-    with local_server() as s:
-        yield s
+from wats_converter.server.fixture import ServerThread
 
 
 def moody_station(root: Path, server: ServerThread, mode: str) -> Station:

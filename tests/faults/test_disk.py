@@ -18,18 +18,12 @@ from pathlib import Path
 import pytest
 
 from tests.service.harness import Station, wait_until
-from wats_converter.server.fixture import ServerThread, local_server
+from wats_converter.server.fixture import ServerThread
 from wats_converter.testing import TestFileGenerator, minimal_report
 
 IS_ROOT = os.geteuid() == 0
 SETPRIV = shutil.which("setpriv")
 NOBODY = 65534
-
-
-@pytest.fixture
-def server() -> Iterator[ServerThread]:
-    with local_server() as s:
-        yield s
 
 
 def json_station(root: Path, server: ServerThread, **settings: object) -> Station:

@@ -4,7 +4,6 @@ duplicated and every file is in exactly one place."""
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,13 +12,7 @@ from tests.faults.judge import Judge
 from tests.faults.scenario import drop, four_action_station
 from tests.service.harness import wait_until
 from wats_converter.failpoints import FAILPOINTS
-from wats_converter.server.fixture import ServerThread, local_server
-
-
-@pytest.fixture
-def server() -> Iterator[ServerThread]:
-    with local_server() as s:
-        yield s
+from wats_converter.server.fixture import ServerThread
 
 
 def settle(judge: Judge, dropped: list, station, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]

@@ -5,24 +5,15 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.faults.hostile_xml import BILLION_LAUGHS, EXTERNAL
 from tests.faults.judge import Dropped, Judge
 from tests.faults.test_failpoints import settle
 from tests.service.harness import Station, wait_until
-from wats_converter.server.fixture import ServerThread, local_server
+from wats_converter.server.fixture import ServerThread
 from wats_converter.server.store import HeaderQuery
 from wats_converter.testing import TestFileGenerator, write_atomically
-
-
-@pytest.fixture
-def server() -> Iterator[ServerThread]:
-    with local_server() as s:
-        yield s
 
 
 def station_for_all_formats(root: Path, server: ServerThread) -> Station:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ import pytest
 from tests.faults.judge import Dropped, Judge
 from tests.faults.scenario import drop, four_action_station
 from tests.faults.test_failpoints import settle
-from wats_converter.server.fixture import ServerThread, local_server
+from wats_converter.server.fixture import ServerThread
 
 FAULTS = (
     {"mode": "status", "status": 503},
@@ -23,12 +22,6 @@ FAULTS = (
     {"mode": "reset"},
     {"mode": "delay", "ms": 300},
 )
-
-
-@pytest.fixture
-def server() -> Iterator[ServerThread]:
-    with local_server() as s:
-        yield s
 
 
 def kill_loop(tmp_path: Path, server: ServerThread, iterations: int, seed: int) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,13 +13,7 @@ from tests.faults.judge import Judge
 from tests.faults.scenario import drop, four_action_station
 from tests.faults.test_failpoints import settle
 from tests.service.harness import wait_until
-from wats_converter.server.fixture import ServerThread, local_server
-
-
-@pytest.fixture
-def server() -> Iterator[ServerThread]:
-    with local_server() as s:
-        yield s
+from wats_converter.server.fixture import ServerThread
 
 
 def test_a_long_outage_is_ridden_out(tmp_path: Path, server: ServerThread) -> None:

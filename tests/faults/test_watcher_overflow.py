@@ -12,16 +12,10 @@ from pathlib import Path
 import pytest
 
 from tests.service.harness import Station, wait_until
-from wats_converter.server.fixture import ServerThread, local_server
+from wats_converter.server.fixture import ServerThread
 from wats_converter.testing import TestFileGenerator
 
 QUEUE_LIMIT = Path("/proc/sys/fs/inotify/max_queued_events")
-
-
-@pytest.fixture
-def server() -> Iterator[ServerThread]:
-    with local_server() as s:
-        yield s
 
 
 @pytest.fixture

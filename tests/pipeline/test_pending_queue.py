@@ -4,25 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from wats_converter.config import RetryConfig
 from wats_converter.pipeline.pending_queue import AsyncPendingQueue
 from wats_converter.pipeline.stats import ServiceStats
-from wats_converter.server.fixture import ServerThread, local_server
+from wats_converter.server.fixture import ServerThread
 from wats_converter.testing import minimal_report
 from wats_converter.wats_client import WatsClient
 
 FAST = RetryConfig(initial_s=0.02, max_s=0.2)
-
-
-@pytest.fixture
-def server() -> Iterator[ServerThread]:
-    with local_server() as s:
-        yield s
 
 
 def queue_for(tmp_path: Path, server: ServerThread, **retry: float) -> AsyncPendingQueue:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
@@ -13,14 +12,8 @@ import pytest
 
 from tests.helpers import normalise
 from wats_converter.converters.builtin.wsxf_render import render_wsxf
-from wats_converter.server.fixture import ServerThread, local_server
+from wats_converter.server.fixture import ServerThread
 from wats_converter.testing import minimal_report, rich_report
-
-
-@pytest.fixture
-def server() -> Iterator[ServerThread]:
-    with local_server() as s:
-        yield s
 
 
 def auth(server: ServerThread) -> dict[str, str]:

@@ -8,13 +8,12 @@ import random
 import threading
 import time
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.service.harness import Station, wait_until
-from wats_converter.server.fixture import ServerThread, local_server
+from wats_converter.server.fixture import ServerThread
 from wats_converter.server.store import HeaderQuery
 from wats_converter.testing import TestFileGenerator, rich_report, write_atomically
 
@@ -28,12 +27,6 @@ ERROR_FIELDS = {
     "attempts",
     "hint",
 }
-
-
-@pytest.fixture
-def server() -> Iterator[ServerThread]:
-    with local_server() as s:
-        yield s
 
 
 def converter(
