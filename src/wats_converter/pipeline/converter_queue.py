@@ -78,8 +78,10 @@ class ConverterQueue:
                 self._inflight.add(path)
                 return item
             wait = self._delayed[0][0] - self.clock() if self._delayed else None
+            # asyncio.timeout, not wait_for: no extra task per wait on this hot path
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
+                async with asyncio.timeout(wait):
+                    await self._wake.wait()
 
     def _promote(self) -> None:
         now = self.clock()

@@ -262,8 +262,10 @@ class AsyncPendingQueue:
                 return item
             if not self._items:
                 self._idle.set()
+            # asyncio.timeout, not wait_for: no extra task per wait on this hot path
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
+                async with asyncio.timeout(wait):
+                    await self._wake.wait()
 
     def _pick(self, now: float) -> tuple[PendingReport | None, float | None]:
         """The next report to send, or how long to wait (None: until woken)."""

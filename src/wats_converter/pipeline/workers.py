@@ -12,8 +12,9 @@ import asyncio
 import concurrent.futures
 import logging
 import multiprocessing
+import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,9 +52,38 @@ class Runner(Protocol):
     def close(self) -> None: ...
 
 
+class DaemonThreads:
+    """Reusable daemon threads: a thread that hangs in a converter is simply left behind (it can
+    neither block the others nor the process exit); a new one starts when none is idle."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._idle = 0
+        self._lock = threading.Lock()
+        self.started = 0
+
+    def submit(self, job: Callable[[], None]) -> None:
+        with self._lock:
+            if self._idle == 0:
+                self.started += 1
+                threading.Thread(
+                    target=self._work, name=f"converter-{self.started}", daemon=True
+                ).start()
+            else:
+                self._idle -= 1
+        self._jobs.put(job)
+
+    def _work(self) -> None:
+        while True:
+            self._jobs.get()()
+            with self._lock:
+                self._idle += 1
+
+
 class ThreadRunner:
     def __init__(self, converters: Sequence[ConverterBase]) -> None:
         self.converters = list(converters)
+        self.threads = DaemonThreads()
         self.abandoned = 0
 
     async def run(self, slot_index: int, path: Path, timeout_s: float) -> Converted:
@@ -69,9 +99,10 @@ class ThreadRunner:
             else:
                 loop.call_soon_threadsafe(_settle, future, result, None)
 
-        threading.Thread(target=work, name=f"convert {path.name}", daemon=True).start()
+        self.threads.submit(work)
         try:
-            return await asyncio.wait_for(asyncio.shield(future), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                return await future  # a timeout cancels the future; the late result is dropped
         except TimeoutError:
             self.abandoned += 1
             raise ConversionTimedOut(
