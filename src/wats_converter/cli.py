@@ -239,12 +239,18 @@ def _setup_logging(level: str, *, as_json: bool = False, file: Path | None = Non
     console.setFormatter(JsonFormatter() if as_json else plain)
     handlers: list[logging.Handler] = [console]
     if file is not None:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        rotating = logging.handlers.RotatingFileHandler(
-            file, maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8"
-        )
-        rotating.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s"))
-        handlers.append(rotating)
+        try:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            rotating = logging.handlers.RotatingFileHandler(
+                file, maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8"
+            )
+        except OSError as exc:  # the start-up checks explain an unwritable state folder
+            click.echo(
+                f"warning: no log file ({exc.strerror}: {file}); logging to the console", err=True
+            )
+        else:
+            rotating.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s"))
+            handlers.append(rotating)
     logging.basicConfig(level=level.upper(), handlers=handlers, force=True)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("watchfiles").setLevel(logging.WARNING)  # it logs every batch at INFO
