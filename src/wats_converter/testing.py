@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import random
 import uuid
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from wats_converter.converters.builtin.wstf_render import render_wstf
@@ -246,7 +246,3 @@ class TestFileGenerator:
         if ext == "xml":
             return render_wsxf([report])
         return render_wstf([report]).encode("cp1252")
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)

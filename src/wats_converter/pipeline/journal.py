@@ -65,18 +65,6 @@ class Journal:
             )
             self._kept[str(path)] = key
 
-    def forget_missing(self, existing: set[str]) -> int:
-        """Drop kept entries under a scanned tree whose files are gone (the table stays small)."""
-        gone = [p for p in self._kept if p not in existing]
-        with self._lock:
-            self._db.executemany("DELETE FROM kept WHERE path = ?", [(p,) for p in gone])
-            for p in gone:
-                del self._kept[p]
-        return len(gone)
-
-    def kept_paths(self) -> set[str]:
-        return set(self._kept)
-
     def start_attempt(self, path: Path) -> int:
         """Count one more conversion attempt of `path`, durably before converting; return it.
 

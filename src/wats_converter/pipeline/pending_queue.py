@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import heapq
 import itertools
-import json
 import logging
 import random
 import time
@@ -470,8 +469,3 @@ def _write_queued(paths: list[Path], bodies: list[bytes]) -> None:
     for path, body in zip(paths, bodies, strict=True):
         path.parent.mkdir(parents=True, exist_ok=True)  # someone may have deleted the folder
         write_atomic(path, body, sync_dir=False, failpoint_name="spool_before_rename")
-
-
-def read_queued(path: Path) -> dict[str, object]:
-    """A pending report's JSON (for `pending list`)."""
-    return dict(json.loads(path.read_bytes()))
