@@ -48,7 +48,7 @@ EXIT_USAGE = 2
 
 
 def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
+    click.echo(f"{click.style('error:', fg='red', bold=True)} {message}", err=True)
     sys.exit(code)
 
 
@@ -412,13 +412,18 @@ def _show_status(config: Config, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
+    # click drops the colours when the output is not a terminal (piped, redirected)
     age = time.time() - data["updated_at"]
-    state = "running" if age < 5 else f"NOT RUNNING (last seen {age:.0f} s ago)"
+    state = (
+        click.style("running", fg="green")
+        if age < 5
+        else click.style(f"NOT RUNNING (last seen {age:.0f} s ago)", fg="red", bold=True)
+    )
     click.echo(f"service: {state}, pid {data['pid']}, server {data['server_url']}")
     if data["paused"]:
-        click.echo(f"SUBMISSION PAUSED: {data['paused_reason']}")
+        click.secho(f"SUBMISSION PAUSED: {data['paused_reason']}", fg="red", bold=True)
     if data["storage_blocked"]:
-        click.echo(f"DISK PROBLEM: {data['storage_blocked']}")
+        click.secho(f"DISK PROBLEM: {data['storage_blocked']}", fg="red", bold=True)
     click.echo(f"queued files: {data['queued']} (+{data['in_work']} converting)")
     click.echo(f"pending reports: {data['pending']} (oldest {data['pending_oldest_age_s']:.0f} s)")
     click.echo(
@@ -431,7 +436,7 @@ def _show_status(config: Config, as_json: bool) -> None:
             f"failed {c['failed']}, skipped {c['skipped']}"
         )
     if data["last_error"]:
-        click.echo(f"last error: {data['last_error']}")
+        click.secho(f"last error: {data['last_error']}", fg="yellow")
 
 
 @main.command()
