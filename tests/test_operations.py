@@ -18,27 +18,13 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers import cli
-from tests.service.harness import Station, wait_until
+from tests.service.harness import Station, single_converter, wait_until
 from wats_converter.server.fixture import ServerThread
 from wats_converter.testing import TestFileGenerator
 
 
 def station(root: Path, server: ServerThread, **settings: object) -> Station:
-    return Station(
-        root,
-        server,
-        [
-            {
-                "name": "csv",
-                "class_name": "CSVConverter",
-                "watch_folder": "watch",
-                "done_folder": "done",
-                "error_folder": "error",
-                "post_process_action": "MOVE",
-            }
-        ],
-        **settings,
-    )
+    return single_converter(root, server, **settings)
 
 
 def config_args(st: Station) -> list[str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.service.harness import Station, wait_until
+from tests.service.harness import Station, single_converter, wait_until
 from wats_converter.server.fixture import ServerThread
 from wats_converter.testing import TestFileGenerator, minimal_report
 
@@ -27,21 +27,7 @@ NOBODY = 65534
 
 
 def json_station(root: Path, server: ServerThread, **settings: object) -> Station:
-    return Station(
-        root,
-        server,
-        [
-            {
-                "name": "json",
-                "class_name": "WSJFConverter",
-                "watch_folder": "watch",
-                "done_folder": "done",
-                "error_folder": "error",
-                "post_process_action": "MOVE",
-            }
-        ],
-        **settings,
-    )
+    return single_converter(root, server, "WSJFConverter", **settings)
 
 
 @pytest.fixture

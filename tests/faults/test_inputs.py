@@ -10,7 +10,7 @@ from pathlib import Path
 from tests.faults.hostile_xml import BILLION_LAUGHS, EXTERNAL
 from tests.faults.judge import Dropped, Judge
 from tests.faults.test_failpoints import settle
-from tests.service.harness import Station, wait_until
+from tests.service.harness import Station, single_converter, wait_until
 from wats_converter.server.fixture import ServerThread
 from wats_converter.server.store import HeaderQuery
 from wats_converter.testing import TestFileGenerator, write_atomically
@@ -142,20 +142,7 @@ def test_same_content_twice_is_one_report_and_same_name_new_content_is_two(
 def test_files_deleted_or_renamed_while_queued_and_bursts_into_new_subfolders(
     tmp_path: Path, server: ServerThread
 ) -> None:
-    station = Station(
-        tmp_path,
-        server,
-        [
-            {
-                "name": "csv",
-                "class_name": "CSVConverter",
-                "watch_folder": "watch",
-                "done_folder": "done",
-                "post_process_action": "MOVE",
-            }
-        ],
-        settle_s=1.0,
-    )
+    station = single_converter(tmp_path, server, settle_s=1.0)
     watch = station.folder("watch")
     station.start()
     time.sleep(1.0)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.service.harness import Station, wait_until
+from tests.service.harness import single_converter, wait_until
 from wats_converter.server.fixture import ServerThread
 from wats_converter.testing import TestFileGenerator
 
@@ -33,17 +33,10 @@ def tiny_inotify_queue() -> Iterator[bool]:
 
 
 def burst(tmp_path: Path, server: ServerThread, count: int) -> None:
-    station = Station(
+    station = single_converter(
         tmp_path,
         server,
-        [
-            {
-                "name": "csv",
-                "class_name": "CSVConverter",
-                "watch_folder": "watch",
-                "post_process_action": "DELETE",
-            }
-        ],
+        action="DELETE",
         scan_interval_s=2.0,
         max_workers=2,
     )

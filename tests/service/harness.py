@@ -115,6 +115,26 @@ class Station:
         return sorted(p for p in folder.rglob(pattern) if p.is_file()) if folder.exists() else []
 
 
+def single_converter(
+    root: Path,
+    server: ServerThread,
+    class_name: str = "CSVConverter",
+    action: str = "MOVE",
+    **settings: Any,
+) -> Station:
+    """A station with one converter on `watch/`, done/ and error/ folders (the common rig)."""
+    name = class_name.removesuffix("Converter").lower()
+    converter = {
+        "name": name,
+        "class_name": class_name,
+        "watch_folder": "watch",
+        "done_folder": "done",
+        "error_folder": "error",
+        "post_process_action": action,
+    }
+    return Station(root, server, [converter], **settings)
+
+
 def wait_until(
     predicate: Callable[[], bool],
     timeout: float = 60,

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from tests.helpers import cli
-from tests.service.harness import Station
+from tests.service.harness import single_converter
 from wats_converter.server.fixture import ServerThread
 from wats_converter.testing import TestFileGenerator
 
@@ -16,19 +16,7 @@ from wats_converter.testing import TestFileGenerator
 def test_once_processes_everything_submits_and_exits_0(
     tmp_path: Path, server: ServerThread
 ) -> None:
-    station = Station(
-        tmp_path,
-        server,
-        [
-            {
-                "name": "csv",
-                "class_name": "CSVConverter",
-                "watch_folder": "watch",
-                "done_folder": "done",
-                "post_process_action": "MOVE",
-            }
-        ],
-    )
+    station = single_converter(tmp_path, server)
     TestFileGenerator.generate_batch(station.folder("watch"), "csv", 40)
     result = station.run_once()
     assert result.returncode == 0, result.stderr[-2000:]
@@ -37,19 +25,7 @@ def test_once_processes_everything_submits_and_exits_0(
 
 
 def test_once_exits_1_when_a_file_failed(tmp_path: Path, server: ServerThread) -> None:
-    station = Station(
-        tmp_path,
-        server,
-        [
-            {
-                "name": "csv",
-                "class_name": "CSVConverter",
-                "watch_folder": "watch",
-                "done_folder": "done",
-                "post_process_action": "MOVE",
-            }
-        ],
-    )
+    station = single_converter(tmp_path, server)
     TestFileGenerator.generate_batch(station.folder("watch"), "csv", 3)
     bad = station.folder("watch") / "bad.csv"
     bad.write_text("not a result\n")
