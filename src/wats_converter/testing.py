@@ -2,7 +2,11 @@
 
 `TestFileGenerator.generate_batch(output_dir, extension, count, rows)` writes result files;
 `rich_report()` builds a realistic report with every step kind and comparison operator;
-`local_server()` (in `wats_converter.server.fixture`) runs the WATS-compatible server.
+`local_server()` runs the WATS-compatible server on a free loopback port for a test:
+
+    from wats_converter.testing import local_server
+    with local_server() as server:      # server.url, server.token, server.store, server.faults
+        ...
 """
 
 from __future__ import annotations
@@ -17,8 +21,17 @@ from wats_converter.converters.builtin.wstf_render import render_wstf
 from wats_converter.converters.builtin.wsxf_render import render_wsxf
 from wats_converter.report import CompOp, Loop, UUTReport, finalize
 from wats_converter.report.compare import DUAL_LIMIT_OPS, SINGLE_LIMIT_OPS
+from wats_converter.server.fixture import ServerProcess, ServerThread, local_server
 
-__all__ = ["TestFileGenerator", "minimal_report", "rich_report", "write_atomically"]
+__all__ = [
+    "ServerProcess",
+    "ServerThread",
+    "TestFileGenerator",
+    "local_server",
+    "minimal_report",
+    "rich_report",
+    "write_atomically",
+]
 
 CET = timezone(timedelta(hours=1))
 # A value that passes and one that fails, for each numeric operator with limits (low, high).
