@@ -142,10 +142,16 @@ def test_server_trouble_loses_nothing_and_duplicates_nothing(
     files = TestFileGenerator.generate_batch(station.folder("watch/in"), "json", 60)
     serials = [p.stem.upper().replace("_", "-") for p in files]
     if fault == "refused":
+        # post-processing follows each spool, so wait for both: all pending, all sources moved
         wait_until(
-            lambda: len(station.files("pending", "*.queued")) == 60, 30, "60 pending", station
+            lambda: (
+                len(station.files("pending", "*.queued")) == 60 and station.files("watch/in") == []
+            ),
+            30,
+            "60 pending and every source moved",
+            station,
         )
-        assert station.files("watch/in") == [] and station.files("error") == []
+        assert station.files("error") == []
         assert server.store.count() == 0
         server.resume_listening()
     wait_until(lambda: all_stored_once(server, serials), 60, "all stored", station)
