@@ -100,3 +100,15 @@ def test_journal_remembers_kept_files_and_attempts_across_reopen(tmp_path: Path)
     assert again.attempts(poison) == 0
     again.close()
     assert Journal(tmp_path / "j.sqlite").attempts(poison) == 0  # the clear was written on close
+
+
+def test_keeping_a_file_ends_its_attempt_even_across_a_crash(tmp_path: Path) -> None:
+    kept = tmp_path / "k.json"
+    kept.write_text("{}")
+    journal = Journal(tmp_path / "j.sqlite")
+    journal.start_attempt(kept)
+    journal.clear_attempts(kept)  # lazily written ...
+    journal.keep(kept, (2, 1), "KEEP", "json")  # ... but keeping ends it in the same commit
+    # no close(): a crash right here must not leave an unfinished attempt behind
+    reopened = Journal(tmp_path / "j.sqlite")
+    assert reopened.attempts(kept) == 0 and reopened.is_kept(kept, (2, 1))

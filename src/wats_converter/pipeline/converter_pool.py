@@ -28,7 +28,7 @@ from wats_converter.pipeline.pending_queue import AsyncPendingQueue
 from wats_converter.pipeline.post_process import PostProcessor
 from wats_converter.pipeline.slot import ConverterSlot
 from wats_converter.pipeline.stats import ServiceStats
-from wats_converter.pipeline.workers import Runner, WorkerCrashed
+from wats_converter.pipeline.workers import Converted, Runner, WorkerCrashed
 
 log = logging.getLogger(__name__)
 YOUNG_FILE_S = 10.0  # a failing file modified this recently may still be being written
@@ -100,47 +100,67 @@ class AsyncConverterPool:
                 self.queue.done(item.path)
 
     async def _process(self, item: WorkItem) -> None:
-        path, slot = item.path, item.slot
+        """One file's story: ready? -> convert -> spool -> post-process (or later, or error/)."""
         failpoint("after_detect")
+        key = await self._ready(item)
+        if key is None:
+            return
+        started = time.monotonic()
+        converted = await self._convert(item, key)
+        if converted is None:
+            return
+        if _stat_key(item.path) != key:
+            self.journal.clear_attempts(item.path)
+            log.info("%s changed while it was converted; converting it again", item.path)
+            self._later(item, self.config.settle_s)
+            return
+        await self._deliver(item, key, converted, started)
+
+    async def _ready(self, item: WorkItem) -> FileKey | None:
+        """The file's (size, mtime) if it should be converted now; otherwise None (it is done
+        with, or queued again for later)."""
+        path = item.path
         key = _stat_key(path)
         if key is None:
-            return  # gone (deleted or renamed by someone else): nothing to do
+            return None  # gone (deleted or renamed by someone else): nothing to do
         if self._spooled.get(path) == key:
             await self._post_process(item, key)  # reports are safe; only the source is left
-            return
-        if slot.keeps and self.journal.is_kept(path, key):
-            return
+            return None
+        if item.slot.keeps and self.journal.is_kept(path, key):
+            return None
         age = time.time() - key[1] / 1e9
         if age < self.config.settle_s:
             self._later(item, self.config.settle_s - age)  # may still be written
-            return
+            return None
         if not self._enough_space():
             self._later(item, STORAGE_RETRY_S)
-            return
+            return None
         previous = self.journal.attempts(path)
         if previous >= self.config.retry.conversion_attempts:
             crash = ConversionTimedOut(f"conversion crashed or timed out {previous} times")
             await self._fail(item, crash, previous)
-            return
-        started = time.monotonic()
+            return None
+        return key
+
+    async def _convert(self, item: WorkItem, key: FileKey) -> Converted | None:
+        """Run the converter; on any outcome but success, route the file and return None."""
+        path, slot = item.path, item.slot
+        previous = self.journal.attempts(path)
+        attempts = previous + 1
         try:
             # a file that was in work when a conversion crashed or hung is converted alone, so
             # the next crash points at the culprit, not at whatever ran beside it
             async with self.gate.alone() if previous else self.gate.shared():
                 attempts = self.journal.start_attempt(path)
-                converted = await self.runner.run(
-                    slot.index, path, self.config.conversion_timeout_s
-                )
+                return await self.runner.run(slot.index, path, self.config.conversion_timeout_s)
         except SkipFile as signal:
             await self._skip(item, key, signal.reason)
-            return
         except RetryLater as signal:
             self.journal.clear_attempts(path)
             log.info(
                 "%s: %s asks to retry in %g s: %s", path, slot.name, signal.after_s, signal.reason
             )
             self._later(item, signal.after_s)
-            return
         except (ConversionTimedOut, WorkerCrashed) as exc:
             log.warning(
                 "%s: %s (attempt %d of %d)",
@@ -150,16 +170,16 @@ class AsyncConverterPool:
                 self.config.retry.conversion_attempts,
             )
             self._later(item, min(60.0, 2.0**attempts))
-            return
         except Exception as exc:
             self.journal.clear_attempts(path)
             await self._conversion_failed(item, key, exc)
-            return
-        if _stat_key(path) != key:
-            self.journal.clear_attempts(path)
-            log.info("%s changed while it was converted; converting it again", path)
-            self._later(item, self.config.settle_s)
-            return
+        return None
+
+    async def _deliver(
+        self, item: WorkItem, key: FileKey, converted: Converted, started: float
+    ) -> None:
+        """Spool the reports durably, then post-process the source."""
+        path, slot = item.path, item.slot
         try:
             await self.pending.spool(
                 converted.reports,
@@ -173,16 +193,16 @@ class AsyncConverterPool:
             return
         failpoint("after_spool_rename")
         self.journal.clear_attempts(path)
+        elapsed = time.monotonic() - started
         self.stats.storage_blocked = ""
         self.stats.counts(slot.name).converted += 1
-        self.stats.conversion_seconds.observe(time.monotonic() - started)
-        ids = ", ".join(r for r, _ in converted.reports)
+        self.stats.conversion_seconds.observe(elapsed)
         log.info(
             "converted %s with %s in %.0f ms -> report %s",
             path,
             slot.name,
-            (time.monotonic() - started) * 1000,
-            ids,
+            elapsed * 1000,
+            ", ".join(r for r, _ in converted.reports),
         )
         self._spooled[path] = key
         await self._post_process(item, key)

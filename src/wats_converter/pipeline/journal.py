@@ -58,11 +58,17 @@ class Journal:
         return self._kept.get(str(path)) == key
 
     def keep(self, path: Path, key: FileKey, outcome: str, converter: str) -> None:
+        """Record a handled file that stays in place; its conversion attempts end with it (in the
+        same transaction: a kept file must never look like an unfinished conversion)."""
+        self._attempts.pop(str(path), None)
         with self._lock:
+            self._db.execute("BEGIN")
             self._db.execute(
                 "INSERT OR REPLACE INTO kept VALUES (?,?,?,?,?,?)",
                 (str(path), key[0], key[1], outcome, converter, time.time()),
             )
+            self._db.execute("DELETE FROM attempts WHERE path = ?", (str(path),))
+            self._db.execute("COMMIT")
             self._kept[str(path)] = key
 
     def start_attempt(self, path: Path) -> int:
