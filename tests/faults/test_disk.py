@@ -35,7 +35,10 @@ def tiny_pending(tmp_path: Path) -> Iterator[Path]:
     pending = tmp_path / "pending"
     pending.mkdir()
     if not IS_ROOT:
-        pytest.skip("mounting a small tmpfs for a real ENOSPC needs root (CI runs as root)")
+        pytest.skip(
+            "a real ENOSPC needs a small tmpfs, and mounting one needs root; "
+            "CI runs as root, so it runs there"
+        )
     result = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(pending)],
         capture_output=True,
@@ -43,7 +46,10 @@ def tiny_pending(tmp_path: Path) -> Iterator[Path]:
         check=False,
     )
     if result.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+        pytest.skip(
+            f"the kernel refused to mount a tmpfs ({result.stderr.strip()}); "
+            "without it there is no real full disk to test against"
+        )
     try:
         yield pending
     finally:
@@ -95,7 +101,10 @@ def test_low_disk_space_pauses_intake_before_writes_fail(
 def unprivileged_root() -> Iterator[tuple[Path, list[str]]]:
     """A station folder the service can use as a non-root user, and the command prefix."""
     if IS_ROOT and SETPRIV is None:
-        pytest.skip("running as root without setpriv: cannot drop privileges for permission tests")
+        pytest.skip(
+            "running as root without setpriv (util-linux): root ignores file "
+            "permissions, so these tests need setpriv to run the service as nobody"
+        )
     root = Path(tempfile.mkdtemp(prefix="wats-perm-"))
     root.chmod(0o777)
     prefix = (
@@ -150,7 +159,10 @@ def test_an_unreadable_pending_report_waits_without_blocking_the_others(
     unprivileged_root: tuple[Path, list[str]], server: ServerThread
 ) -> None:
     if not IS_ROOT:
-        pytest.skip("needs a file the service user cannot read: run as root (CI does)")
+        pytest.skip(
+            "needs a file the service's user cannot read, i.e. one owned by another "
+            "user: only possible as root (CI runs as root)"
+        )
     root, prefix = unprivileged_root
     station = json_station(root, server, prefix=prefix)
     as_service_user(
@@ -177,8 +189,6 @@ def test_read_only_state_folder_refuses_to_start_with_a_clear_message(
     unprivileged_root: tuple[Path, list[str]], server: ServerThread
 ) -> None:
     root, prefix = unprivileged_root
-    if not prefix and IS_ROOT:
-        pytest.skip("root can write anywhere")
     state = root / "state"
     state.mkdir()
     state.chmod(0o555)
