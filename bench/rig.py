@@ -90,7 +90,7 @@ class Rig:
 
     def stored(self) -> int:
         assert self.server is not None
-        with urllib.request.urlopen(self.server.url + "/_admin/counters", timeout=10) as r:
+        with urllib.request.urlopen(self.server.url + "/_admin/counters?brief", timeout=10) as r:
             return int(json.load(r)["stored"])
 
     def close(self) -> None:

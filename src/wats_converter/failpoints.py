@@ -24,12 +24,12 @@ FAILPOINTS = (
     "after_read",  # the file was read (hashed), not converted
     "mid_convert",  # the converter returned, the report is not finished
     "spool_before_rename",  # the report's temp file is written and fsynced, not renamed
-    "after_spool_rename",  # the report is in pending/, the attempt is not cleared
+    "after_spool_rename",  # the report is in pending/, not yet queued; the source untouched
     "before_post_process",  # the source is about to be moved/zipped/deleted/kept
     "mid_move",  # the file is linked into its new folder, the source not removed
     "mid_zip",  # the archive's temp file is written, not linked into place
     "after_request_sent",  # the server answered, the answer is not looked at
-    "after_2xx",  # the server accepted the report, the .queued file is not removed
+    "after_2xx",  # the server accepted the report; its .queued file (if any) or source remain
 )
 
 

@@ -7,6 +7,7 @@ with a `.error` file), no leftovers (temp files, half archives), pending/ empty,
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import zipfile
 from dataclasses import dataclass
@@ -67,7 +68,9 @@ class Judge:
         for folder in ("watch", "done", "error"):
             for path in (self.root / folder).rglob("*"):
                 if path.is_file() and path.suffix != ".error":
-                    out[str(path)] = path.read_bytes()
+                    # a file moved away while we look is seen where it lands on the next look
+                    with contextlib.suppress(FileNotFoundError):
+                        out[str(path)] = path.read_bytes()
         for archive in (self.root / "archive").glob("*.zip"):
             with zipfile.ZipFile(archive) as z:
                 for name in z.namelist():

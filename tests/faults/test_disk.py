@@ -67,19 +67,32 @@ def fill(folder: Path, leave_bytes: int) -> Path:
 def test_full_pending_disk_keeps_files_waiting_and_resumes(
     tiny_pending: Path, tmp_path: Path, server: ServerThread
 ) -> None:
+    """pending/ is needed only while the server does not take reports: then a full disk makes
+    files wait in place; once the server answers they go straight to it, disk still full."""
     station = json_station(tmp_path, server, min_free_bytes=0)
     filler = fill(tiny_pending, 8 * 1024)
+    server.faults.add(mode="status", status=503, count=100_000)
     files = TestFileGenerator.generate_batch(station.folder("watch"), "json", 6, rows=100)
     station.start()
     wait_until(lambda: "No space left" in station.log(), 30, "ENOSPC seen", station)
     time.sleep(1.0)
     assert len(station.files("watch")) == 6 and station.files("error") == []
     assert server.store.count() == 0
-    filler.unlink()
-    wait_until(lambda: server.store.count() == 6, 60, "delivered after space returned", station)
+    server.faults.clear()
+    wait_until(lambda: server.store.count() == 6, 60, "delivered with the disk still full", station)
     wait_until(lambda: len(station.files("done")) == 6, 20, "moved", station)
-    assert station.stop() == 0
+    assert filler.exists() and station.files("pending", "*.queued") == []
     assert {p.name for p in station.files("done")} == {p.name for p in files}
+    # and with space back, an outage is ridden out through pending/ again
+    filler.unlink()
+    server.faults.add(mode="status", status=503, count=5)
+    more = TestFileGenerator.generate_batch(
+        station.folder("watch"), "json", 3, rows=100, prefix="after"
+    )
+    wait_until(lambda: server.store.count() == 9, 60, "delivered after the outage", station)
+    wait_until(lambda: len(station.files("done")) == 9, 20, "moved", station)
+    assert station.stop() == 0
+    assert {p.name for p in station.files("done")} == {p.name for p in files + more}
 
 
 def test_low_disk_space_pauses_intake_before_writes_fail(

@@ -14,6 +14,10 @@ from tests.service.harness import wait_until
 from wats_converter.failpoints import FAILPOINTS
 from wats_converter.server.fixture import ServerThread
 
+# reports go straight to an answering server; these points are on the way into pending/, which
+# is taken when a POST fails
+SPOOL_POINTS = {"spool_before_rename", "after_spool_rename"}
+
 
 def settle(judge: Judge, dropped: list, station, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
     last: list[str] = []
@@ -33,6 +37,8 @@ def settle(judge: Judge, dropped: list, station, timeout: float = 60) -> None:  
 def test_kill_at_failpoint_then_restart(tmp_path: Path, server: ServerThread, point: str) -> None:
     station = four_action_station(tmp_path, server, max_workers=1)
     dropped = drop(station, 3, "k")
+    if point in SPOOL_POINTS:
+        server.faults.add(mode="status", status=503, count=1)
     station.start(env={"WATS_CONVERTER_FAILPOINTS": f"{point}=kill"})
     assert station.proc is not None
     code = station.proc.wait(timeout=60)
@@ -49,6 +55,8 @@ def test_io_error_at_failpoint_is_survived(
 ) -> None:
     station = four_action_station(tmp_path, server, max_workers=1)
     dropped = drop(station, 2, "r")
+    if point in SPOOL_POINTS:
+        server.faults.add(mode="status", status=503, count=1)
     station.start(env={"WATS_CONVERTER_FAILPOINTS": f"{point}=raise"})
     settle(Judge(tmp_path, server), dropped, station)
     assert station.stop() == 0

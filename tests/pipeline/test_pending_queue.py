@@ -116,3 +116,71 @@ async def test_unauthorized_pauses_and_resumes_when_the_token_works_again(
     await queue.client.aclose()
     assert not queue.paused and server.store.count() == 1
     assert not (tmp_path / "error").exists()
+
+
+async def test_deliver_goes_straight_to_an_answering_server_and_through_pending_otherwise(
+    tmp_path: Path, server: ServerThread
+) -> None:
+    queue = queue_for(tmp_path, server)
+    pending = tmp_path / "pending"
+    first = minimal_report("DIRECT")
+    assert await queue.deliver([(str(first.id), first.to_wsjf())]) == 1
+    assert server.store.get(str(first.id)) is not None
+    assert not pending.exists() or list(pending.iterdir()) == []
+
+    server.faults.add(mode="status", status=503, count=1)
+    second = minimal_report("SPOOLED")
+    assert await queue.deliver([(str(second.id), second.to_wsjf())]) == 0
+    assert [p.name for p in pending.iterdir()] == [f"{second.id}.json.queued"]
+    assert server.store.get(str(second.id)) is None
+    await run_until_empty(queue)
+    assert server.store.get(str(second.id)) is not None and list(pending.iterdir()) == []
+    assert server.counters()["posts"] == {str(first.id): 1, str(second.id): 1}
+    assert queue.stats.submit_attempts == {"ok": 2, "transient": 1}
+
+
+async def test_a_report_refused_on_direct_delivery_is_filed_without_a_second_post(
+    tmp_path: Path, server: ServerThread
+) -> None:
+    queue = queue_for(tmp_path, server)
+    bad = minimal_report("BAD").to_dict()
+    bad["root"]["steps"][0]["numericMeas"][0]["compOp"] = "GTE"
+    sent = await queue.deliver([(bad["id"], json.dumps(bad).encode())], source="/st/bad.json")
+    assert sent == 0 and len(queue) == 0
+    assert server.counters()["invalid"] == 1 and server.store.count() == 0
+    error = json.loads((tmp_path / "error" / f"{bad['id']}.json.error").read_text())
+    assert error["error_type"] == "ReportRejected" and "'GTE'" in error["exception"]
+    assert error["source_folder"] == "/st/bad.json"
+    assert (tmp_path / "error" / f"{bad['id']}.json").exists()
+    await queue.client.aclose()
+
+
+async def test_a_report_already_pending_is_never_overtaken_by_a_direct_send(
+    tmp_path: Path, server: ServerThread
+) -> None:
+    """An older body waiting in pending/ would overwrite a newer one sent past it."""
+    queue = queue_for(tmp_path, server)
+    old = minimal_report("SAME")
+    await queue.spool([(str(old.id), old.to_wsjf())])
+    new = old.model_copy(update={"sn": "SAME-NEWER"})
+    assert await queue.deliver([(str(new.id), new.to_wsjf())]) == 0
+    await run_until_empty(queue)
+    stored = server.store.get(str(old.id))
+    assert stored is not None and stored["sn"] == "SAME-NEWER"
+
+
+async def test_in_an_outage_with_nothing_pending_a_direct_send_probes_the_server(
+    tmp_path: Path, server: ServerThread
+) -> None:
+    queue = queue_for(tmp_path, server, initial_s=0.5)
+    server.stop_listening()
+    down = [minimal_report(f"DOWN{i}") for i in range(4)]
+    for r in down:
+        assert await queue.deliver([(str(r.id), r.to_wsjf())]) == 0
+    assert queue.stats.submit_attempts["transient"] == 3  # the fourth waited: outage
+    server.resume_listening()
+    await asyncio.sleep(0.6)  # the outage backoff (0.25..0.5 s) is over
+    back = minimal_report("BACK")
+    assert await queue.deliver([(str(back.id), back.to_wsjf())]) == 1
+    await run_until_empty(queue)
+    assert server.store.count() == 5

@@ -216,12 +216,14 @@ async def test_admin_endpoints_set_faults_and_read_counters(server: ServerThread
     assert (await post(server, minimal_report().to_wsjf()))[0] == 503
     report = minimal_report()
     await post(server, report.to_wsjf())
-    async with (
-        aiohttp.ClientSession() as session,
-        session.get(server.url + "/_admin/counters") as r,
-    ):
-        counters = await r.json()
+    await post(server, b'{"type": "T"}')
+    async with aiohttp.ClientSession() as session:
+        async with session.get(server.url + "/_admin/counters") as r:
+            counters = await r.json()
+        async with session.get(server.url + "/_admin/counters?brief") as r:
+            brief = await r.json()
     assert counters["stored"] == 1 and counters["posts"] == {str(report.id): 1}
+    assert counters["invalid"] == 1 and brief == {"stored": 1, "invalid": 1}
 
 
 async def test_2000_posts_from_20_concurrent_clients_lose_nothing(server: ServerThread) -> None:

@@ -245,7 +245,9 @@ def test_priority_10_file_overtakes_a_2000_file_backlog(
         f"\nurgent file stored as #{rank + 1}, {rank - dropped_at} reports after its drop; "
         f"{remaining} of the backlog still waiting"
     )
-    assert rank - dropped_at <= 60
+    # it waits only for the files already in work and the watcher's latency (a few hundred ms,
+    # i.e. a number of reports that grows with the throughput), never for the backlog
+    assert rank - dropped_at <= 250
     assert remaining > 1000
 
 

@@ -1,5 +1,6 @@
 """AsyncConverterPool: `max_workers` workers take files from the ConverterQueue and see each
-through: ready? -> convert -> spool to pending/ -> post-process (or error folder).
+through: ready? -> convert -> deliver (to the server, or durably to pending/) -> post-process
+(or error folder).
 
 `_process` tells the whole story of one file; every branch ends in exactly one place: queued
 again for later, kept in place (journal), post-processed, or quarantined with a `.error` file.
@@ -68,7 +69,7 @@ class AsyncConverterPool:
         self.post = post_processor
         self.journal = journal
         self.stats = stats
-        self._spooled: dict[Path, FileKey] = {}  # delivered to pending/, post-processing failed
+        self._delivered: dict[Path, FileKey] = {}  # reports safe, post-processing failed
         self._space_checked = 0.0
         self._space_ok = True
         self.gate = IsolationGate()
@@ -100,7 +101,7 @@ class AsyncConverterPool:
                 self.queue.done(item.path)
 
     async def _process(self, item: WorkItem) -> None:
-        """One file's story: ready? -> convert -> spool -> post-process (or later, or error/)."""
+        """One file's story: ready? -> convert -> deliver -> post-process (or later, or error/)."""
         failpoint("after_detect")
         key = await self._ready(item)
         if key is None:
@@ -123,7 +124,7 @@ class AsyncConverterPool:
         key = _stat_key(path)
         if key is None:
             return None  # gone (deleted or renamed by someone else): nothing to do
-        if self._spooled.get(path) == key:
+        if self._delivered.get(path) == key:
             await self._post_process(item, key)  # reports are safe; only the source is left
             return None
         if item.slot.keeps and self.journal.is_kept(path, key):
@@ -178,10 +179,11 @@ class AsyncConverterPool:
     async def _deliver(
         self, item: WorkItem, key: FileKey, converted: Converted, started: float
     ) -> None:
-        """Spool the reports durably, then post-process the source."""
+        """Hand the reports over (accepted by the server or durable in pending/), then
+        post-process the source."""
         path, slot = item.path, item.slot
         try:
-            await self.pending.spool(
+            await self.pending.deliver(
                 converted.reports,
                 error_folder=self._error_folder(slot),
                 source=str(path),
@@ -191,7 +193,6 @@ class AsyncConverterPool:
             self._storage_blocked(str(exc))
             self._later(item, STORAGE_RETRY_S)
             return
-        failpoint("after_spool_rename")
         self.journal.clear_attempts(path)
         elapsed = time.monotonic() - started
         self.stats.storage_blocked = ""
@@ -204,7 +205,7 @@ class AsyncConverterPool:
             elapsed * 1000,
             ", ".join(r for r, _ in converted.reports),
         )
-        self._spooled[path] = key
+        self._delivered[path] = key
         await self._post_process(item, key)
 
     async def _post_process(self, item: WorkItem, key: FileKey) -> None:
@@ -214,7 +215,8 @@ class AsyncConverterPool:
         except FileNotFoundError:
             where = "already gone"
         except OSError as exc:
-            # the reports are safe in pending/; only the source waits. It is not converted again.
+            # the reports are on the server or safe in pending/: only the source waits, and it
+            # is not converted again
             log.error(
                 "%s: post-processing (%s) failed: %s; retrying in %g s",
                 item.path,
@@ -225,7 +227,7 @@ class AsyncConverterPool:
             self.stats.last_error = f"post-processing {item.path.name}: {exc}"
             self._later(item, STORAGE_RETRY_S)
             return
-        self._spooled.pop(item.path, None)
+        self._delivered.pop(item.path, None)
         log.debug("%s %s", item.path, where)
 
     async def _skip(self, item: WorkItem, key: FileKey, reason: str) -> None:

@@ -1,8 +1,11 @@
-"""AsyncPendingQueue: converted reports waiting on disk to be accepted by the server.
+"""AsyncPendingQueue: the hand-over of converted reports to the server.
 
-Each report is a file `<id>.json.queued` holding exactly the WSJF body to POST, written
-atomically before its source file is post-processed. The file is removed only after the server
-answered 2xx. Failures are classified (errors.py):
+`deliver` is the one way in. While the server answers, a report is POSTed straight away: until the
+2xx its source file, still untouched in the watch folder, is its durable copy (a crash only means
+converting it again, with the same id). Otherwise, or when that POST fails, the report is written
+to `pending/<id>.json.queued` (exactly the WSJF body to POST, atomically, fsynced) before the
+source is post-processed, and sent from there; the file is removed only after the server answered
+2xx. Failures are classified (errors.py):
 
 - transient (refused, timeout, 5xx, 429): the report stays; it is retried with exponential
   backoff and jitter. When several sends fail in a row the whole queue waits (one probe at a time)
@@ -29,7 +32,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wats_converter.config import RetryConfig
-from wats_converter.errors import ReportRejected, ServerUnavailable, SubmissionPaused
+from wats_converter.errors import (
+    ReportRejected,
+    ServerUnavailable,
+    SubmissionPaused,
+    SubmitError,
+)
 from wats_converter.failpoints import failpoint
 from wats_converter.pipeline.durable import TMP_SUFFIX, fsync_dir, write_atomic
 from wats_converter.pipeline.error_folder import ErrorInfo, quarantine
@@ -142,6 +150,34 @@ class AsyncPendingQueue:
 
     # -- intake ------------------------------------------------------------------------------
 
+    async def deliver(
+        self,
+        reports: list[tuple[str, bytes]],
+        *,
+        error_folder: Path | None = None,
+        source: str = "",
+        converter: str = "pending",
+    ) -> int:
+        """Hand over `(report id, body)`s; return how many the server has already accepted.
+
+        Returns once every report is either accepted by the server or durable in pending/, so the
+        caller may then post-process the source."""
+        failed: dict[str, SubmitError] = {}
+        unsent: list[tuple[str, bytes]] = []
+        async with self._ids.hold([report_id for report_id, _ in reports]):
+            for report_id, body in reports:
+                if unsent or not self._direct_ok(report_id):
+                    unsent.append((report_id, body))
+                    continue
+                try:
+                    await self._submit_direct(report_id, body, source)
+                except SubmitError as exc:
+                    failed[report_id] = exc
+                    unsent.append((report_id, body))
+            if unsent:
+                await self._spool(unsent, error_folder, source, converter, failed)
+        return len(reports) - len(unsent)
+
     async def spool(
         self,
         reports: list[tuple[str, bytes]],
@@ -151,30 +187,100 @@ class AsyncPendingQueue:
         converter: str = "pending",
     ) -> None:
         """Write `(report id, body)`s durably (returns once they survive a crash); queue them."""
-        paths = [self.folder / f"{report_id}{QUEUED_SUFFIX}" for report_id, _ in reports]
         async with self._ids.hold([report_id for report_id, _ in reports]):
-            await asyncio.to_thread(_write_queued, paths, [body for _, body in reports])
-            await self._dir_sync.sync()  # one folder fsync covers every writer waiting with us
-            self._queue(reports, paths, error_folder, source, converter)
+            await self._spool(reports, error_folder, source, converter, {})
 
-    def _queue(
+    def _enqueue(
         self,
-        reports: list[tuple[str, bytes]],
-        paths: list[Path],
+        report_id: str,
+        path: Path,
         error_folder: Path | None,
         source: str,
         converter: str,
+    ) -> PendingReport:
+        item = self._items.get(report_id)
+        if item is None:
+            item = PendingReport(
+                report_id, path, error_folder or self.error_folder, source, converter
+            )
+            self._items[report_id] = item
+        else:
+            item.generation += 1  # re-spooled while pending: the newest body must be sent
+        return item
+
+    def _direct_ok(self, report_id: str) -> bool:
+        """Send straight away unless the server is paused, backed off from, or being probed; and
+        never past an older body of the same report that is still pending (it would overwrite
+        the newer one later)."""
+        if self.paused or self._gate_until > self.clock() or report_id in self._items:
+            return False
+        return not (self._in_outage() and self._probing)
+
+    def _in_outage(self) -> bool:
+        return self._failures_in_row >= OUTAGE_AFTER_FAILURES
+
+    async def _submit_direct(self, report_id: str, body: bytes, source: str) -> None:
+        # in an outage this send is the one probe: with nothing pending, nobody else would ask
+        probe = self._in_outage()
+        if probe:
+            self._probing = True
+        try:
+            await self.client.submit(body)
+        except ServerUnavailable as exc:
+            self._note_unavailable(exc)
+            raise
+        except ReportRejected:
+            self._note_answer("rejected")
+            raise
+        except SubmissionPaused as exc:
+            self._note_answer("paused")
+            self._pause(str(exc))
+            raise
+        finally:
+            if probe:
+                self._probing = False
+        self._note_answer("ok")
+        failpoint("after_2xx")
+        self.stats.submitted += 1
+        log.info("submitted report %s%s", report_id, f" ({source})" if source else "")
+        if probe:
+            self._released()
+
+    async def _spool(
+        self,
+        reports: list[tuple[str, bytes]],
+        error_folder: Path | None,
+        source: str,
+        converter: str,
+        failed: dict[str, SubmitError],
     ) -> None:
-        for (report_id, _), path in zip(reports, paths, strict=True):
-            item = self._items.get(report_id)
-            if item is None:
-                item = PendingReport(
-                    report_id, path, error_folder or self.error_folder, source, converter
-                )
-                self._items[report_id] = item
+        """Write and queue (the caller holds the ids' locks); a report the server already
+        refused is filed at once, one that met an unavailable server waits its backoff."""
+        paths = [self.folder / f"{report_id}{QUEUED_SUFFIX}" for report_id, _ in reports]
+        ids = [report_id for report_id, _ in reports]
+        try:
+            await asyncio.to_thread(_write_queued, paths, [body for _, body in reports])
+            await self._dir_sync.sync()  # one folder fsync covers every writer waiting with us
+            failpoint("after_spool_rename")
+        except BaseException:
+            # the source stays in place and is converted again, but whatever reached pending/
+            # is sent from there too (same id: an overwrite), never left behind unqueued
+            for report_id, path in zip(ids, paths, strict=True):
+                if path.exists():
+                    self._schedule(
+                        self._enqueue(report_id, path, error_folder, source, converter),
+                        self.clock(),
+                    )
+            raise
+        for report_id, path in zip(ids, paths, strict=True):
+            item = self._enqueue(report_id, path, error_folder, source, converter)
+            exc = failed.get(report_id)
+            if isinstance(exc, ReportRejected):
+                self._reject(item, exc)
+            elif isinstance(exc, ServerUnavailable):
+                self._backoff(item, exc.retry_after_s)
             else:
-                item.generation += 1  # re-spooled while pending: the newest body must be sent
-            self._schedule(item, self.clock())
+                self._schedule(item, self.clock())
 
     def recover(self) -> int:
         """Queue every `.queued` file already in the folder (oldest first); drop stale temps."""
@@ -271,7 +377,7 @@ class AsyncPendingQueue:
         if self.paused:
             return None, None
         gated = self._gate_until > now
-        outage = self._failures_in_row >= OUTAGE_AFTER_FAILURES
+        outage = self._in_outage()
         if outage and self._probing:
             return None, None  # one probe at a time while the server is down
         while self._heap:
@@ -348,8 +454,11 @@ class AsyncPendingQueue:
             "submitted report %s%s", item.report_id, f" ({item.source})" if item.source else ""
         )
         if released:
-            log.info("server reachable again: sending %d pending reports", len(self._items))
-            self.retry_now()
+            self._released()
+
+    def _released(self) -> None:
+        log.info("server reachable again: sending %d pending reports", len(self._items))
+        self.retry_now()  # every report at once, not each on its own backoff
 
     def _note_answer(self, outcome: str) -> None:
         self._failures_in_row = 0
@@ -359,6 +468,10 @@ class AsyncPendingQueue:
         self.stats.last_submit_at = time.time()
 
     def _note_failure(self, item: PendingReport, exc: ServerUnavailable) -> None:
+        self._backoff(item, exc.retry_after_s)
+        self._note_unavailable(exc)
+
+    def _note_unavailable(self, exc: ServerUnavailable) -> None:
         self._failures_in_row += 1
         self.stats.submit_attempts["transient"] += 1
         self.stats.last_submit_result = f"failed: {exc}"
@@ -367,9 +480,8 @@ class AsyncPendingQueue:
             log.warning(
                 "server unavailable (%s); %d reports wait in %s", exc, len(self._items), self.folder
             )
-        self._backoff(item, exc.retry_after_s)
         wait = exc.retry_after_s or 0.0
-        if self._failures_in_row >= OUTAGE_AFTER_FAILURES:
+        if self._in_outage():
             # the server, not this report, is the problem: back off the whole queue
             wait = max(wait, self._delay(self._failures_in_row - OUTAGE_AFTER_FAILURES + 1))
         if wait:

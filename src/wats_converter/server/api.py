@@ -109,6 +109,7 @@ class Api:
             if problems:
                 raise ReportValidationError(problems)
         except ReportValidationError as exc:
+            self.store.invalid += 1
             return web.Response(status=400, text=f"Report validation failed: {exc}")
         assert report.id is not None
         self.store.count_post(str(report.id))

@@ -62,6 +62,7 @@ class ReportStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
         self.posts: Counter[str] = Counter()
+        self.invalid = 0  # posts answered 400 because the report failed validation
 
     def count_post(self, report_id: str) -> None:
         """Count a POST attempt for an id, whether or not it ends stored."""
@@ -163,6 +164,7 @@ class ReportStore:
         with self._lock:
             self._db.execute("DELETE FROM reports")
             self.posts.clear()
+            self.invalid = 0
 
     def close(self) -> None:
         with self._lock:
