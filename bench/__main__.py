@@ -1,5 +1,5 @@
-"""`python -m bench [--full] [--runs N] [--only NAME ...]`: run the benchmarks, print a table,
-write bench/results/latest.json. Ratios are computed within this one run."""
+"""`python -m bench [--full] [--runs N] [--only NAME ...] [--out FILE]`: run the benchmarks,
+print a table, write bench/results/latest.json (or FILE). Ratios are computed within one run."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any
 
 from bench import scenarios as s
 
+RESULTS = Path(__file__).parent / "results"
 REFERENCE = {"burst_rich_json": 45.0, "burst_small_json": 180.0}  # pyWATS, same class of machine
 
 
@@ -76,6 +77,9 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="the sizes of issue 6 (slow)")
     parser.add_argument("--runs", type=int, default=3, help="repeats of the repeatable scenarios")
     parser.add_argument("--only", nargs="*", help="run only these scenarios")
+    parser.add_argument(
+        "--out", type=Path, default=RESULTS / "latest.json", help="where to write the JSON"
+    )
     args = parser.parse_args()
     results: dict[str, Any] = {}
     for name, (scenario, repeat) in plan(args.full).items():
@@ -102,9 +106,8 @@ def main() -> None:
         )
     for key, value in ratios.items():
         print(f"{key:40s} {value:.2f}")
-    out = Path(__file__).parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "latest.json").write_text(
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
         json.dumps(
             {
                 "machine": platform.platform(),
@@ -117,7 +120,7 @@ def main() -> None:
             indent=2,
         )
     )
-    print(f"written {out / 'latest.json'}")
+    print(f"written {args.out}")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
-"""`python -m bench.report`: bench/results/latest.json as a markdown table (docs/performance.md)."""
+"""`python -m bench.report [FILE]`: bench/results/latest.json (or FILE) as a markdown table
+(docs/performance.md)."""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,8 @@ def cell(value: Any) -> str:
 
 
 def main() -> None:
-    data = json.loads((Path(__file__).parent / "results" / "latest.json").read_text())
+    default = Path(__file__).parent / "results" / "latest.json"
+    data = json.loads((Path(sys.argv[1]) if len(sys.argv) > 1 else default).read_text())
     print(
         f"Run of {data['when']} on {data['machine']}, {data['cpus']} CPUs"
         f"{' (full sizes)' if data['full'] else ''}; median (min..max) over the repeats.\n"

@@ -30,7 +30,7 @@ class ServiceCollector(Collector):
         s = self.snapshot()
         per_converter = {
             "discovered": "files seen in a watch folder",
-            "converted": "files converted and spooled",
+            "converted": "files converted and handed over (to the server or pending/)",
             "failed": "files moved to the error folder",
             "skipped": "files a converter skipped",
         }

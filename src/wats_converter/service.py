@@ -212,7 +212,7 @@ class Service:
                 candidate.path, (candidate.size, candidate.mtime_ns)
             ):
                 stats.skipped += 1
-            elif pool.offer(candidate.path):
+            elif pool.offer(candidate.path, slot=candidate.slot):
                 stats.queued += 1
         self.stats.scans += 1
         level = logging.INFO if startup or stats.queued else logging.DEBUG

@@ -10,9 +10,10 @@ import pytest
 
 from tests.faults.judge import Judge
 from tests.faults.scenario import drop, four_action_station
-from tests.service.harness import wait_until
+from tests.service.harness import single_converter, wait_until
 from wats_converter.failpoints import FAILPOINTS
 from wats_converter.server.fixture import ServerThread
+from wats_converter.testing import TestFileGenerator
 
 # reports go straight to an answering server; these points are on the way into pending/, which
 # is taken when a POST fails
@@ -60,3 +61,24 @@ def test_io_error_at_failpoint_is_survived(
     station.start(env={"WATS_CONVERTER_FAILPOINTS": f"{point}=raise"})
     settle(Judge(tmp_path, server), dropped, station)
     assert station.stop() == 0
+
+
+def test_a_service_killed_while_delivering_again_and_again_never_blames_the_file(
+    tmp_path: Path, server: ServerThread
+) -> None:
+    """Conversion attempts count crashes of the converter, not of the delivery after it: a file
+    whose report the server accepted each time before the service died is never quarantined."""
+    station = single_converter(tmp_path, server, "WSJFConverter")
+    [source] = TestFileGenerator.generate_batch(station.folder("watch"), "json", 1)
+    for _ in range(4):  # more than retry.conversion_attempts (3)
+        station.start(env={"WATS_CONVERTER_FAILPOINTS": "after_2xx=kill"})
+        assert station.proc is not None
+        assert station.proc.wait(timeout=60) == -signal.SIGKILL
+        station.proc = None
+    station.start()
+    wait_until(lambda: station.files("done") != [], 30, "the file moved to done/", station)
+    assert station.stop() == 0
+    assert [p.name for p in station.files("done")] == [source.name]
+    assert station.files("error") == []
+    # every run sent the same report id again: five posts, one stored report (overwrites)
+    assert list(server.counters()["posts"].values()) == [5] and server.store.count() == 1

@@ -74,9 +74,10 @@ class AsyncConverterPool:
         self._space_ok = True
         self.gate = IsolationGate()
 
-    def offer(self, path: Path, delay_s: float = 0.0) -> bool:
-        """A hint that `path` may be new or changed; queue it if a converter claims it."""
-        slot = next((s for s in self.slots if s.claims(path)), None)
+    def offer(self, path: Path, delay_s: float = 0.0, slot: ConverterSlot | None = None) -> bool:
+        """A hint that `path` may be new or changed; queue it if a converter claims it (`slot`:
+        the one a scan already found)."""
+        slot = slot or next((s for s in self.slots if s.claims(path)), None)
         if slot is None:
             return False
         queued = self.queue.put_nowait(path, slot, delay_s)
@@ -111,7 +112,6 @@ class AsyncConverterPool:
         if converted is None:
             return
         if _stat_key(item.path) != key:
-            self.journal.clear_attempts(item.path)
             log.info("%s changed while it was converted; converting it again", item.path)
             self._later(item, self.config.settle_s)
             return
@@ -153,7 +153,17 @@ class AsyncConverterPool:
             # the next crash points at the culprit, not at whatever ran beside it
             async with self.gate.alone() if previous else self.gate.shared():
                 attempts = self.journal.start_attempt(path)
-                return await self.runner.run(slot.index, path, self.config.conversion_timeout_s)
+                converted = await self.runner.run(
+                    slot.index, path, self.config.conversion_timeout_s
+                )
+                # the attempt covers the converter only: a crash while the report is delivered
+                # or the source post-processed says nothing about this file. The clear is
+                # written with the next attempt's start, i.e. before any other converter runs;
+                # a suspect's at once, before the others are let in again.
+                self.journal.clear_attempts(path)
+                if previous:
+                    self.journal.flush()
+                return converted
         except SkipFile as signal:
             await self._skip(item, key, signal.reason)
         except RetryLater as signal:
@@ -183,7 +193,7 @@ class AsyncConverterPool:
         post-process the source."""
         path, slot = item.path, item.slot
         try:
-            await self.pending.deliver(
+            sent = await self.pending.deliver(
                 converted.reports,
                 error_folder=self._error_folder(slot),
                 source=str(path),
@@ -193,17 +203,17 @@ class AsyncConverterPool:
             self._storage_blocked(str(exc))
             self._later(item, STORAGE_RETRY_S)
             return
-        self.journal.clear_attempts(path)
         elapsed = time.monotonic() - started
         self.stats.storage_blocked = ""
         self.stats.counts(slot.name).converted += 1
         self.stats.conversion_seconds.observe(elapsed)
         log.info(
-            "converted %s with %s in %.0f ms -> report %s",
+            "converted %s with %s in %.0f ms -> report %s: %s",
             path,
             slot.name,
             elapsed * 1000,
             ", ".join(r for r, _ in converted.reports),
+            _handed_over(sent, len(converted.reports)),
         )
         self._delivered[path] = key
         await self._post_process(item, key)
@@ -352,6 +362,14 @@ class IsolationGate:
             async with self._changed:
                 self._alone = False
                 self._changed.notify_all()
+
+
+def _handed_over(sent: int, total: int) -> str:
+    if sent == total:
+        return "submitted"
+    if sent == 0:
+        return "waiting in pending/"
+    return f"{sent} submitted, {total - sent} waiting in pending/"
 
 
 def _stat_key(path: Path) -> FileKey | None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from wats_converter.pipeline.slot import ConverterSlot
 
 
-@dataclass
+@dataclass(slots=True)
 class WorkItem:
     path: Path
     slot: ConverterSlot

@@ -40,7 +40,6 @@ class Journal:
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(SCHEMA)
         self._kept: dict[str, FileKey] = {
             p: (s, m) for p, s, m in self._db.execute("SELECT path, size, mtime_ns FROM kept")
@@ -95,7 +94,7 @@ class Journal:
             self._cleared.append((str(path),))
 
     def flush(self) -> None:
-        """Write pending clears now (on stop)."""
+        """Write pending clears now (every second, on stop, after a suspect converted fine)."""
         if not self._cleared:
             return
         with self._lock:

@@ -242,7 +242,7 @@ class AsyncPendingQueue:
         self._note_answer("ok")
         failpoint("after_2xx")
         self.stats.submitted += 1
-        log.info("submitted report %s%s", report_id, f" ({source})" if source else "")
+        log.debug("submitted report %s%s", report_id, f" ({source})" if source else "")
         if probe:
             self._released()
 

@@ -1,4 +1,5 @@
-"""Post-processing: what happens to a source file once its reports are safe in pending/.
+"""Post-processing: what happens to a source file once its reports are accepted by the server
+or safe in pending/.
 
 DELETE unlinks it, MOVE moves it to the done folder, ZIP writes `<name>.zip` into the archive
 folder and removes it, KEEP leaves it and records it in the journal so it is never submitted

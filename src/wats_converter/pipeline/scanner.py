@@ -11,12 +11,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from wats_converter.pipeline.slot import ConverterSlot, wanted_name
+from wats_converter.pipeline.slot import ConverterSlot
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Candidate:
     path: Path
     slot: ConverterSlot
@@ -37,21 +37,19 @@ class ScanStats:
 def scan(slots: Sequence[ConverterSlot], exclude: set[Path], stats: ScanStats) -> list[Candidate]:
     """Every file the slots claim, oldest modification first."""
     found: list[Candidate] = []
-    seen: set[Path] = set()
+    seen: set[str] = set()  # str, not Path: hashing 100,000 Paths costs more than the listing
     for slot in slots:
-        for entry in _walk(slot.entry.watch_folder, slot.entry.recursive, exclude, stats):
-            path = Path(entry.path)
+        for folder, entry in _walk(slot.entry.watch_folder, slot.entry.recursive, exclude, stats):
             # the walk is inside this slot's own folder: only the name needs checking
-            if not wanted_name(entry.name, slot.patterns) or path in seen:
-                continue
-            if slot.entry.patterns is None and not slot.converter.matches_file(path):
+            if entry.path in seen or not slot.wants(entry.name, folder):
                 continue
             try:
                 st = entry.stat()
             except OSError:
                 stats.errors += 1
                 continue
-            seen.add(path)
+            seen.add(entry.path)
+            path = folder / entry.name  # far cheaper than parsing the whole Path(entry.path)
             found.append(Candidate(path, slot, st.st_size, st.st_mtime_ns))
     found.sort(key=lambda c: c.mtime_ns)
     return found
@@ -59,7 +57,8 @@ def scan(slots: Sequence[ConverterSlot], exclude: set[Path], stats: ScanStats) -
 
 def _walk(
     folder: Path, recursive: bool, exclude: set[Path], stats: ScanStats
-) -> Iterator[os.DirEntry[str]]:
+) -> Iterator[tuple[Path, os.DirEntry[str]]]:
+    """(folder, entry) for every file below `folder`."""
     pending = [folder]
     while pending:
         current = pending.pop()
@@ -80,7 +79,7 @@ def _walk(
                             pending.append(Path(entry.path))
                     else:
                         stats.scanned += 1
-                        yield entry
+                        yield current, entry
         except FileNotFoundError:
             continue
         except OSError as exc:

@@ -56,10 +56,20 @@ class ConverterSlot:
         folder = self.entry.watch_folder
         if path.parent != folder and not (self.entry.recursive and folder in path.parents):
             return False
-        if not wanted_name(path.name, self.patterns):
+        return self.wants(path.name, path.parent)
+
+    def wants(self, name: str, folder: Path) -> bool:
+        """Whether file `name` in `folder` (inside the watch folder) is this slot's."""
+        if not wanted_name(name, self.patterns):
             return False
-        # explicit `patterns` decide alone; otherwise the converter may refine its extensions
-        return self.entry.patterns is not None or self.converter.matches_file(path)
+        # explicit `patterns` decide alone; otherwise a converter that overrides matches_file
+        # may refine its extensions (the default patterns already are its extensions)
+        return not self.refines or self.converter.matches_file(folder / name)
+
+    @functools.cached_property
+    def refines(self) -> bool:
+        overridden = type(self.converter).matches_file is not ConverterBase.matches_file
+        return self.entry.patterns is None and overridden
 
 
 IGNORED = re.compile("|".join(fnmatch.translate(p) for p in IGNORED_NAMES))
