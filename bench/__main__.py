@@ -45,7 +45,7 @@ def plan(full: bool) -> dict[str, tuple[Callable[[], dict[str, Any]], bool]]:
         table["backlog_100000"] = (lambda: s.backlog(100_000), False)
         table["idle_cost_100000_kept"] = (lambda: s.idle_cost(100_000), False)
     else:
-        table["idle_cost_10000_kept"] = (lambda: s.idle_cost(10_000, seconds=10), False)
+        table["idle_cost_10000_kept"] = (lambda: s.idle_cost(10_000, seconds=30), False)
     return table
 
 

@@ -31,7 +31,7 @@ from wats_converter.pipeline.instance_lock import InstanceLock
 from wats_converter.pipeline.journal import Journal
 from wats_converter.pipeline.pending_queue import AsyncPendingQueue
 from wats_converter.pipeline.post_process import PostProcessor
-from wats_converter.pipeline.scanner import ScanStats, scan
+from wats_converter.pipeline.scanner import DirMemo, ScanStats, scan
 from wats_converter.pipeline.slot import ConverterSlot, build_slots
 from wats_converter.pipeline.stats import ServiceStats
 from wats_converter.pipeline.watcher import FileWatcher
@@ -45,6 +45,9 @@ STATUS_FILE = "status.json"
 JOURNAL_FILE = "journal.sqlite"
 STATUS_INTERVAL_S = 1.0
 WATCHER_ARM_S = 0.3
+SCAN_OFFER_CHUNK = 500
+FULL_SCAN_EVERY = 10  # periodic scans; the others skip folders whose entries did not change
+SCAN_SHARE = 10  # the wait after a periodic scan is at least this many times its duration
 EMBEDDED_PORT = 8080
 
 
@@ -81,6 +84,7 @@ class Service:
         self.health_url = ""
         self._stop = asyncio.Event()
         self._rescan = asyncio.Event()
+        self._folders = DirMemo()
 
     @property
     def state_dir(self) -> Path:
@@ -165,7 +169,7 @@ class Service:
         watcher = FileWatcher(
             [s.entry.watch_folder for s in self.slots],
             lambda paths: self._on_paths(pool, paths),
-            on_error=self._rescan.set,
+            on_error=self._watcher_failed,
         )
         self._announce(recovered)
         health = await self._start_health(queue, pending)
@@ -176,7 +180,7 @@ class Service:
                 group.create_task(self._write_status(queue, pending, journal)),
             ]
             await asyncio.sleep(WATCHER_ARM_S)  # let the watcher arm before the first scan
-            total = self._scan(pool, journal, startup=True)
+            total = await self._scan(pool, journal, startup=True)
             tasks.append(group.create_task(pool.run()))
             systemd.notify("READY=1")
             tasks.append(group.create_task(self._scan_loop(pool, journal)))
@@ -199,32 +203,45 @@ class Service:
         failed = sum(c.failed for c in self.stats.converters.values()) + self.stats.rejected
         return RunResult(converted, failed, len(pending))
 
+    def _watcher_failed(self) -> None:
+        self._folders.full = True  # events may be lost: look at every file again, now
+        self._rescan.set()
+
     def _on_paths(self, pool: AsyncConverterPool, paths: list[Path]) -> None:
         for path in paths:
             pool.offer(path, self.config.settle_s)
 
-    def _scan(self, pool: AsyncConverterPool, journal: Journal, *, startup: bool = False) -> int:
+    async def _scan(
+        self, pool: AsyncConverterPool, journal: Journal, *, startup: bool = False
+    ) -> int:
         stats = ScanStats()
         started = time.monotonic()
         exclude = self._output_folders()
-        for candidate in scan(self.slots, exclude, stats):
+        # listing 100,000 files takes seconds: in a thread, so workers and senders keep going
+        if self.stats.scans % FULL_SCAN_EVERY == 0:
+            self._folders.full = True
+        candidates = await asyncio.to_thread(scan, self.slots, exclude, stats, self._folders)
+        for n, candidate in enumerate(candidates, 1):
             if candidate.slot.keeps and journal.is_kept(
                 candidate.path, (candidate.size, candidate.mtime_ns)
             ):
                 stats.skipped += 1
             elif pool.offer(candidate.path, slot=candidate.slot):
                 stats.queued += 1
+            if n % SCAN_OFFER_CHUNK == 0:
+                await asyncio.sleep(0)  # let the workers in between chunks
         self.stats.scans += 1
         level = logging.INFO if startup or stats.queued else logging.DEBUG
         log.log(
             level,
-            "%s scan in %.2f s: scanned=%d queued=%d skipped=%d errors=%d",
+            "%s scan in %.2f s: scanned=%d queued=%d skipped=%d errors=%d unchanged_folders=%d",
             "startup" if startup else "periodic",
             time.monotonic() - started,
             stats.scanned,
             stats.queued,
             stats.skipped,
             stats.errors,
+            stats.unchanged_folders,
         )
         return stats.queued
 
@@ -234,10 +251,14 @@ class Service:
             await asyncio.wait_for(self._rescan.wait(), 2.0)
         while True:
             self._rescan.clear()
-            await asyncio.to_thread(lambda: None)  # yield to the loop before a long scan
-            self._scan(pool, journal)
+            started = time.monotonic()
+            await self._scan(pool, journal)
+            # a scan of a huge backlog takes seconds: scanning stays a small share of the time
+            took = time.monotonic() - started
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._rescan.wait(), self.config.scan_interval_s)
+                await asyncio.wait_for(
+                    self._rescan.wait(), max(self.config.scan_interval_s, SCAN_SHARE * took)
+                )
 
     async def _until_done(
         self, queue: ConverterQueue, pending: AsyncPendingQueue, total: int, timeout_s: float

@@ -9,6 +9,7 @@ from pathlib import Path
 from wats_converter.config import RetryConfig
 from wats_converter.pipeline.pending_queue import AsyncPendingQueue
 from wats_converter.pipeline.stats import ServiceStats
+from wats_converter.report import UUTReport
 from wats_converter.server.fixture import ServerThread
 from wats_converter.testing import minimal_report
 from wats_converter.wats_client import WatsClient
@@ -25,6 +26,14 @@ def queue_for(tmp_path: Path, server: ServerThread, **retry: float) -> AsyncPend
         error_folder=tmp_path / "error",
         stats=ServiceStats(),
     )
+
+
+def left_pending(tmp_path: Path, reports: list[UUTReport]) -> None:
+    """Reports an earlier run left in pending/."""
+    pending = tmp_path / "pending"
+    pending.mkdir(exist_ok=True)
+    for report in reports:
+        (pending / f"{report.id}.json.queued").write_bytes(report.to_wsjf())
 
 
 async def run_until_empty(queue: AsyncPendingQueue, limit_s: float = 20) -> None:
@@ -82,9 +91,8 @@ async def test_a_server_outage_is_waited_out_and_everything_is_sent_once(
 ) -> None:
     queue = queue_for(tmp_path, server)
     server.stop_listening()
-    reports = [minimal_report(f"SN{i}") for i in range(30)]
-    for r in reports:
-        await queue.spool([(str(r.id), r.to_wsjf())])
+    left_pending(tmp_path, [minimal_report(f"SN{i}") for i in range(30)])
+    assert queue.recover() == 30
     task = asyncio.create_task(queue.run())
     await asyncio.sleep(1.0)
     assert len(queue) == 30 and queue.stats.submit_attempts["transient"] >= 3
@@ -105,8 +113,8 @@ async def test_unauthorized_pauses_and_resumes_when_the_token_works_again(
 ) -> None:
     queue = queue_for(tmp_path, server, initial_s=0.1)
     server.faults.add(mode="status", status=401, count=1)
-    report = minimal_report()
-    await queue.spool([(str(report.id), report.to_wsjf())])
+    left_pending(tmp_path, [minimal_report()])
+    queue.recover()
     task = asyncio.create_task(queue.run())
     await asyncio.sleep(0.05)
     assert queue.paused and "token" in queue.stats.paused_reason
@@ -161,7 +169,8 @@ async def test_a_report_already_pending_is_never_overtaken_by_a_direct_send(
     """An older body waiting in pending/ would overwrite a newer one sent past it."""
     queue = queue_for(tmp_path, server)
     old = minimal_report("SAME")
-    await queue.spool([(str(old.id), old.to_wsjf())])
+    left_pending(tmp_path, [old])
+    queue.recover()
     new = old.model_copy(update={"sn": "SAME-NEWER"})
     assert await queue.deliver([(str(new.id), new.to_wsjf())]) == 0
     await run_until_empty(queue)

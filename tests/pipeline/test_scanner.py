@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 
 from wats_converter.config import Config
-from wats_converter.pipeline.scanner import ScanStats, scan
+from wats_converter.pipeline.scanner import DirMemo, ScanStats, scan
 from wats_converter.pipeline.slot import build_slots
 
 PICKY = textwrap.dedent("""\
@@ -69,3 +70,60 @@ def test_a_converter_that_refines_matches_file_is_asked_unless_patterns_are_expl
     }
     assert scanned(tmp_path, **entry) == ["ok_1.csv"]
     assert scanned(tmp_path, **entry, patterns=["*.csv"]) == ["ok_1.csv", "no_2.csv"]
+
+
+def age(*folders: Path) -> None:
+    """Make folders look settled (modified a minute ago), as a quiet station's folders are."""
+    then = time.time() - 60
+    for folder in folders:
+        os.utime(folder, (then, then))
+
+
+def test_a_rescan_with_a_memo_lists_only_changed_folders_and_still_finds_every_new_file(
+    tmp_path: Path,
+) -> None:
+    watch = tmp_path / "watch"
+    touch(watch, "a.csv")
+    touch(watch / "l1", "b.csv")
+    touch(watch / "l1" / "deep", "c.csv")
+    age(watch, watch / "l1", watch / "l1" / "deep")
+    config = Config.model_validate(
+        {
+            "server": {"url": "http://127.0.0.1:1"},
+            "converters": [
+                {
+                    "name": "c",
+                    "class_name": "CSVConverter",
+                    "watch_folder": str(watch),
+                    "recursive": True,
+                },
+                {
+                    "name": "w",
+                    "class_name": "WSJFConverter",
+                    "watch_folder": str(watch),
+                    "recursive": True,
+                },
+            ],
+        }
+    )
+    slots, memo = build_slots(config), DirMemo()
+
+    def names(stats: ScanStats | None = None) -> list[str]:
+        found = scan(slots, set(), stats or ScanStats(), memo)
+        return sorted(str(c.path.relative_to(watch)) for c in found)
+
+    assert names() == ["a.csv", "l1/b.csv", "l1/deep/c.csv"]  # the first scan is full
+    quiet = ScanStats()
+    assert names(quiet) == [] and quiet.unchanged_folders == 6 and quiet.scanned == 0
+    # new files in a deep folder, for both converters sharing it, are found: that folder is
+    # listed again (the queue and the journal know its older files), the others are not
+    (watch / "l1" / "deep" / "d.csv").write_text("x")
+    (watch / "l1" / "deep" / "e.json").write_text("{}")
+    assert names() == ["l1/deep/c.csv", "l1/deep/d.csv", "l1/deep/e.json"]
+    # a file rewritten in place without a watcher event waits for the next full scan
+    age(watch / "l1" / "deep")
+    names()
+    (watch / "a.csv").write_text("rewritten")
+    assert names() == []
+    memo.full = True
+    assert "a.csv" in names()

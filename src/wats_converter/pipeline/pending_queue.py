@@ -32,12 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wats_converter.config import RetryConfig
-from wats_converter.errors import (
-    ReportRejected,
-    ServerUnavailable,
-    SubmissionPaused,
-    SubmitError,
-)
+from wats_converter.errors import ReportRejected, ServerUnavailable, SubmissionPaused, SubmitError
 from wats_converter.failpoints import failpoint
 from wats_converter.pipeline.durable import TMP_SUFFIX, fsync_dir, write_atomic
 from wats_converter.pipeline.error_folder import ErrorInfo, quarantine
@@ -177,18 +172,6 @@ class AsyncPendingQueue:
             if unsent:
                 await self._spool(unsent, error_folder, source, converter, failed)
         return len(reports) - len(unsent)
-
-    async def spool(
-        self,
-        reports: list[tuple[str, bytes]],
-        *,
-        error_folder: Path | None = None,
-        source: str = "",
-        converter: str = "pending",
-    ) -> None:
-        """Write `(report id, body)`s durably (returns once they survive a crash); queue them."""
-        async with self._ids.hold([report_id for report_id, _ in reports]):
-            await self._spool(reports, error_folder, source, converter, {})
 
     def _enqueue(
         self,

@@ -1,19 +1,28 @@
 """Directory scanning: the source of truth for what is waiting (watcher events are only hints).
 
 Names are listed with `os.scandir`; only names that a converter claims are stat-ed.
+
+A `DirMemo` lets periodic rescans skip folders whose entries have not changed since they were
+last listed (same folder mtime: nothing created, removed or renamed in them), so an idle service
+over 100,000 kept files does not stat them all every few seconds. Such a rescan still finds
+every new file; only a file rewritten in place without its watcher event waits for the next full
+scan, which the service makes every `FULL_SCAN_EVERY` rescans and after any watcher failure.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from wats_converter.pipeline.slot import ConverterSlot
 
 log = logging.getLogger(__name__)
+# a folder modified this recently may change again within its mtime's granularity: list it anyway
+SETTLED_NS = 2_000_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,14 +41,30 @@ class ScanStats:
     queued: int = 0
     skipped: int = 0
     errors: int = 0
+    unchanged_folders: int = 0
 
 
-def scan(slots: Sequence[ConverterSlot], exclude: set[Path], stats: ScanStats) -> list[Candidate]:
-    """Every file the slots claim, oldest modification first."""
+@dataclass
+class DirMemo:
+    """Folders as last listed, per slot (two converters may share a folder): (slot index, path)
+    -> (mtime_ns, subfolders). `full` makes the next scan list everything and record it."""
+
+    folders: dict[tuple[int, str], tuple[int, list[Path]]] = field(default_factory=dict)
+    full: bool = True
+
+
+def scan(
+    slots: Sequence[ConverterSlot],
+    exclude: set[Path],
+    stats: ScanStats,
+    memo: DirMemo | None = None,
+) -> list[Candidate]:
+    """Every file the slots claim (in folders changed since `memo`), oldest modification first."""
     found: list[Candidate] = []
     seen: set[str] = set()  # str, not Path: hashing 100,000 Paths costs more than the listing
     for slot in slots:
-        for folder, entry in _walk(slot.entry.watch_folder, slot.entry.recursive, exclude, stats):
+        walk = _walk(slot, exclude, stats, memo)
+        for folder, entry in walk:
             # the walk is inside this slot's own folder: only the name needs checking
             if entry.path in seen or not slot.wants(entry.name, folder):
                 continue
@@ -52,16 +77,36 @@ def scan(slots: Sequence[ConverterSlot], exclude: set[Path], stats: ScanStats) -
             path = folder / entry.name  # far cheaper than parsing the whole Path(entry.path)
             found.append(Candidate(path, slot, st.st_size, st.st_mtime_ns))
     found.sort(key=lambda c: c.mtime_ns)
+    if memo is not None:
+        memo.full = False
     return found
 
 
 def _walk(
-    folder: Path, recursive: bool, exclude: set[Path], stats: ScanStats
+    slot: ConverterSlot, exclude: set[Path], stats: ScanStats, memo: DirMemo | None
 ) -> Iterator[tuple[Path, os.DirEntry[str]]]:
-    """(folder, entry) for every file below `folder`."""
-    pending = [folder]
+    """(folder, entry) for every file in the slot's watch folder (and below, if recursive) in
+    folders changed since `memo`."""
+    recursive = slot.entry.recursive
+    pending = [slot.entry.watch_folder]
     while pending:
         current = pending.pop()
+        key = (slot.index, str(current))
+        mtime = 0
+        if memo is not None:
+            try:
+                mtime = os.stat(current).st_mtime_ns
+            except FileNotFoundError:
+                memo.folders.pop(key, None)
+                continue
+            except OSError:
+                memo.folders.pop(key, None)  # the listing below reports why
+            known = memo.folders.get(key)
+            if not memo.full and known is not None and known[0] == mtime:
+                stats.unchanged_folders += 1
+                pending.extend(known[1])
+                continue
+        subfolders: list[Path] = []
         try:
             with os.scandir(current) as entries:
                 for entry in entries:
@@ -76,7 +121,7 @@ def _walk(
                             and Path(entry.path) not in exclude
                             and not entry.name.startswith(".")
                         ):
-                            pending.append(Path(entry.path))
+                            subfolders.append(Path(entry.path))
                     else:
                         stats.scanned += 1
                         yield current, entry
@@ -85,3 +130,7 @@ def _walk(
         except OSError as exc:
             stats.errors += 1
             log.warning("cannot list %s: %s", current, exc.strerror)
+            continue
+        pending.extend(subfolders)
+        if memo is not None and mtime and time.time_ns() - mtime > SETTLED_NS:
+            memo.folders[key] = (mtime, subfolders)
