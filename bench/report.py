@@ -27,9 +27,10 @@ def main() -> None:
     print("| scenario | figures |\n|---|---|")
     for name, figures in data["results"].items():
         print(f"| {name} | " + ", ".join(f"{k} {cell(v)}" for k, v in figures.items()) + " |")
-    print("\n| ratio (within this run) | value |\n|---|---|")
-    for name, value in data["ratios"].items():
-        print(f"| {name} | {value:.2f} |")
+    if data["ratios"]:
+        print("\n| ratio (within this run) | value |\n|---|---|")
+        for name, value in data["ratios"].items():
+            print(f"| {name} | {value:.2f} |")
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ STATUS_INTERVAL_S = 1.0
 WATCHER_ARM_S = 0.3
 SCAN_OFFER_CHUNK = 500
 FULL_SCAN_EVERY = 10  # periodic scans; the others skip folders whose entries did not change
-SCAN_SHARE = 10  # the wait after a periodic scan is at least this many times its duration
+SCAN_SHARE = 20  # the wait after a periodic scan is at least this many times its duration
 EMBEDDED_PORT = 8080
 
 
