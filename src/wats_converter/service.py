@@ -85,6 +85,7 @@ class Service:
         self._stop = asyncio.Event()
         self._rescan = asyncio.Event()
         self._folders = DirMemo()
+        self._full_scan = True  # the next scan lists every folder, changed or not
 
     @property
     def state_dir(self) -> Path:
@@ -204,7 +205,7 @@ class Service:
         return RunResult(converted, failed, len(pending))
 
     def _watcher_failed(self) -> None:
-        self._folders.full = True  # events may be lost: look at every file again, now
+        self._full_scan = True  # events may be lost: look at every file again, now
         self._rescan.set()
 
     def _on_paths(self, pool: AsyncConverterPool, paths: list[Path]) -> None:
@@ -218,9 +219,11 @@ class Service:
         started = time.monotonic()
         exclude = self._output_folders()
         # listing 100,000 files takes seconds: in a thread, so workers and senders keep going
-        if self.stats.scans % FULL_SCAN_EVERY == 0:
-            self._folders.full = True
-        candidates = await asyncio.to_thread(scan, self.slots, exclude, stats, self._folders)
+        full = self._full_scan or self.stats.scans % FULL_SCAN_EVERY == 0
+        self._full_scan = False  # a watcher failure during this scan asks for another
+        candidates = await asyncio.to_thread(
+            scan, self.slots, exclude, stats, self._folders, full=full
+        )
         for n, candidate in enumerate(candidates, 1):
             if candidate.slot.keeps and journal.is_kept(
                 candidate.path, (candidate.size, candidate.mtime_ns)

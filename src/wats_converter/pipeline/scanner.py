@@ -47,10 +47,9 @@ class ScanStats:
 @dataclass
 class DirMemo:
     """Folders as last listed, per slot (two converters may share a folder): (slot index, path)
-    -> (mtime_ns, subfolders). `full` makes the next scan list everything and record it."""
+    -> (mtime_ns, subfolders)."""
 
     folders: dict[tuple[int, str], tuple[int, list[Path]]] = field(default_factory=dict)
-    full: bool = True
 
 
 def scan(
@@ -58,12 +57,15 @@ def scan(
     exclude: set[Path],
     stats: ScanStats,
     memo: DirMemo | None = None,
+    *,
+    full: bool = True,
 ) -> list[Candidate]:
-    """Every file the slots claim (in folders changed since `memo`), oldest modification first."""
+    """Every file the slots claim, oldest modification first. With a `memo`, the folders seen
+    are recorded in it, and unless `full`, those unchanged since it are skipped."""
     found: list[Candidate] = []
     seen: set[str] = set()  # str, not Path: hashing 100,000 Paths costs more than the listing
     for slot in slots:
-        walk = _walk(slot, exclude, stats, memo)
+        walk = _walk(slot, exclude, stats, memo, full)
         for folder, entry in walk:
             # the walk is inside this slot's own folder: only the name needs checking
             if entry.path in seen or not slot.wants(entry.name, folder):
@@ -77,13 +79,11 @@ def scan(
             path = folder / entry.name  # far cheaper than parsing the whole Path(entry.path)
             found.append(Candidate(path, slot, st.st_size, st.st_mtime_ns))
     found.sort(key=lambda c: c.mtime_ns)
-    if memo is not None:
-        memo.full = False
     return found
 
 
 def _walk(
-    slot: ConverterSlot, exclude: set[Path], stats: ScanStats, memo: DirMemo | None
+    slot: ConverterSlot, exclude: set[Path], stats: ScanStats, memo: DirMemo | None, full: bool
 ) -> Iterator[tuple[Path, os.DirEntry[str]]]:
     """(folder, entry) for every file in the slot's watch folder (and below, if recursive) in
     folders changed since `memo`."""
@@ -102,7 +102,7 @@ def _walk(
             except OSError:
                 memo.folders.pop(key, None)  # the listing below reports why
             known = memo.folders.get(key)
-            if not memo.full and known is not None and known[0] == mtime:
+            if not full and known is not None and known[0] == mtime:
                 stats.unchanged_folders += 1
                 pending.extend(known[1])
                 continue
