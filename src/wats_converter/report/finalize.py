@@ -84,18 +84,11 @@ def _looks_fine(step: Step) -> bool:
     measurements = step.numericMeas or step.booleanMeas or ()
     if len(measurements) > 1:
         return False
-    for meas in step.numericMeas or ():
-        op = meas.compOp
-        if op not in NUMERIC_OPS or (
-            op is not CompOp.LOG
-            and (
-                meas.lowLimit is None
-                or (meas.value is None and meas.status is None)
-                or (op in DUAL_LIMIT_OPS and meas.highLimit is None)
-            )
-        ):
-            return False
-    return True
+    # the same rules as the careful check; a problem's text costs nothing until there is one
+    return not any(
+        _check_numeric(m.compOp, m.value, m.lowLimit, m.highLimit, m.status, "")
+        for m in step.numericMeas or ()
+    )
 
 
 def _check_header(report: UUTReport) -> list[str]:
