@@ -181,7 +181,7 @@ class Service:
                 group.create_task(self._write_status(queue, pending, journal)),
             ]
             await asyncio.sleep(WATCHER_ARM_S)  # let the watcher arm before the first scan
-            total = await self._scan(pool, journal, startup=True)
+            total = (await self._scan(pool, journal, startup=True)).queued
             tasks.append(group.create_task(pool.run()))
             systemd.notify("READY=1")
             tasks.append(group.create_task(self._scan_loop(pool, journal)))
@@ -214,7 +214,7 @@ class Service:
 
     async def _scan(
         self, pool: AsyncConverterPool, journal: Journal, *, startup: bool = False
-    ) -> int:
+    ) -> ScanStats:
         stats = ScanStats()
         started = time.monotonic()
         exclude = self._output_folders()
@@ -234,19 +234,20 @@ class Service:
             if n % SCAN_OFFER_CHUNK == 0:
                 await asyncio.sleep(0)  # let the workers in between chunks
         self.stats.scans += 1
+        stats.seconds = time.monotonic() - started
         level = logging.INFO if startup or stats.queued else logging.DEBUG
         log.log(
             level,
             "%s scan in %.2f s: scanned=%d queued=%d skipped=%d errors=%d unchanged_folders=%d",
             "startup" if startup else "periodic",
-            time.monotonic() - started,
+            stats.seconds,
             stats.scanned,
             stats.queued,
             stats.skipped,
             stats.errors,
             stats.unchanged_folders,
         )
-        return stats.queued
+        return stats
 
     async def _scan_loop(self, pool: AsyncConverterPool, journal: Journal) -> None:
         # a second look shortly after start covers files that arrived while the watcher armed
@@ -254,10 +255,8 @@ class Service:
             await asyncio.wait_for(self._rescan.wait(), 2.0)
         while True:
             self._rescan.clear()
-            started = time.monotonic()
-            await self._scan(pool, journal)
+            took = (await self._scan(pool, journal)).seconds
             # a scan of a huge backlog takes seconds: scanning stays a small share of the time
-            took = time.monotonic() - started
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
                     self._rescan.wait(), max(self.config.scan_interval_s, SCAN_SHARE * took)

@@ -42,6 +42,7 @@ class ScanStats:
     skipped: int = 0
     errors: int = 0
     unchanged_folders: int = 0
+    seconds: float = 0.0
 
 
 @dataclass
