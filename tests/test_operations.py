@@ -177,7 +177,11 @@ def test_sighup_reloads_a_good_config_and_refuses_a_bad_one(
     assert st.stop() == 0
 
 
-@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux (apt-get install tmux)")
+@pytest.mark.skipif(
+    shutil.which("tmux") is None,
+    reason="`status --watch` redraws a terminal; this test runs it in a real one, which needs "
+    "tmux (`apt-get install tmux`); .ci/run installs it",
+)
 def test_status_watch_in_a_real_terminal(tmp_path: Path, server: ServerThread) -> None:
     st = station(tmp_path, server)
     st.start()
