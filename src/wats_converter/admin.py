@@ -79,12 +79,16 @@ def pending_reports(config: Config) -> list[tuple[Path, float, dict[str, object]
     """Pending reports (oldest first) with their age in seconds and a few header fields."""
     out = []
     for path in config.pending_folder.glob(f"*{QUEUED_SUFFIX}"):
-        try:
+        age = 0.0
+        try:  # the running service may send and remove any of them while we look
+            age = time.time() - path.stat().st_mtime
             doc = json.loads(path.read_bytes())
             header = {k: doc.get(k) for k in ("sn", "pn", "result", "machineName")}
+        except FileNotFoundError:
+            continue
         except (OSError, ValueError):
             header = {"sn": "(unreadable)"}
-        out.append((path, time.time() - path.stat().st_mtime, header))
+        out.append((path, age, header))
     return sorted(out, key=lambda item: -item[1])
 
 
