@@ -1,8 +1,10 @@
 """Disk trouble: a full pending folder, unwritable done/ and error/ folders, unreadable pending
 reports, a read-only state folder. Nothing is lost; everything recovers once the disk does.
 
-A real small tmpfs gives a real ENOSPC (mounting needs root); permission tests run the service
-as an unprivileged user, because root ignores file permissions.
+A real small tmpfs gives a real ENOSPC (mounting needs root). Permission tests need a service
+that meets file permissions as a station's service account does: run as root, it keeps its user
+(so it can still reach the project wherever CI cloned it) but loses, through setpriv, the two
+capabilities with which root ignores permissions; any other user meets them already.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +24,6 @@ from wats_converter.testing import TestFileGenerator, minimal_report
 
 IS_ROOT = os.geteuid() == 0
 SETPRIV = shutil.which("setpriv")
-NOBODY = 65534
 
 
 def json_station(root: Path, server: ServerThread, **settings: object) -> Station:
@@ -111,38 +111,27 @@ def test_low_disk_space_pauses_intake_before_writes_fail(
 
 
 @pytest.fixture
-def unprivileged_root() -> Iterator[tuple[Path, list[str]]]:
-    """A station folder the service can use as a non-root user, and the command prefix."""
-    if IS_ROOT and SETPRIV is None:
-        pytest.skip(
-            "running as root without setpriv (util-linux): root ignores file "
-            "permissions, so these tests need setpriv to run the service as nobody"
-        )
-    root = Path(tempfile.mkdtemp(prefix="wats-perm-"))
-    root.chmod(0o777)
-    prefix = (
-        [SETPRIV, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"] if IS_ROOT else []
-    )
+def permissions_apply(tmp_path: Path) -> Iterator[tuple[Path, list[str]]]:
+    """A station folder, and the command prefix under which the service meets file permissions."""
+    prefix: list[str] = []
+    if IS_ROOT:
+        if SETPRIV is None:
+            pytest.skip(
+                "running as root without setpriv (util-linux): root ignores file permissions, "
+                "and setpriv is what takes that power away from the service under test"
+            )
+        prefix = [SETPRIV, "--bounding-set=-dac_override,-dac_read_search"]
     try:
-        yield root, [p for p in prefix if p]
+        yield tmp_path, prefix
     finally:
-        subprocess.run(["chmod", "-R", "u+rwx", str(root)], check=False)
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def as_service_user(*paths: Path) -> None:
-    for path in paths:
-        path.mkdir(parents=True, exist_ok=True)
-        if IS_ROOT:
-            os.chown(path, NOBODY, NOBODY)
+        subprocess.run(["chmod", "-R", "u+rwx", str(tmp_path)], check=False)
 
 
 def test_unwritable_done_and_error_folders_lose_nothing_and_recover(
-    unprivileged_root: tuple[Path, list[str]], server: ServerThread
+    permissions_apply: tuple[Path, list[str]], server: ServerThread
 ) -> None:
-    root, prefix = unprivileged_root
+    root, prefix = permissions_apply
     station = json_station(root, server, prefix=prefix)
-    as_service_user(root / "watch", root / "pending", root / "archive")
     for locked in (root / "done", root / "error"):
         locked.mkdir()
         locked.chmod(0o555)
@@ -151,9 +140,6 @@ def test_unwritable_done_and_error_folders_lose_nothing_and_recover(
     bad.write_text('{"pn": ')
     past = time.time() - 60
     os.utime(bad, (past, past))
-    for path in [*good, bad]:
-        if IS_ROOT:
-            os.chown(path, NOBODY, NOBODY)
     station.start()
     wait_until(lambda: server.store.count() == 3, 30, "reports delivered", station)
     wait_until(lambda: "cannot be moved to" in station.log(), 30, "quarantine refused", station)
@@ -169,46 +155,34 @@ def test_unwritable_done_and_error_folders_lose_nothing_and_recover(
 
 
 def test_an_unreadable_pending_report_waits_without_blocking_the_others(
-    unprivileged_root: tuple[Path, list[str]], server: ServerThread
+    permissions_apply: tuple[Path, list[str]], server: ServerThread
 ) -> None:
-    if not IS_ROOT:
-        pytest.skip(
-            "needs a file the service's user cannot read, i.e. one owned by another "
-            "user: only possible as root (CI runs as root)"
-        )
-    root, prefix = unprivileged_root
+    root, prefix = permissions_apply
     station = json_station(root, server, prefix=prefix)
-    as_service_user(
-        root / "watch", root / "pending", root / "done", root / "error", root / "archive"
-    )
+    (root / "pending").mkdir()
     locked = minimal_report("LOCKED-1")
     locked_file = root / "pending" / f"{locked.id}.json.queued"
     locked_file.write_bytes(locked.to_wsjf())
-    locked_file.chmod(0o600)  # owned by root: the service cannot read it
+    locked_file.chmod(0o000)  # nobody may read it, its owner (the service's user) included
     others = [minimal_report(f"FREE-{i}") for i in range(5)]
     for r in others:
-        path = root / "pending" / f"{r.id}.json.queued"
-        path.write_bytes(r.to_wsjf())
-        os.chown(path, NOBODY, NOBODY)
+        (root / "pending" / f"{r.id}.json.queued").write_bytes(r.to_wsjf())
     station.start()
     wait_until(lambda: server.store.count() == 5, 30, "readable reports sent", station)
     assert "cannot read pending report" in station.log() and locked_file.exists()
-    os.chown(locked_file, NOBODY, NOBODY)
+    locked_file.chmod(0o600)
     wait_until(lambda: server.store.count() == 6, 30, "locked report sent once readable", station)
     assert station.stop() == 0
 
 
 def test_read_only_state_folder_refuses_to_start_with_a_clear_message(
-    unprivileged_root: tuple[Path, list[str]], server: ServerThread
+    permissions_apply: tuple[Path, list[str]], server: ServerThread
 ) -> None:
-    root, prefix = unprivileged_root
+    root, prefix = permissions_apply
     state = root / "state"
     state.mkdir()
     state.chmod(0o555)
     station = json_station(root, server, prefix=prefix, state_folder="state")
-    as_service_user(
-        root / "watch", root / "pending", root / "done", root / "error", root / "archive"
-    )
     station.start()
     assert station.proc is not None
     code = station.proc.wait(timeout=30)

@@ -33,7 +33,7 @@ class Station:
         **settings: Any,
     ) -> None:
         self.root = root
-        self.prefix = prefix or []  # e.g. setpriv, to run the service as another user
+        self.prefix = prefix or []  # e.g. setpriv, to run the service with fewer privileges
         self.server = server
         self.config_path = root / "converters.yaml"
         self.log_path = root / "service.log"
