@@ -7,7 +7,9 @@ import sys
 from datetime import datetime
 from typing import Any
 
-OUTPUT_ONLY = {"origin", "productName", "assetStats", "refUURs", "stepIdCausedUUTFailure"}
+from wats_converter.report import OUTPUT_ONLY as REPORT_OUTPUT_ONLY
+
+OUTPUT_ONLY = REPORT_OUTPUT_ONLY["report"] | REPORT_OUTPUT_ONLY["uut"]
 
 
 def normalise(value: Any, key: str = "") -> Any:

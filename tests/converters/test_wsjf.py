@@ -86,7 +86,7 @@ def test_missing_id_gets_a_deterministic_one(tmp_path: Path) -> None:
         (EXPORT.read_bytes().replace(b'"GELE"', b'"GTE"', 1), "is not a comparison operator"),
         ('{"pn": "\u00e9"}'.encode("utf-16-le"), "sn: missing required field"),
         (b"\x00\x01\x02binary", "NUL bytes"),
-        (b'{"pn": "P", "sn": "S", "type": "R"}', "only UUT reports"),
+        (b'{"pn": "P", "sn": "S", "type": "X"}', "type T (test) or R (repair)"),
         (b"[1, 2]", "expected a JSON object"),
     ],
     ids=[
@@ -96,7 +96,7 @@ def test_missing_id_gets_a_deterministic_one(tmp_path: Path) -> None:
         "bad-operator",
         "utf16-no-bom",
         "binary",
-        "repair",
+        "unknown-type",
         "array",
     ],
 )

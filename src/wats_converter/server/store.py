@@ -77,7 +77,6 @@ class ReportStore:
         """
         assert report.id is not None
         assert report.start is not None
-        assert report.result is not None
         body = body if body is not None else report.to_wsjf().decode()
         start_utc = (
             report.start.astimezone().isoformat()
@@ -98,7 +97,7 @@ class ReportStore:
                     report.pn,
                     report.sn,
                     report.rev,
-                    report.result,
+                    report.result or "",  # a repair report has no test result
                     report.machineName,
                     report.processCode,
                     report.start.isoformat(),
@@ -135,7 +134,7 @@ class ReportStore:
                 "revision": r["rev"],
                 "reportType": "T",
                 "start": r["start"],
-                "result": RESULT_WORDS[r["result"]],
+                "result": RESULT_WORDS.get(r["result"], r["result"]),
                 "stationName": r["station"],
                 "processCode": r["process_code"],
                 "receiveCount": r["receive_count"],

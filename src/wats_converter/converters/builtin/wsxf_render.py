@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from wats_converter.converters.builtin.wsxf import GROUPS, NS, RESULTS, STATUSES
 from wats_converter.report import UUTReport
 from wats_converter.report.model import Step
+from wats_converter.report.parts import wsjf_time
 
 Q = f"{{{NS}}}"
 WORDS = {code: word.capitalize() for word, code in STATUSES.items()}
@@ -41,8 +43,8 @@ def _sub(
 def _value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
-    if hasattr(v, "isoformat"):
-        return str(v.isoformat())
+    if isinstance(v, datetime):
+        return wsjf_time(v)  # the same text the WSJF form of the report has
     return str(v)
 
 
