@@ -6,9 +6,9 @@ would be a lie), so the policy, the same for every converter (docs/converters/ws
 "NaN readings"), is:
 
 - the measurement keeps no `value`;
-- its `status` is `F` when it has limits (a comparison with no reading cannot pass), and is
-  left to the file or to the usual rule otherwise (a LOG measurement judges nothing: `P`);
-  a status the file states is kept;
+- its `status` is `F` when it has limits (a comparison with no reading cannot pass), unless
+  the file says `S`: a skipped test has no reading, TestStand logs NaN for it. A LOG
+  measurement judges nothing: its status is the file's, or `P` by the usual rule;
 - the step's `reportText` gets the note "reading was NaN" (with the measurement's name in a
   multiple-measurement step), so the report shows why the value is missing.
 """
@@ -34,13 +34,13 @@ def is_nan_reading(value: object) -> bool:
 
 def nan_status(comp_op: object, status: MeasStatus | None = None) -> MeasStatus | None:
     """The status of a measurement whose reading was NaN (see the module docstring)."""
-    if status is not None:
-        return status
     try:
         op = parse_comp_op(comp_op)
     except ValueError:
-        return None  # the bad operator is reported by validation, naming the field
-    return None if op is CompOp.LOG else "F"
+        return status  # the bad operator is reported by validation, naming the field
+    if op is CompOp.LOG or status == "S":
+        return status
+    return "F"
 
 
 def nan_note(measurement_name: str | None) -> str:

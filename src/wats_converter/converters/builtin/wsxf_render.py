@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from wats_converter.converters.builtin.wsxf import GROUPS, NS, RESULTS, STATUSES
-from wats_converter.report import UUTReport
+from wats_converter.report import AdditionalData, AdditionalProp, UUTReport
 from wats_converter.report.model import Step
 from wats_converter.report.parts import wsjf_time
 
@@ -110,7 +110,16 @@ def _report(parent: ET.Element, r: UUTReport) -> None:
         _sub(
             el,
             "ReportUnitHierarchy",
-            {"PartType": s.partType, "PN": s.pn, "SN": s.sn, "Rev": s.rev, "Position": s.position},
+            {
+                "PartType": s.partType,
+                "PN": s.pn,
+                "SN": s.sn,
+                "Rev": s.rev,
+                "Position": s.position,
+                "Idx": s.idx,
+                "ParentIDX": s.parentIdx,
+                "ReplacedIDX": s.replacedIdx,
+            },
         )
     for a in r.assets or ():
         _sub(
@@ -122,7 +131,39 @@ def _report(parent: ET.Element, r: UUTReport) -> None:
                 "UsageCountFormat": a.usageCountFormat,
             },
         )
+    for data in r.additionalData or ():
+        _additional(el, "AdditionalData", data)
     _step(el, r.root)
+
+
+def _additional(parent: ET.Element, tag: str, data: AdditionalData) -> None:
+    el = _sub(parent, tag, {"Name": data.name})
+    for prop in data.props or ():
+        _prop(el, prop)
+
+
+def _prop(parent: ET.Element, p: AdditionalProp) -> None:
+    el = _sub(
+        parent,
+        "Prop",
+        {
+            "Name": p.name,
+            "Type": p.type,
+            "Flags": p.flags,
+            "Value": p.value,
+            "NumFormat": p.numFormat,
+            "Comment": p.comment,
+        },
+    )
+    for child in p.props or ():
+        _prop(el, child)
+    if p.array is not None:
+        array = _sub(el, "Array", {"Dimension": p.array.dimension, "Type": p.array.type})
+        for index in p.array.indexes or ():
+            indexes = None if index.indexes is None else ",".join(map(str, index.indexes))
+            node = _sub(array, "Index", {"Text": index.text, "Indexes": indexes})
+            if index.value is not None:
+                _prop(node, index.value)
 
 
 def _step(parent: ET.Element, s: Step) -> None:
@@ -161,6 +202,8 @@ def _step(parent: ET.Element, s: Step) -> None:
             },
         )
     _payload(el, s)
+    for data in s.additionalResults or ():
+        _additional(el, "AdditionalResults", data)
     for child in s.steps or ():
         _step(el, child)
 
