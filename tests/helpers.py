@@ -24,7 +24,7 @@ def normalise(value: Any, key: str = "") -> Any:
         return float(value)
     if isinstance(value, str) and key in ("start", "startUTC"):
         return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    if isinstance(value, str) and key in ("compOp", "id"):
+    if isinstance(value, str) and key in ("compOp", "id", "refUUT", "parent"):
         return value.upper()
     return value
 

@@ -28,15 +28,14 @@ from wats_converter.server.fixture import ServerProcess, ServerThread, local_ser
 
 __all__ = [
     "ServerProcess",
-    "assert_valid_wsjf",
     "ServerThread",
     "TestFileGenerator",
+    "assert_valid_wsjf",
     "local_server",
     "minimal_report",
     "rich_report",
     "write_atomically",
 ]
-
 
 
 def assert_valid_wsjf(report: UUTReport | dict[str, Any] | bytes | str) -> None:

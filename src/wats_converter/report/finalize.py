@@ -59,7 +59,7 @@ def check(report: UUTReport) -> list[str]:
     """Every structural problem of `report`, as `path: message` lines."""
     problems = [*_check_header(report)]
     if report.is_repair:
-        if report.uur is None:
+        if report.uur is None or not report.uur.model_dump(exclude_none=True):
             problems.append("uur: missing (a repair report needs its uur header)")
         return problems
     if report.root.seqCall is None:

@@ -23,6 +23,7 @@ from pydantic import (
     TypeAdapter,
     WrapSerializer,
     field_validator,
+    model_serializer,
 )
 from pydantic.fields import FieldInfo
 
@@ -260,6 +261,13 @@ class Chart(WsjfModel):
     yLabel: Str50 | None = None
     yUnit: Str20 | None = None
     series: list[ChartSeries] = Field(default_factory=list, max_length=10)
+
+    @model_serializer(mode="wrap")
+    def _as_read(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if not self.series and "series" not in self.model_fields_set and isinstance(data, dict):
+            data.pop("series", None)  # a chart read without series is written without them
+        return data
 
 
 class Attachment(WsjfModel):

@@ -18,9 +18,7 @@ from importlib import resources
 from typing import Any
 
 PREFIX = "Virinco.WATS.Schemas.WSJF."
-_DATE_TIME = re.compile(
-    r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,7})?(Z|[+-]\d\d:\d\d)", re.ASCII
-)
+_DATE_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,7})?(Z|[+-]\d\d:\d\d)", re.ASCII)
 
 
 @functools.cache
@@ -55,7 +53,7 @@ def _tighten(prop: dict[str, Any]) -> None:
 def schema_problems(document: dict[str, Any]) -> list[str]:
     """Every way `document` breaks the schema, as `path: message` lines (empty when valid)."""
     try:
-        import jsonschema
+        import jsonschema  # type: ignore[import-untyped]
     except ImportError:  # pragma: no cover - depends on the installation
         raise ImportError(
             "checking reports against the WSJF schema needs the jsonschema package: "
