@@ -75,7 +75,13 @@ def test_every_built_in_converter_and_fixture_is_covered() -> None:
     sources = {where.split(" ")[0] for where, _ in PRODUCED}
     assert sources >= {"WSJFConverter", "WSXFConverter", "WSTFConverter", "CSVConverter"}
     assert any(r.is_repair for _, r in PRODUCED)
-    assert len(PRODUCED) >= 12
+    converted = {where.split(" ")[1] for where, _ in PRODUCED}
+    reports = {
+        str(p.relative_to(ROOT))
+        for p in FILES
+        if p.suffix in (".json", ".xml", ".txt", ".csv") and "my_converters" not in p.parts
+    }
+    assert reports <= converted  # no example or fixture is silently left out
 
 
 @pytest.mark.parametrize(("where", "report"), PRODUCED, ids=[w for w, _ in PRODUCED])
