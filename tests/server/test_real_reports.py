@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import aiohttp
@@ -13,6 +14,7 @@ from tests.server.test_api import get, post
 from wats_converter.converters.builtin import WSJFConverter, WSXFConverter
 from wats_converter.pipeline.conversion import convert_path
 from wats_converter.server.fixture import ServerThread
+from wats_converter.server.store import SCHEMA, HeaderQuery, ReportStore
 from wats_converter.testing import assert_valid_wsjf
 
 DATA = Path(__file__).parent.parent / "data"
@@ -91,3 +93,25 @@ async def test_a_repair_report_needs_no_test_result_but_a_uur_header(
     del doc["uur"]
     status, text, _ = await post(server, json.dumps(doc).encode())
     assert status == 400 and "uur: missing" in text
+
+
+def test_a_store_written_before_repair_reports_opens_and_keeps_its_reports(tmp_path: Path) -> None:
+    old_schema = SCHEMA.replace(", report_type TEXT NOT NULL DEFAULT 'T'", "")
+    assert "report_type" not in old_schema
+    db = sqlite3.connect(tmp_path / "old.sqlite")
+    db.executescript(old_schema)
+    db.execute(
+        "INSERT INTO reports (id, pn, sn, rev, result, start, start_utc, received_at, body)"
+        " VALUES ('a', 'P', 'S', 'A', 'P', 's', 's', 0, '{}')"
+    )
+    db.commit()
+    db.close()
+    store = ReportStore(tmp_path / "old.sqlite")
+    try:
+        (row,) = store.headers(HeaderQuery())
+        assert (row["uuid"], row["reportType"]) == ("a", "T")
+        (report,) = convert_path(WSJFConverter(), REPAIR).reports
+        store.save(report)
+        assert {r["reportType"] for r in store.headers(HeaderQuery())} == {"T", "R"}
+    finally:
+        store.close()
