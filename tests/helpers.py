@@ -7,7 +7,9 @@ import sys
 from datetime import datetime
 from typing import Any
 
-OUTPUT_ONLY = {"origin", "productName", "assetStats", "refUURs", "stepIdCausedUUTFailure"}
+from wats_converter.report import OUTPUT_ONLY as REPORT_OUTPUT_ONLY
+
+OUTPUT_ONLY = REPORT_OUTPUT_ONLY["report"] | REPORT_OUTPUT_ONLY["uut"]
 
 
 def normalise(value: Any, key: str = "") -> Any:
@@ -22,7 +24,7 @@ def normalise(value: Any, key: str = "") -> Any:
         return float(value)
     if isinstance(value, str) and key in ("start", "startUTC"):
         return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    if isinstance(value, str) and key in ("compOp", "id"):
+    if isinstance(value, str) and key in ("compOp", "id", "refUUT", "parent"):
         return value.upper()
     return value
 

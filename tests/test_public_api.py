@@ -54,7 +54,17 @@ def test_report_api() -> None:
         "Chart",
         "Attachment",
         "Loop",
+        "UURReport",
+        "Failure",
+        "BinaryData",
+        "UURInfo",
+        "Timestamp",
+        "OUTPUT_ONLY",
+        "is_nan_reading",
+        "nan_status",
+        "nan_note",
     } <= set(report.__all__)
+    assert {"add_conversion_note", "conversion_notes", "is_repair"} <= set(dir(report.UUTReport))
     assert all(hasattr(report, name) for name in report.__all__)
     builder = {
         "add_sequence",
@@ -80,6 +90,7 @@ def test_testing_api() -> None:
         "ServerProcess",
         "ServerThread",
         "TestFileGenerator",
+        "assert_valid_wsjf",
         "local_server",
         "minimal_report",
         "rich_report",

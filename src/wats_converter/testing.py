@@ -11,27 +11,47 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 from wats_converter.converters.builtin.wstf_render import render_wstf
 from wats_converter.converters.builtin.wsxf_render import render_wsxf
 from wats_converter.report import CompOp, Loop, UUTReport, finalize
 from wats_converter.report.compare import DUAL_LIMIT_OPS, SINGLE_LIMIT_OPS
+from wats_converter.report.schema import schema_problems
 from wats_converter.server.fixture import ServerProcess, ServerThread, local_server
 
 __all__ = [
     "ServerProcess",
     "ServerThread",
     "TestFileGenerator",
+    "assert_valid_wsjf",
     "local_server",
     "minimal_report",
     "rich_report",
     "write_atomically",
 ]
+
+
+def assert_valid_wsjf(report: UUTReport | dict[str, Any] | bytes | str) -> None:
+    """Fail (AssertionError listing every problem) unless `report` validates against the WATS
+    server's WSJF schema, with unknown properties refused. Needs the `testing` extra
+    (jsonschema)."""
+    if isinstance(report, UUTReport):
+        document = report.to_dict()
+    elif isinstance(report, bytes | str):
+        document = json.loads(report)
+    else:
+        document = report
+    problems = schema_problems(document)
+    if problems:
+        raise AssertionError("not valid WSJF:\n" + "\n".join(problems[:50]))
+
 
 CET = timezone(timedelta(hours=1))
 # A value that passes and one that fails, for each numeric operator with limits (low, high).

@@ -10,6 +10,7 @@ import pytest
 from tests.helpers import cli, normalise
 from wats_converter.converters.builtin import WSJFConverter
 from wats_converter.pipeline.conversion import convert_path
+from wats_converter.testing import assert_valid_wsjf
 
 EXPORT = Path(__file__).parent.parent / "data" / "wsjf" / "teststand_export.json"
 
@@ -86,7 +87,7 @@ def test_missing_id_gets_a_deterministic_one(tmp_path: Path) -> None:
         (EXPORT.read_bytes().replace(b'"GELE"', b'"GTE"', 1), "is not a comparison operator"),
         ('{"pn": "\u00e9"}'.encode("utf-16-le"), "sn: missing required field"),
         (b"\x00\x01\x02binary", "NUL bytes"),
-        (b'{"pn": "P", "sn": "S", "type": "R"}', "only UUT reports"),
+        (b'{"pn": "P", "sn": "S", "type": "X"}', "type T (test) or R (repair)"),
         (b"[1, 2]", "expected a JSON object"),
     ],
     ids=[
@@ -96,7 +97,7 @@ def test_missing_id_gets_a_deterministic_one(tmp_path: Path) -> None:
         "bad-operator",
         "utf16-no-bom",
         "binary",
-        "repair",
+        "unknown-type",
         "array",
     ],
 )
@@ -113,3 +114,63 @@ def test_malformed_input_gives_one_line_and_nonzero_exit(
     assert "Traceback" not in result.stderr
     assert lines[0].startswith(f"error: {path}: WSJFConverter: ")
     assert expected in lines[0]
+
+
+DATA = Path(__file__).parent.parent / "data" / "wsjf"
+PRODUCTION = DATA / "production_uut_export.json"
+REPAIR = DATA / "repair_export.json"
+
+
+@pytest.mark.parametrize("path", [PRODUCTION, REPAIR], ids=["production-uut", "repair"])
+def test_real_exports_convert_field_for_field_with_exact_timestamps(path: Path) -> None:
+    original = json.loads(path.read_text())
+    (report,) = convert_path(WSJFConverter(), path).reports
+    converted = report.to_dict()
+    assert_valid_wsjf(converted)
+    assert normalise(converted) == normalise(original)
+    text = report.to_wsjf().decode()
+    for stamp in (original["start"], original["startUTC"]):
+        assert f'"{stamp}"' in text  # the 100 ns digit survives, byte for byte
+    for name in ("productName", "origin", "assetStats", "stepIdCausedUUTFailure", "refUURs"):
+        assert f'"{name}"' not in text  # output only: accepted, never sent on
+
+
+def test_sub_units_with_idx_are_kept() -> None:
+    (report,) = convert_path(WSJFConverter(), PRODUCTION).reports
+    assert [(u.partType, u.idx, u.position) for u in report.subUnits or ()] == [
+        ("PCBA", 0, 0),
+        ("PSU", 1, 1),
+        ("Display", 2, 2),
+    ]
+
+
+def test_a_repair_report_passes_through_with_its_failures_and_files() -> None:
+    (report,) = convert_path(WSJFConverter(), REPAIR).reports
+    assert report.is_repair and report.uur is not None
+    assert str(report.uur.refUUT).upper() == json.loads(PRODUCTION.read_text())["id"]
+    main, old, new = report.subUnits or []
+    assert (main.idx, old.replacedIdx, new.parentIdx) == (0, 2, 0)
+    (failure,) = main.failures or []
+    assert (failure.category, failure.code, failure.comRef, failure.refStepId) == (
+        "Component",
+        "Out of tolerance",
+        "U12",
+        3,
+    )
+    assert failure.attachments and failure.attachments[0].contentType == "image/png"
+    assert [b.name for b in report.binaryData or ()] == ["repair-notes.txt"]
+    assert report.result is None  # a repair report has no test result to compute
+
+
+def test_nan_readings_follow_the_nan_policy() -> None:
+    (report,) = convert_path(WSJFConverter(), DATA / "nan_readings.json").reports
+    assert_valid_wsjf(report)
+    power = report.root.steps[0]  # type: ignore[index]
+    vcc5, ripple = power.steps[1], power.steps[2]  # type: ignore[index]
+    meas = vcc5.numericMeas[0]  # type: ignore[index]
+    assert (meas.value, meas.status, vcc5.status) == (None, "F", "F")  # limits: failed
+    assert vcc5.reportText == "5V rail above limit\nreading was NaN"
+    rms = ripple.numericMeas[1]  # type: ignore[index]
+    assert (rms.value, rms.compOp, rms.status, ripple.status) == (None, "LOG", "P", "P")
+    assert ripple.reportText == "reading was NaN: RMS"
+    assert report.result == "F"

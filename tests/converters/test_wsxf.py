@@ -15,8 +15,8 @@ from wats_converter.converters.builtin import WSJFConverter, WSXFConverter
 from wats_converter.converters.builtin.wsxf_render import render_wsxf
 from wats_converter.errors import ConversionError
 from wats_converter.pipeline.conversion import convert_path
-from wats_converter.report import UUTReport
-from wats_converter.testing import rich_report
+from wats_converter.report import NOTE_DESCRIPTION, UUTReport
+from wats_converter.testing import assert_valid_wsjf, rich_report
 
 EXAMPLES = Path(__file__).parent.parent.parent / "examples"
 
@@ -120,3 +120,106 @@ def test_malformed_wsxf_gives_a_clear_error(tmp_path: Path, change: object, mess
         convert(path)
     assert type(info.value).__name__ in ("ConversionError", "ReportValidationError")
     assert json.dumps(str(info.value))  # printable, one line
+
+
+DATA = Path(__file__).parent.parent / "data"
+WSXF_EXPORT = DATA / "wsxf" / "production_uut_export.xml"
+WSJF_EXPORT = DATA / "wsjf" / "production_uut_export.json"
+
+
+def without_notes(report: UUTReport) -> dict[str, object]:
+    doc = report.to_dict()
+    infos = [m for m in doc.get("miscInfos", []) if m["description"] != NOTE_DESCRIPTION]
+    return {**doc, "miscInfos": infos}
+
+
+def test_the_wsxf_export_converts_to_the_same_report_as_the_wsjf_export() -> None:
+    (from_xml,) = convert(WSXF_EXPORT)
+    (from_json,) = convert_path(WSJFConverter(), WSJF_EXPORT).reports
+    assert_valid_wsjf(from_xml)
+    assert normalise(without_notes(from_xml)) == normalise(from_json.to_dict())
+    out = from_xml.to_wsjf().decode()
+    assert '"start":"2024-01-05T22:01:41.4707353+01:00"' in out
+    assert '"startUTC":"2024-01-05T21:01:41.4707353Z"' in out
+
+
+def test_empty_attributes_are_absent_fields() -> None:
+    (report,) = convert(WSXF_EXPORT)
+    firmware = (report.miscInfos or [])[0]
+    assert (firmware.description, firmware.typedef) == ("Firmware", None)  # Typedef=""
+    popup = report.root.steps[1].steps[2]  # type: ignore[index]
+    assert popup.messagePopup is not None and popup.messagePopup.response is None  # Response=""
+
+
+def test_empty_string_readings_stay_readings(tmp_path: Path) -> None:
+    report = rich_report("E-1")
+    step = report.root.add_string_step("Blank", "", "", comp="CASESENSIT")
+    path = tmp_path / "r.xml"
+    path.write_bytes(render_wsxf([report]))
+    (back,) = convert(path)
+    meas = back.root.steps[-1].stringMeas[0]  # type: ignore[index]
+    assert (step.name, meas.value, meas.limit, meas.status) == ("Blank", "", "", "P")
+
+
+def test_additional_data_and_results_are_read() -> None:
+    (report,) = convert(WSXF_EXPORT)
+    (station,) = report.additionalData or []
+    computer, teststand, temperatures = station.props or []
+    assert (computer.name, computer.value, computer.flags) == ("Computer", "FCT-LINE3-02", 0)
+    assert [(p.name, p.value, p.numFormat) for p in teststand.props or ()] == [
+        ("Version", "2021 (21.0.0.49152)", None),
+        ("Engine bits", "64", "%d"),
+    ]
+    assert temperatures.array is not None and temperatures.array.dimension == 1
+    assert [(i.indexes, i.value.value) for i in temperatures.array.indexes or () if i.value] == [
+        ([0], "23.5"),
+        ([1], "24"),
+    ]
+    vcc5 = report.root.steps[0].steps[1]  # type: ignore[index]
+    (instrument,) = vcc5.additionalResults or []
+    assert [(p.name, p.value) for p in instrument.props or ()] == [
+        ("Range", "10"),
+        ("Model", "DMM 34465A"),
+    ]
+
+
+def test_what_is_not_read_is_logged_and_noted_in_the_report(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level("WARNING"):
+        (report,) = convert(WSXF_EXPORT)
+    assert report.conversion_notes() == [
+        "WSXF NumericLimit@MeasIndex not read (5x)",
+        "WSXF Step@StepIndex not read (12x)",
+        "WSXF StringValue@MeasIndex not read (1x)",
+    ]
+    assert "Step@StepIndex not read" in caplog.text
+
+
+def test_an_unknown_element_is_noted_not_dropped(tmp_path: Path) -> None:
+    xml = render_wsxf([rich_report("U-1")]).replace(
+        b"<Process ", b'<Vendor Tool="x"><Deep /></Vendor><Process ', 1
+    )
+    path = tmp_path / "r.xml"
+    path.write_bytes(xml)
+    (report,) = convert(path)
+    assert report.conversion_notes() == ["WSXF <Vendor> not read (1x)"]
+
+
+def test_output_only_attributes_are_read_and_not_sent_on() -> None:
+    (report,) = convert(WSXF_EXPORT)
+    assert report.productName == "Motor controller 4711"
+    assert report.uut.stepIdCausedUUTFailure == 3
+    assert b"productName" not in report.to_wsjf()
+
+
+def test_nan_readings_follow_the_nan_policy() -> None:
+    (report,) = convert(DATA / "wsxf" / "nan_readings.xml")
+    assert_valid_wsjf(report)
+    power = report.root.steps[0]  # type: ignore[index]
+    vcc5, ripple = power.steps[1], power.steps[2]  # type: ignore[index]
+    assert (vcc5.numericMeas[0].value, vcc5.numericMeas[0].status) == (None, "F")  # type: ignore[index]
+    assert vcc5.reportText == "5V rail above limit\nreading was NaN"
+    rms = ripple.numericMeas[1]  # type: ignore[index]
+    assert (rms.value, rms.status, ripple.status) == (None, "F", "F")  # -NAN, GELE limits
+    assert ripple.reportText == "reading was NaN: RMS"

@@ -3,7 +3,8 @@
 `finalize(report)` checks the structure first (collecting every problem with its path), then
 fills in what a converter may omit: step ids (depth first), step types (from the payload),
 measurement and step statuses (from limits, propagated upwards), `result` and `startUTC`.
-Anything a converter set explicitly is kept.
+Anything a converter set explicitly is kept. A repair (UUR) report has no step tree and no
+computed result: only its header is checked and `startUTC` filled in.
 """
 
 from __future__ import annotations
@@ -37,6 +38,14 @@ def finalize(report: UUTReport) -> UUTReport:
     problems = check(report)
     if problems:
         raise ReportValidationError(problems)
+    if not report.is_repair:
+        _complete_test(report)
+    # startUTC is emitted in UTC notation whatever offset it arrived with
+    report.startUTC = (report.startUTC or report.start_utc()).astimezone(UTC)  # type: ignore[union-attr]
+    return report
+
+
+def _complete_test(report: UUTReport) -> None:
     _assign_step_ids(report.root)
     for step in report.root.walk():
         if step.stepType is None:
@@ -44,14 +53,15 @@ def finalize(report: UUTReport) -> UUTReport:
     root_status = _complete_status(report.root)
     if report.result is None:
         report.result = root_status if root_status in ("P", "F", "E", "T") else "P"  # type: ignore[assignment]
-    # startUTC is emitted in UTC notation whatever offset it arrived with
-    report.startUTC = (report.startUTC or report.start_utc()).astimezone(UTC)  # type: ignore[union-attr]
-    return report
 
 
 def check(report: UUTReport) -> list[str]:
     """Every structural problem of `report`, as `path: message` lines."""
     problems = [*_check_header(report)]
+    if report.is_repair:
+        if report.uur is None or not report.uur.model_dump(exclude_none=True):
+            problems.append("uur: missing (a repair report needs its uur header)")
+        return problems
     if report.root.seqCall is None:
         problems.append("root.seqCall: the root step must be a sequence call")
     seen_ids: set[int] = set()

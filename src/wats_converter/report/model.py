@@ -12,9 +12,10 @@ import math
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, model_serializer
+from pydantic_core.core_schema import SerializerFunctionWrapHandler
 
 from wats_converter.errors import ReportValidationError
 from wats_converter.report.compare import (
@@ -24,12 +25,16 @@ from wats_converter.report.compare import (
     parse_comp_op,
 )
 from wats_converter.report.parts import (
+    LIMIT_RULES,
     AdditionalData,
     Asset,
+    AssetStats,
     Attachment,
+    BinaryData,
     BooleanMeas,
     CallExe,
     Chart,
+    DateTime,
     Finite,
     Int32,
     Loop,
@@ -37,7 +42,9 @@ from wats_converter.report.parts import (
     MessagePopup,
     MiscInfo,
     NumericMeas,
+    OutputOnly,
     ReportResult,
+    ReportType,
     SeqCall,
     StepGroup,
     StepStatus,
@@ -45,11 +52,15 @@ from wats_converter.report.parts import (
     Str200,
     StringMeas,
     SubUnit,
+    UURInfo,
     UUTInfo,
     WsjfModel,
+    output_only_fields,
 )
 
 ROOT_NAME = "MainSequence Callback"
+NOTE_DESCRIPTION = "wats-converter note"
+"""The miscInfo description of a conversion note (see `UUTReport.add_conversion_note`)."""
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -65,7 +76,7 @@ class Step(WsjfModel):
     stepType: str | None = None
     name: Str100
     status: StepStatus | None = None
-    start: AwareDatetime | None = None
+    start: DateTime | None = None
     totTime: Finite | None = None
     totTimeFormat: str | None = None
     errorCode: Int32 | None = None
@@ -281,7 +292,11 @@ def new_root() -> Step:
 
 
 class UUTReport(WsjfModel):
-    """A WATS UUT (test) report.
+    """A WATS report: every property of the schema's `Report` class.
+
+    A test (UUT) report has `type` "T", a `root` step tree and `uut`; a repair (UUR) report has
+    `type` "R" and `uur` (see `UURReport`). Parsing with `from_wsjf` returns a `UURReport` for
+    type "R", so one call reads either kind.
 
     Example:
         >>> from datetime import datetime, timezone
@@ -290,7 +305,7 @@ class UUTReport(WsjfModel):
         >>> step = r.root.add_numeric_step("VCC", 5.02, 4.9, 5.1, comp="GELE", unit="V")
     """
 
-    type: Literal["T"] = "T"
+    type: ReportType = "T"
     id: uuid.UUID | None = None
     pn: Str100 = Field(min_length=1)
     sn: Str100 = Field(min_length=1)
@@ -302,22 +317,48 @@ class UUTReport(WsjfModel):
     machineName: Str100 | None = None
     location: Str100 | None = None
     purpose: Str100 | None = None
-    start: AwareDatetime | None = None
-    startUTC: AwareDatetime | None = None
+    start: DateTime | None = None
+    startUTC: DateTime | None = None
     root: Step = Field(default_factory=new_root)
     uut: UUTInfo = Field(default_factory=UUTInfo)
+    uur: UURInfo | None = None
     miscInfos: list[MiscInfo] | None = None
     subUnits: list[SubUnit] | None = None
     assets: list[Asset] | None = None
     additionalData: list[AdditionalData] | None = None
+    binaryData: list[BinaryData] | None = None
+    """Only in repair reports: files attached to the repaired unit."""
+    productName: str | None = OutputOnly()
+    origin: str | None = OutputOnly()
+    assetStats: list[AssetStats] | None = OutputOnly()
+
+    @property
+    def is_repair(self) -> bool:
+        """Whether this is a repair (UUR, type "R") report."""
+        return self.type == "R"
+
+    @model_serializer(mode="wrap")
+    def _drop_test_parts(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # a repair report has no step tree: the defaults a UUT needs are not written for it
+        data = handler(self)
+        if self.type == "R" and isinstance(data, dict):
+            for name in ("root", "uut"):
+                if name not in self.model_fields_set:
+                    data.pop(name, None)
+        return data
 
     @classmethod
     def from_wsjf(cls, data: bytes | str | dict[str, Any]) -> UUTReport:
-        """Parse a WSJF report; raise `ReportValidationError` naming each bad field."""
+        """Parse a WSJF report (a `UURReport` for type "R"); raise `ReportValidationError`
+        naming each bad field."""
         try:
             if isinstance(data, dict):
-                return cls.model_validate(data)
-            return cls.model_validate_json(data)
+                kind = UURReport if data.get("type") == "R" else cls
+                return kind.model_validate(data)
+            report = cls.model_validate_json(data)
+            if report.type == "R" and not isinstance(report, UURReport):
+                return UURReport.model_validate_json(data)
+            return report
         except ValidationError as exc:
             raise ReportValidationError(describe_validation_error(exc)) from None
 
@@ -328,6 +369,20 @@ class UUTReport(WsjfModel):
     def to_dict(self) -> dict[str, Any]:
         """The WSJF JSON object as plain Python data."""
         return self.model_dump(mode="json", exclude_none=True)
+
+    def add_conversion_note(self, text: str) -> MiscInfo:
+        """Record something the converter could not carry over (a field it did not read, a
+        reading it could not keep), as a miscInfo described "wats-converter note", so the
+        report itself says what is missing; long texts are split into 100-character notes."""
+        notes = [text[i : i + 100] for i in range(0, max(len(text), 1), 100)]
+        infos = [_build(MiscInfo, "miscInfos", description=NOTE_DESCRIPTION, text=n) for n in notes]
+        for info in infos:
+            self.miscInfos = _appended(self.miscInfos, info)
+        return infos[0]
+
+    def conversion_notes(self) -> list[str]:
+        """The texts of the conversion notes in this report."""
+        return [m.text or "" for m in self.miscInfos or () if m.description == NOTE_DESCRIPTION]
 
     def add_misc_info(self, description: str, text: str) -> MiscInfo:
         """Add a searchable key/value to the header."""
@@ -350,6 +405,25 @@ class UUTReport(WsjfModel):
     def start_utc(self) -> datetime | None:
         """`start` as a UTC instant (what `startUTC` must say)."""
         return self.start.astimezone(UTC) if self.start is not None else None
+
+
+class UURReport(UUTReport):
+    """A WATS repair (UUR) report: `type` "R", the `uur` header, the repaired unit as
+    `subUnits[idx=0]` with its `failures`, and report-level `binaryData`.
+
+    It is a `UUTReport` (same class of header fields, as in the schema), so every part of the
+    project that moves reports moves repairs too; `root` and `uut` are not written unless set.
+    """
+
+    type: ReportType = "R"
+    uur: UURInfo = Field(default_factory=UURInfo)
+
+
+OUTPUT_ONLY: dict[str, frozenset[str]] = {
+    "report": output_only_fields(UUTReport),
+    "uut": output_only_fields(UUTInfo),
+}
+"""Output-only field names by object ("report", "uut"), read from the `OutputOnly()` markers."""
 
 
 def _appended(items: list[M] | None, item: M) -> list[M]:
@@ -491,6 +565,10 @@ def describe_validation_error(exc: ValidationError, prefix: str = "") -> list[st
             message = "missing required field"
         elif err["type"] != "value_error" and "input" in err:
             message = f"{message} (got {_short(err['input'])})"
+        if err["type"] in ("string_too_long", "too_long"):
+            field = next((p for p in reversed(loc) if isinstance(p, str)), "")
+            if field in LIMIT_RULES:  # the schema has no lengths: say where the limit comes from
+                message += f"; project limit: {LIMIT_RULES[field]}"
         problems.append(f"{format_path(loc, prefix)}: {message}")
     return problems
 

@@ -1,13 +1,36 @@
-"""The leaves of a WSJF report: measurements, step payloads and header collections (spec §1)."""
+"""The leaves of a WSJF report: measurements, step payloads, header collections and the repair
+(UUR) parts, each named and typed exactly as the server's schema (`wsjf-schema.json`, spec §1).
+
+Fields marked `OutputOnly` are ones the server computes and exports (`productName`, `origin`,
+`assetStats`, `uut.stepIdCausedUUTFailure`, `uut.refUURs`): they are accepted and checked on
+input, like WATS does, but never serialised, so a converter never sends them on. This marker is
+the one place that decides which fields are output only (`output_only_fields()` lists them).
+"""
 
 from __future__ import annotations
 
+import re
+import uuid
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    SerializerFunctionWrapHandler,
+    TypeAdapter,
+    WrapSerializer,
+    field_validator,
+    model_serializer,
+)
+from pydantic.fields import FieldInfo
 
 from wats_converter.report.compare import CompOp, parse_comp_op
 
+# Length limits the schema does not state; each has evidence in the spec (§1.7). The reason
+# is part of the error message (see `LIMIT_RULES` and `model.describe_validation_error`).
 Str20 = Annotated[str, Field(max_length=20)]
 Str30 = Annotated[str, Field(max_length=30)]
 Str50 = Annotated[str, Field(max_length=50)]
@@ -17,10 +40,141 @@ Str500 = Annotated[str, Field(max_length=500)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 Int32 = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
 
+# field name -> why the project limits its length (the schema states no lengths)
+LIMIT_RULES = {
+    "pn": "String (100) in the WATS REST documentation (spec §1.7)",
+    "sn": "String (100) in the WATS REST documentation (spec §1.7)",
+    "rev": "String (100) in the WATS REST documentation (spec §1.7)",
+    "machineName": "String (100) in the WATS REST documentation (spec §1.7)",
+    "location": "String (100) in the WATS REST documentation (spec §1.7)",
+    "purpose": "String (100) in the WATS REST documentation (spec §1.7)",
+    "name": "names: steps and measurements 100 (community schema), seqCall 200 (spec §1.7)",
+    "description": "miscInfo description is 100 in the community schema (spec §1.7)",
+    "text": "miscInfo text is 100 in the community schema (spec §1.7)",
+    "typedef": "miscInfo typedef is 30 in the community schema (spec §1.7)",
+    "partType": "subUnit partType is 50 in the community schema (spec §1.7)",
+    "user": "the operator name is 100 in Virinco's libraries (spec §1.7)",
+    "fixtureId": "fixtureId is 100 in Virinco's libraries (spec §1.7)",
+    "batchSN": "batchSN is 100 in Virinco's libraries (spec §1.7)",
+    "comment": "uut.comment limits disagree between sources; 500 is the smallest (spec §1.7)",
+    "errorMessage": "a server export truncates step errorMessage at 200 (spec §1.7)",
+    "path": "seqCall path is 500 in Virinco's Python library (spec §1.7)",
+    "version": "seqCall version is 30 in Virinco's Python library (spec §1.7)",
+    "label": "chart label limits of Virinco's Python library (spec §1.4.5)",
+    "xLabel": "chart label limits of Virinco's Python library (spec §1.4.5)",
+    "yLabel": "chart label limits of Virinco's Python library (spec §1.4.5)",
+    "xUnit": "chart unit limits of Virinco's Python library (spec §1.4.5)",
+    "yUnit": "chart unit limits of Virinco's Python library (spec §1.4.5)",
+    "assetSN": "asset serial numbers are 100 like every serial number (spec §1.7)",
+    "series": "about 10 series per chart in the WSTF converter (spec §1.4.5)",
+}
+
+ReportType = Literal["T", "R"]
 ReportResult = Literal["P", "F", "E", "T"]
 StepStatus = Literal["P", "F", "D", "S", "E", "T", "U"]
 MeasStatus = Literal["P", "F", "S"]
 StepGroup = Literal["S", "M", "C"]
+
+_ISO = re.compile(
+    r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.(?P<frac>\d{1,7}))?(?:Z|[+-]\d\d:\d\d)", re.ASCII
+)
+
+
+class Timestamp(datetime):
+    """An aware instant read from WSJF text, which it remembers and is serialised as.
+
+    WATS writes 100 ns ticks (`2024-01-05T22:01:41.4707353+01:00`) and Python keeps
+    microseconds; a `Timestamp` is a normal aware `datetime` for converters (comparisons,
+    arithmetic, `astimezone`) that also keeps `text` and `ticks` (the fraction of a second in
+    100 ns units), so a report read from a file is written back byte for byte.
+    """
+
+    text: str
+
+    @classmethod
+    def parse(cls, text: str) -> Timestamp:
+        """Read ISO 8601 text with a UTC offset; raise ValueError otherwise."""
+        stamp = cls._read(text)
+        if stamp is None:
+            raise ValueError(
+                f"{text!r} is not an ISO 8601 date-time with UTC offset "
+                "(e.g. 2025-03-04T09:15:30.25+01:00)"
+            )
+        return stamp
+
+    @classmethod
+    def _read(cls, text: str) -> Timestamp | None:
+        # this runs for every step start of every report read: one regex, one C parse
+        if _ISO.fullmatch(text) is None:
+            return None
+        stamp = cls.fromisoformat(text)  # keeps microseconds; the text keeps the 7th digit
+        stamp.text = text
+        return stamp
+
+    @property
+    def ticks(self) -> int:
+        """The fraction of a second in 100 ns units, as written (0..9,999,999)."""
+        match = _ISO.fullmatch(self.text)
+        frac = (match.group("frac") if match else None) or ""
+        return int(frac.ljust(7, "0")) if frac else 0
+
+    def astimezone(self, tz: Any = None) -> Timestamp:
+        """The same instant in `tz`, keeping the 100 ns digit (UTC is written with `Z`)."""
+        plain = datetime.astimezone(self, tz)
+        if plain.utcoffset() == self.utcoffset():
+            return self
+        digits = len(_ISO.fullmatch(self.text).group("frac") or "")  # type: ignore[union-attr]
+        text = plain.replace(microsecond=0, tzinfo=None).isoformat()
+        if digits:
+            text += "." + str(self.ticks).rjust(7, "0")[:digits]
+        minutes = int((plain.utcoffset() or timedelta(0)).total_seconds()) // 60
+        sign = "+" if minutes >= 0 else "-"
+        text += f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}" if minutes else "Z"
+        stamp = Timestamp(*plain.timetuple()[:6], plain.microsecond, tzinfo=plain.tzinfo)
+        stamp.text = text
+        return stamp
+
+    def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
+        return (Timestamp.parse, (self.text,))
+
+
+def _read_time(value: object) -> datetime:
+    if isinstance(value, str):
+        stamp = Timestamp._read(value)
+        if stamp is not None:
+            return stamp
+        try:  # other ISO spellings are read, and written back in the canonical form
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not an ISO 8601 date-time (e.g. 2025-03-04T09:15:30.25+01:00)"
+            ) from None
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("Input should have timezone info")
+        return value
+    raise ValueError(f"expected an ISO 8601 date-time string, got {type(value).__name__}")
+
+
+def _write_time(value: datetime, handler: SerializerFunctionWrapHandler) -> Any:
+    return value.text if isinstance(value, Timestamp) else handler(value)
+
+
+DateTime = Annotated[
+    datetime, PlainValidator(_read_time), WrapSerializer(_write_time, when_used="json")
+]
+"""An aware date-time; text read from a file is written back exactly (see `Timestamp`)."""
+
+
+def OutputOnly() -> Any:
+    """A field the server computes: accepted and checked on input, never serialised."""
+    return Field(default=None, exclude=True, json_schema_extra={"outputOnly": True})
+
+
+def is_output_only(info: FieldInfo) -> bool:
+    """Whether a model field is one the server computes (declared with `OutputOnly()`)."""
+    extra = info.json_schema_extra
+    return isinstance(extra, dict) and extra.get("outputOnly") is True
 
 
 class WsjfModel(BaseModel):
@@ -108,6 +262,13 @@ class Chart(WsjfModel):
     yUnit: Str20 | None = None
     series: list[ChartSeries] = Field(default_factory=list, max_length=10)
 
+    @model_serializer(mode="wrap")
+    def _as_read(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if not self.series and "series" not in self.model_fields_set and isinstance(data, dict):
+            data.pop("series", None)  # a chart read without series is written without them
+        return data
+
 
 class Attachment(WsjfModel):
     name: Str100
@@ -115,21 +276,49 @@ class Attachment(WsjfModel):
     data: str
 
 
+class BinaryData(WsjfModel):
+    """A file attached to a repair report or to one of its failures (base64 `data`)."""
+
+    name: str | None = None
+    contentType: str | None = None
+    data: str | None = None
+    id: uuid.UUID | None = None
+
+
 class AdditionalProp(WsjfModel):
-    """A TestStand-like property; `props` for type Obj, `array` for type Array."""
+    """A TestStand-like property; `props` for type Obj, `array` for type Array.
+
+    `value` is text, as in the schema: TestStand writes numbers as strings with a `numFormat`.
+    """
 
     name: str | None = None
     type: str | None = None
-    flags: int | None = None
-    value: Any = None
+    flags: Int32 | None = None
+    value: str | None = None
     numFormat: str | None = None
     comment: str | None = None
     props: list[AdditionalProp] | None = None
-    array: dict[str, Any] | None = None
+    array: AdditionalArray | None = None
+
+
+class AdditionalArrayIndex(WsjfModel):
+    """One element of an Array property: its position and its value."""
+
+    indexes: list[Int32] | None = None
+    text: str | None = None
+    value: AdditionalProp | None = None
+
+
+class AdditionalArray(WsjfModel):
+    """The elements of an Array property (`dimension`, element `type`, `indexes`)."""
+
+    dimension: Int32 | None = None
+    indexes: list[AdditionalArrayIndex] | None = None
+    type: str | None = None
 
 
 class AdditionalData(WsjfModel):
-    name: str
+    name: str | None = None
     props: list[AdditionalProp] | None = None
 
 
@@ -139,20 +328,70 @@ class MiscInfo(WsjfModel):
     numeric: Int32 | None = None
     numericFormat: str | None = None
     typedef: Str30 | None = None
+    id: uuid.UUID | None = None
+    """Only in repair reports."""
+
+
+class Failure(WsjfModel):
+    """A failure found and fixed in a repair: a fail code from the repair type's code tree."""
+
+    category: str | None = None
+    code: str | None = None
+    comRef: str | None = None
+    comment: str | None = None
+    funcBlock: str | None = None
+    artNumber: str | None = None
+    artRev: str | None = None
+    artVendor: str | None = None
+    artDescription: str | None = None
+    refStepId: Int32 | None = None
+    refStepName: str | None = None
+    attachments: list[BinaryData] | None = None
 
 
 class SubUnit(WsjfModel):
+    """A sub assembly. `idx`, `parentIdx`, `replacedIdx` and `failures` are repair-only: in a
+    repair report `idx` 0 is the repaired unit itself."""
+
     partType: Str50 | None = None
     pn: Str100 | None = None
     rev: Str100 | None = None
     sn: Str100 | None = None
     position: Int32 | None = None
+    idx: Int32 | None = None
+    parentIdx: Int32 | None = None
+    replacedIdx: Int32 | None = None
+    failures: list[Failure] | None = None
 
 
 class Asset(WsjfModel):
     assetSN: Str100
     usageCount: Int32 | None = None
     usageCountFormat: str | None = None
+
+
+class AssetStats(WsjfModel):
+    """Output only: calibration and usage figures the server computes for an asset."""
+
+    assetSN: str | None = None
+    calibrationDaysOverdue: float | None = None
+    daysSinceCalibration: float | None = None
+    daysSinceMaintenance: float | None = None
+    isDaysSinceCalibrationUnknown: bool | None = None
+    isDaysSinceMaintenanceUnknown: bool | None = None
+    maintenanceDaysOverdue: float | None = None
+    message: str | None = None
+    runningCount: Int32 | None = None
+    runningCountExceeded: Int32 | None = None
+    totalCount: Int32 | None = None
+    totalCountExceeded: Int32 | None = None
+
+
+class ReferencedByUUR(WsjfModel):
+    """Output only: a repair report that references this test report."""
+
+    id: uuid.UUID | None = None
+    start: DateTime | None = None
 
 
 class UUTInfo(WsjfModel):
@@ -173,3 +412,36 @@ class UUTInfo(WsjfModel):
     batchFailCountFormat: str | None = None
     batchLoopIndex: Int32 | None = None
     batchLoopIndexFormat: str | None = None
+    stepIdCausedUUTFailure: Int32 | None = OutputOnly()
+    refUURs: list[ReferencedByUUR] | None = OutputOnly()
+
+
+class UURInfo(WsjfModel):
+    """The `uur` header object of a repair report."""
+
+    user: Str100 | None = None
+    comment: str | None = None
+    processCode: Int32 | None = None
+    """The test operation that found the fault (the report's own `processCode` is the repair)."""
+    processCodeFormat: str | None = None
+    processName: str | None = None
+    refUUT: uuid.UUID | None = None
+    """The id of the failed test report this repair is for."""
+    confirmDate: DateTime | None = None
+    finalizeDate: DateTime | None = None
+    execTime: Finite | None = None
+    parent: uuid.UUID | None = None
+    children: list[uuid.UUID] | None = None
+
+
+def output_only_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The names of `model`'s fields that are output only."""
+    return frozenset(n for n, f in model.model_fields.items() if is_output_only(f))
+
+
+_TIME_ADAPTER: TypeAdapter[datetime] = TypeAdapter(DateTime)
+
+
+def wsjf_time(value: datetime) -> str:
+    """`value` as WSJF writes it (a read `Timestamp` as read, a built datetime canonically)."""
+    return str(_TIME_ADAPTER.dump_python(value, mode="json"))

@@ -151,7 +151,9 @@ def _parse_wsxf(body: bytes) -> UUTReport:
 
 
 def _required(report: UUTReport) -> list[str]:
-    missing = [f for f in ("result", "startUTC") if getattr(report, f) is None]
+    # a repair report has no test result; every report needs startUTC (REST doc)
+    required = ("startUTC",) if report.is_repair else ("result", "startUTC")
+    missing = [f for f in required if getattr(report, f) is None]
     return [f"{f}: missing required field" for f in missing]
 
 

@@ -69,9 +69,9 @@ def _row(r: dict[str, Any]) -> str:
         escape(r["partNumber"]),
         link,
         escape(r["stationName"] or ""),
-        r["result"],
+        "Repair" if r.get("reportType") == "R" else r["result"],
     )
-    return f"<tr class='{r['result'][0]}'>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+    return f"<tr class='{r['result'][:1]}'>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
 
 
 async def report_detail(request: web.Request) -> web.Response:
@@ -102,9 +102,62 @@ async def report_detail(request: web.Request) -> web.Response:
         f"<p><a href='/'>&larr; all reports</a></p><h1 class='{result}'>{escape(report['sn'])}: "
         f"{STATUS_WORDS.get(result, result)}</h1><table>{head}</table>"
         f"{f'<h2>Misc info</h2><ul>{misc}</ul>' if misc else ''}"
-        f"<h2>Steps</h2>{_step(report['root'])}"
+        + (_repair(report) if report.get("type") == "R" else "")
+        + (f"<h2>Steps</h2>{_step(report['root'])}" if "root" in report else "")
     )
     return _page(f"Report {report['sn']}", body)
+
+
+def _repair(report: dict[str, Any]) -> str:
+    """A repair (UUR) report: the repair header, the units with their failures, the files."""
+    uur = report.get("uur", {})
+    ref = str(uur.get("refUUT", ""))
+    ref_link = f"<a href='/reports/{escape(ref.lower())}'>{escape(ref)}</a>" if ref else ""
+    head = "".join(
+        f"<tr><th>{label}</th><td>{value}</td></tr>"
+        for label, value in (
+            ("Repaired by", escape(str(uur.get("user", "")))),
+            ("Comment", escape(str(uur.get("comment", "")))),
+            (
+                "Test operation",
+                escape(f"{uur.get('processCode', '')} {uur.get('processName', '')}"),
+            ),
+            ("Referenced UUT report", ref_link),
+            ("Finalized", escape(str(uur.get("finalizeDate", "")))),
+        )
+    )
+    units = ""
+    for unit in report.get("subUnits", []):
+        role = "repaired unit" if unit.get("idx") == 0 else f"unit {unit.get('idx', '')}"
+        if unit.get("replacedIdx") is not None:
+            role += f", replaced by unit {unit['replacedIdx']}"
+        failures = "".join(
+            "<tr class='F'>"
+            + "".join(
+                f"<td>{escape(str(f.get(k, '')))}</td>"
+                for k in ("category", "code", "comRef", "artNumber", "refStepName", "comment")
+            )
+            + "</tr>"
+            for f in unit.get("failures", [])
+        )
+        units += (
+            f"<h3>{escape(str(unit.get('partType', '')))} {escape(str(unit.get('pn', '')))} "
+            f"SN {escape(str(unit.get('sn', '')))} ({escape(role)})</h3>"
+            + (
+                "<table><tr><th>Category</th><th>Code</th><th>Component</th><th>Article</th>"
+                f"<th>Found by step</th><th>Comment</th></tr>{failures}</table>"
+                if failures
+                else ""
+            )
+        )
+    files = "".join(
+        f"<li>{escape(str(b.get('name', '')))} ({escape(str(b.get('contentType', '')))})</li>"
+        for b in report.get("binaryData", [])
+    )
+    return (
+        f"<h2>Repair</h2><table>{head}</table><h2>Units and failures</h2>{units}"
+        f"{f'<h2>Files</h2><ul>{files}</ul>' if files else ''}"
+    )
 
 
 def _step(step: dict[str, Any]) -> str:

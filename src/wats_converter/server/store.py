@@ -20,7 +20,7 @@ CREATE TABLE IF NOT EXISTS reports (
     pn TEXT NOT NULL, sn TEXT NOT NULL, rev TEXT NOT NULL, result TEXT NOT NULL,
     station TEXT, process_code INTEGER, start TEXT NOT NULL, start_utc TEXT NOT NULL,
     received_at REAL NOT NULL, receive_count INTEGER NOT NULL DEFAULT 1,
-    body TEXT NOT NULL
+    body TEXT NOT NULL, report_type TEXT NOT NULL DEFAULT 'T'
 );
 CREATE INDEX IF NOT EXISTS reports_received ON reports (received_at);
 CREATE INDEX IF NOT EXISTS reports_sn ON reports (sn);
@@ -36,6 +36,7 @@ QUERY_FIELDS = {
     "stationName": "station",
     "revision": "rev",
     "processCode": "process_code",
+    "reportType": "report_type",
 }
 RESULT_WORDS = {"P": "Passed", "F": "Failed", "E": "Error", "T": "Terminated"}
 
@@ -61,6 +62,9 @@ class ReportStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(reports)")}
+        if "report_type" not in columns:  # a store written before repair reports were kept
+            self._db.execute("ALTER TABLE reports ADD COLUMN report_type TEXT NOT NULL DEFAULT 'T'")
         self.posts: Counter[str] = Counter()
         self.invalid = 0  # posts answered 400 because the report failed validation
 
@@ -73,11 +77,11 @@ class ReportStore:
         """Store or replace (same id) a report; return its row number.
 
         `body` is the report as the client sent it (validated); a real server stores what it
-        gets, so the local one does too instead of spending time re-serialising it.
+        gets, so the local one does too instead of spending time re-serialising it. Output-only
+        fields in it (`productName`, `assetStats`, ...) are kept and shown, never refused.
         """
         assert report.id is not None
         assert report.start is not None
-        assert report.result is not None
         body = body if body is not None else report.to_wsjf().decode()
         start_utc = (
             report.start.astimezone().isoformat()
@@ -87,24 +91,26 @@ class ReportStore:
         with self._lock:
             row = self._db.execute(
                 "INSERT INTO reports (id, pn, sn, rev, result, station, process_code, start,"
-                " start_utc, received_at, body) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+                " start_utc, received_at, body, report_type) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
                 " ON CONFLICT(id) DO UPDATE SET pn=excluded.pn, sn=excluded.sn, rev=excluded.rev,"
                 " result=excluded.result, station=excluded.station,"
                 " process_code=excluded.process_code, start=excluded.start,"
                 " start_utc=excluded.start_utc, received_at=excluded.received_at,"
-                " body=excluded.body, receive_count=receive_count+1 RETURNING rowid",
+                " body=excluded.body, report_type=excluded.report_type,"
+                " receive_count=receive_count+1 RETURNING rowid",
                 (
                     str(report.id),
                     report.pn,
                     report.sn,
                     report.rev,
-                    report.result,
+                    report.result or "",  # a repair report has no test result
                     report.machineName,
                     report.processCode,
                     report.start.isoformat(),
                     start_utc,
                     time.time(),
                     body,
+                    report.type,
                 ),
             ).fetchone()
         return int(row[0])
@@ -124,7 +130,8 @@ class ReportStore:
         with self._lock:
             rows = self._db.execute(
                 f"SELECT id, pn, sn, rev, result, station, process_code, start, receive_count,"
-                f" received_at FROM reports WHERE {where} ORDER BY {order}, rowid LIMIT ? OFFSET ?",
+                f" received_at, report_type FROM reports WHERE {where}"
+                f" ORDER BY {order}, rowid LIMIT ? OFFSET ?",
                 (*params, query.top, query.skip),
             ).fetchall()
         return [
@@ -133,9 +140,9 @@ class ReportStore:
                 "serialNumber": r["sn"],
                 "partNumber": r["pn"],
                 "revision": r["rev"],
-                "reportType": "T",
+                "reportType": r["report_type"],
                 "start": r["start"],
-                "result": RESULT_WORDS[r["result"]],
+                "result": RESULT_WORDS.get(r["result"], r["result"]),
                 "stationName": r["station"],
                 "processCode": r["process_code"],
                 "receiveCount": r["receive_count"],

@@ -1,4 +1,9 @@
-"""WSJFConverter: a file that already is a WATS report in JSON (spec §3.1)."""
+"""WSJFConverter: a file that already is a WATS report in JSON (spec §3.1).
+
+Test (UUT) and repair (UUR) reports are both read. Output-only fields of a server export are
+accepted and not sent on (the model decides which they are); NaN readings follow the NaN
+policy (`wats_converter.report.readings`).
+"""
 
 from __future__ import annotations
 
@@ -10,11 +15,8 @@ from pydantic import ValidationError
 
 from wats_converter.converters.api import ConverterBase, ConverterSettings
 from wats_converter.errors import ConversionError
-from wats_converter.report import UUTReport
-
-# Fields a server export carries that the server computes itself; they are not sent back.
-OUTPUT_ONLY = {"assetStats", "origin", "productName"}
-UUT_OUTPUT_ONLY = {"stepIdCausedUUTFailure", "refUURs"}
+from wats_converter.report import UURReport, UUTReport
+from wats_converter.report.readings import apply_nan_policy_tree
 
 
 class WSJFSettings(ConverterSettings):
@@ -33,6 +35,8 @@ class WSJFConverter(ConverterBase):
         if content.lstrip().startswith("{") and not self.settings.ignore_unknown_fields:
             try:  # the common case, validated straight from the text (about twice as fast)
                 report = UUTReport.model_validate_json(content)
+                if report.type == "R":
+                    report = UURReport.model_validate_json(content)
             except ValidationError:
                 pass  # the careful path below explains (or repairs) what is wrong
             else:
@@ -40,7 +44,7 @@ class WSJFConverter(ConverterBase):
                     report.id = None
                 return [report]
         try:
-            data = json.loads(content)
+            data = json.loads(content)  # reads the NaN literal TestStand writes, too
         except json.JSONDecodeError as exc:
             raise ConversionError(
                 f"invalid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno
@@ -54,15 +58,14 @@ class WSJFConverter(ConverterBase):
             raise ConversionError(
                 f"{where}expected a JSON object (a WSJF report), got {type(data).__name__}"
             )
-        if data.get("type", "T") != "T":
+        if data.get("type", "T") not in ("T", "R"):
             raise ConversionError(
-                f"{where}type {data.get('type')!r}: only UUT reports (type T) are supported"
+                f"{where}type {data.get('type')!r}: a WSJF report is type T (test) or R (repair)"
             )
-        data = {k: v for k, v in data.items() if k not in OUTPUT_ONLY}
-        if isinstance(data.get("uut"), dict):
-            data["uut"] = {k: v for k, v in data["uut"].items() if k not in UUT_OUTPUT_ONLY}
         if data.get("id") in ("", "00000000-0000-0000-0000-000000000000"):
             del data["id"]
+        if isinstance(data.get("root"), dict):
+            apply_nan_policy_tree(data["root"])
         if self.settings.ignore_unknown_fields:
             data = {k: v for k, v in data.items() if k in UUTReport.model_fields}
         return UUTReport.from_wsjf(data)

@@ -3,12 +3,19 @@
 XML is read with defusedxml: no DTDs, no entity expansion, no external entities, and the file
 size is bounded by `max_file_size_bytes`, so a hostile file fails fast with a clear error.
 `render_wsxf` (wsxf_render.py) writes the same format.
+
+An empty attribute is an absent field (the server's WSJF export of the same report has nothing
+there), except a string measurement's value and limit, where "" is data. Every element and
+attribute is either read or named, in the log and in a conversion note of the report, as not
+read (`KNOWN` lists what is read).
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 import xml.etree.ElementTree as ET
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +28,9 @@ from wats_converter.converters.api import ConverterBase, ConverterSettings
 from wats_converter.errors import ConversionError, ReportValidationError
 from wats_converter.report import UUTReport, infer_step_type
 from wats_converter.report.model import Step, describe_validation_error
+from wats_converter.report.readings import apply_nan_policy
+
+log = logging.getLogger(__name__)
 
 NS = "http://wats.virinco.com/schemas/WATS/Report/wsxf"
 Q = f"{{{NS}}}"
@@ -45,11 +55,14 @@ class WSXFConverter(ConverterBase):
     Settings = ConverterSettings
 
     def convert(self, content: str, file_path: Path) -> list[UUTReport]:
-        return parse_wsxf(content)
+        return parse_wsxf(content, self.context.logger)
 
 
-def parse_wsxf(content: str | bytes) -> list[UUTReport]:
-    """Every `<Report>` of a WSXF document as a report (statuses as in the file)."""
+def parse_wsxf(content: str | bytes, logger: logging.Logger | None = None) -> list[UUTReport]:
+    """Every `<Report>` of a WSXF document as a report (statuses as in the file).
+
+    What the file has and the converter does not read is logged on `logger` and noted in the
+    report (`UUTReport.conversion_notes()`)."""
     try:
         root = SafeET.fromstring(
             content, forbid_dtd=True, forbid_entities=True, forbid_external=True
@@ -68,7 +81,15 @@ def parse_wsxf(content: str | bytes) -> list[UUTReport]:
     reports = root.findall(f"{Q}Report")
     if not reports:
         raise ConversionError("the file holds no <Report>", field="Report")
-    return [_report(element, i) for i, element in enumerate(reports)]
+    out = []
+    for i, element in enumerate(reports):
+        report = _report(element, i)
+        for name, count in sorted(unread(element).items()):
+            note = f"WSXF {name} not read ({count}x)"
+            (logger or log).warning("Report[%d]: %s", i, note)
+            report.add_conversion_note(note)
+        out.append(report)
+    return out
 
 
 def _report(el: ET.Element, index: int) -> UUTReport:
@@ -92,6 +113,8 @@ def _report(el: ET.Element, index: int) -> UUTReport:
         "purpose": _text(el.get("Purpose")),
         "start": el.get("Start"),
         "startUTC": el.get("Start_utc"),
+        "productName": el.get("ProductName") or None,
+        "origin": el.get("origin") or None,
         "result": _code(el.get("Result"), RESULTS, f"{where}.Result"),
         "processCode": _num(process.get("Code"), int, f"{where}.Process.Code"),
         "processName": process.get("Name"),
@@ -114,6 +137,10 @@ def _report(el: ET.Element, index: int) -> UUTReport:
                 f"{where}.Asset",
             )
             for a in el.findall(f"{Q}Asset")
+        ]
+        or None,
+        "additionalData": [
+            _additional(a, f"{where}.AdditionalData") for a in el.findall(f"{Q}AdditionalData")
         ]
         or None,
     }
@@ -142,6 +169,7 @@ def _uut(el: ET.Element, where: str) -> dict[str, Any]:
             "ErrorCodeFormat": ("errorCodeFormat", str),
             "BatchFailCountFormat": ("batchFailCountFormat", str),
             "BatchLoopIndexFormat": ("batchLoopIndexFormat", str),
+            "StepIdCausedUUTFailure": ("stepIdCausedUUTFailure", int),
         },
         f"{where}.UUT",
     )
@@ -176,9 +204,63 @@ def _sub_unit(el: ET.Element, where: str) -> dict[str, Any]:
             "SN": ("sn", str),
             "Rev": ("rev", str),
             "Position": ("position", int),
+            "Idx": ("idx", int),
+            "ParentIDX": ("parentIdx", int),
+            "ReplacedIDX": ("replacedIdx", int),
         },
         where,
     )
+
+
+PROP_ATTRS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "Name": ("name", str),
+    "Type": ("type", str),
+    "Flags": ("flags", int),
+    "Value": ("value", str),
+    "NumFormat": ("numFormat", str),
+    "Comment": ("comment", str),
+}
+
+
+def _additional(el: ET.Element, where: str) -> dict[str, Any]:
+    """`<AdditionalData>` / `<AdditionalResults>`: the schema's AdditionalData, attribute names
+    capitalised (`Name`; `Prop` children with `Name Type Flags Value NumFormat Comment`)."""
+    data = _attrs(el, {"Name": ("name", str)}, where)
+    props = [_prop(p, f"{where}.Prop") for p in el.findall(f"{Q}Prop")]
+    if props:
+        data["props"] = props
+    return data
+
+
+def _prop(el: ET.Element, where: str) -> dict[str, Any]:
+    prop = _attrs(el, PROP_ATTRS, where)
+    value = el.find(f"{Q}Value")  # a long or multi-line value may be element text instead
+    if value is not None and "value" not in prop:
+        prop["value"] = value.text or ""
+    children = [_prop(p, f"{where}.Prop") for p in el.findall(f"{Q}Prop")]
+    if children:
+        prop["props"] = children
+    array = el.find(f"{Q}Array")
+    if array is not None:
+        info = _attrs(
+            array, {"Dimension": ("dimension", int), "Type": ("type", str)}, f"{where}.Array"
+        )
+        indexes = []
+        for i, index in enumerate(array.findall(f"{Q}Index")):
+            item: dict[str, Any] = _attrs(index, {"Text": ("text", str)}, f"{where}.Index[{i}]")
+            if index.get("Indexes"):
+                item["indexes"] = [
+                    _num(n, int, f"{where}.Index[{i}].Indexes")
+                    for n in index.get("Indexes", "").split(",")
+                ]
+            value_prop = index.find(f"{Q}Prop")
+            if value_prop is not None:
+                item["value"] = _prop(value_prop, f"{where}.Index[{i}].Prop")
+            indexes.append(item)
+        if indexes:
+            info["indexes"] = indexes
+        prop["array"] = info
+    return prop
 
 
 STEP_ATTRS: dict[str, tuple[str, Callable[[str], Any]]] = {
@@ -228,6 +310,12 @@ def _step(el: ET.Element, where: str) -> dict[str, Any]:
             f"{where}.Loop",
         )
     _payload(el, step, where)
+    apply_nan_policy(step)
+    results = [
+        _additional(a, f"{where}.AdditionalResults") for a in el.findall(f"{Q}AdditionalResults")
+    ]
+    if results:
+        step["additionalResults"] = results
     children = el.findall(f"{Q}Step")
     if children:
         step["steps"] = [_step(c, f"{where}.Step[{i}]") for i, c in enumerate(children)]
@@ -350,9 +438,15 @@ def _attrs(
     out = {}
     for attr, (key, kind) in spec.items():
         value = el.get(attr)
+        if value == "" and not (kind is str and key in KEEPS_EMPTY):
+            continue  # an empty attribute is an absent field, as in the server's WSJF export
         if value is not None:
             out[key] = _num(value, kind, f"{where}.{attr}") if kind in (int, float) else kind(value)
     return out
+
+
+# "" is a reading here, not an absent one
+KEEPS_EMPTY = frozenset({"value", "limit"})
 
 
 def _num(value: str | None, kind: Callable[[str], Any], where: str) -> Any:
@@ -395,6 +489,129 @@ def _has_payload(step: Step) -> bool:
 
 def _measurements(step: Step) -> list[Any]:
     return [*(step.numericMeas or ()), *(step.stringMeas or ()), *(step.booleanMeas or ())]
+
+
+_MEAS = ("Status",)
+# element -> (attributes read, child elements read); anything else is noted as not read
+KNOWN: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    tag: (frozenset(attrs), frozenset(children))
+    for tag, attrs, children in (
+        (
+            "Report",
+            (
+                "type",
+                "ID",
+                "Start",
+                "Start_utc",
+                "Result",
+                "SN",
+                "PN",
+                "Rev",
+                "MachineName",
+                "Location",
+                "Purpose",
+                "ProductName",
+                "origin",
+            ),
+            (
+                "UUT",
+                "Process",
+                "MiscInfo",
+                "ReportUnitHierarchy",
+                "Asset",
+                "AdditionalData",
+                "Step",
+            ),
+        ),
+        (
+            "UUT",
+            (
+                "UserLoginName",
+                "BatchSN",
+                "TestSocketIndex",
+                "ExecutionTime",
+                "FixtureId",
+                "ErrorCode",
+                "ErrorMessage",
+                "BatchFailCount",
+                "BatchLoopIndex",
+                "ExecutionTimeFormat",
+                "TestSocketIndexFormat",
+                "ErrorCodeFormat",
+                "BatchFailCountFormat",
+                "BatchLoopIndexFormat",
+                "StepIdCausedUUTFailure",
+            ),
+            ("Comment",),
+        ),
+        ("Comment", (), ()),
+        ("Process", ("Code", "Name", "CodeFormat"), ()),
+        ("MiscInfo", ("Description", "Typedef", "Numeric", "NumericFormat"), ()),
+        (
+            "ReportUnitHierarchy",
+            ("PartType", "PN", "SN", "Rev", "Position", "Idx", "ParentIDX", "ReplacedIDX"),
+            (),
+        ),
+        ("Asset", ("AssetSN", "UsageCount", "UsageCountFormat"), ()),
+        ("AdditionalData", ("Name",), ("Prop",)),
+        ("AdditionalResults", ("Name",), ("Prop",)),
+        ("Prop", tuple(PROP_ATTRS), ("Prop", "Value", "Array")),
+        ("Value", (), ()),
+        ("Array", ("Dimension", "Type"), ("Index",)),
+        ("Index", ("Text", "Indexes"), ("Prop",)),
+        (
+            "Step",
+            (*STEP_ATTRS, "Group", "Status", "StepType"),
+            (
+                "ReportText",
+                "Loop",
+                *PAYLOAD_ELEMENTS,
+                "Chart",
+                "Attachment",
+                "AdditionalResults",
+                "Step",
+            ),
+        ),
+        ("ReportText", (), ()),
+        ("Loop", ("num", "passed", "failed", "ending_index", "index"), ()),
+        ("SequenceCall", ("Name", "Version", "Filepath", "Filename"), ()),
+        ("NumericLimit", (*NUMERIC_ATTRS, *_MEAS), ()),
+        ("StringValue", ("Name", "StringValue", "StringLimit", "CompOperator", *_MEAS), ()),
+        ("PassFail", ("Name", *_MEAS), ()),
+        ("MessagePopup", ("Response", "Button", "ButtonFormat"), ()),
+        ("Callexe", ("ExitCode", "ExitCodeFormat"), ()),
+        ("Chart", ("ChartType", "Label", "XLabel", "XUnit", "YLabel", "YUnit"), ("Series",)),
+        ("Series", ("Name", "DataType"), ("ydata", "xdata")),
+        ("ydata", (), ()),
+        ("xdata", (), ()),
+        ("Attachment", ("Name", "ContentType"), ()),
+    )
+}
+# schema-instance and xml: attributes describe the document, not the report
+_NOT_DATA = ("{http://www.w3.org/2001/XMLSchema-instance}", "{http://www.w3.org/XML/1998/")
+
+
+def unread(report: ET.Element) -> Counter[str]:
+    """What a `<Report>` element holds that the converter does not read: `Tag@Attribute` and
+    `<Tag>` names with how often each occurs."""
+    missed: Counter[str] = Counter()
+    stack = [report]
+    while stack:
+        el = stack.pop()
+        tag = el.tag.removeprefix(Q)
+        attrs, children = KNOWN[tag]
+        missed.update(
+            f"{tag}@{a}" for a in el.attrib if a not in attrs and not a.startswith(_NOT_DATA)
+        )
+        for child in el:
+            if not isinstance(child.tag, str):
+                continue  # comments and processing instructions
+            name = child.tag.removeprefix(Q)
+            if name in children and child.tag.startswith(Q):
+                stack.append(child)
+            else:
+                missed[f"<{name}>"] += 1
+    return missed
 
 
 def report_from_wsxf_body(body: bytes) -> UUTReport:

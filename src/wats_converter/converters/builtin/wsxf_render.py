@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from wats_converter.converters.builtin.wsxf import GROUPS, NS, RESULTS, STATUSES
-from wats_converter.report import UUTReport
+from wats_converter.report import AdditionalData, AdditionalProp, UUTReport
 from wats_converter.report.model import Step
+from wats_converter.report.parts import wsjf_time
 
 Q = f"{{{NS}}}"
 WORDS = {code: word.capitalize() for word, code in STATUSES.items()}
@@ -41,8 +43,8 @@ def _sub(
 def _value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
-    if hasattr(v, "isoformat"):
-        return str(v.isoformat())
+    if isinstance(v, datetime):
+        return wsjf_time(v)  # the same text the WSJF form of the report has
     return str(v)
 
 
@@ -108,7 +110,16 @@ def _report(parent: ET.Element, r: UUTReport) -> None:
         _sub(
             el,
             "ReportUnitHierarchy",
-            {"PartType": s.partType, "PN": s.pn, "SN": s.sn, "Rev": s.rev, "Position": s.position},
+            {
+                "PartType": s.partType,
+                "PN": s.pn,
+                "SN": s.sn,
+                "Rev": s.rev,
+                "Position": s.position,
+                "Idx": s.idx,
+                "ParentIDX": s.parentIdx,
+                "ReplacedIDX": s.replacedIdx,
+            },
         )
     for a in r.assets or ():
         _sub(
@@ -120,7 +131,39 @@ def _report(parent: ET.Element, r: UUTReport) -> None:
                 "UsageCountFormat": a.usageCountFormat,
             },
         )
+    for data in r.additionalData or ():
+        _additional(el, "AdditionalData", data)
     _step(el, r.root)
+
+
+def _additional(parent: ET.Element, tag: str, data: AdditionalData) -> None:
+    el = _sub(parent, tag, {"Name": data.name})
+    for prop in data.props or ():
+        _prop(el, prop)
+
+
+def _prop(parent: ET.Element, p: AdditionalProp) -> None:
+    el = _sub(
+        parent,
+        "Prop",
+        {
+            "Name": p.name,
+            "Type": p.type,
+            "Flags": p.flags,
+            "Value": p.value,
+            "NumFormat": p.numFormat,
+            "Comment": p.comment,
+        },
+    )
+    for child in p.props or ():
+        _prop(el, child)
+    if p.array is not None:
+        array = _sub(el, "Array", {"Dimension": p.array.dimension, "Type": p.array.type})
+        for index in p.array.indexes or ():
+            indexes = None if index.indexes is None else ",".join(map(str, index.indexes))
+            node = _sub(array, "Index", {"Text": index.text, "Indexes": indexes})
+            if index.value is not None:
+                _prop(node, index.value)
 
 
 def _step(parent: ET.Element, s: Step) -> None:
@@ -159,6 +202,8 @@ def _step(parent: ET.Element, s: Step) -> None:
             },
         )
     _payload(el, s)
+    for data in s.additionalResults or ():
+        _additional(el, "AdditionalResults", data)
     for child in s.steps or ():
         _step(el, child)
 
