@@ -25,12 +25,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from wats_converter.errors import ConversionError
 
-NOTE_DESCRIPTION = "wats-converter note"
-NOTE_MAX_CHARS = 100  # miscInfo.text limit (spec §1.5)
-
 
 class _Notable(Protocol):
-    def add_misc_info(self, description: str, text: str) -> object: ...
+    def add_conversion_note(self, text: str) -> object: ...
 
 
 @dataclass(frozen=True)
@@ -49,7 +46,7 @@ class LocalTime:
     def note_on(self, report: _Notable) -> datetime:
         """Record `problem` (if any) as a conversion note on `report`; return `time`."""
         if self.problem:
-            report.add_misc_info(NOTE_DESCRIPTION, self.problem[:NOTE_MAX_CHARS])
+            report.add_conversion_note(self.problem)
         return self.time
 
 

@@ -21,6 +21,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Literal
 
 from wats_converter.errors import ConversionError
+from wats_converter.report.readings import is_nan_reading
+
+__all__ = ["OHM", "is_nan_reading", "parse_si", "round_noise", "unit_symbol"]
 
 OHM = "Ω"
 
@@ -98,16 +101,6 @@ def parse_si(
     except InvalidOperation:  # pragma: no cover - the pattern admits only decimal numbers
         raise ConversionError(f"{text!r} is not a number", line=line, field=field) from None
     return float(exact)
-
-
-def is_nan_reading(text: str) -> bool:
-    """Whether a tester wrote "not a number" (`NaN`, `-NAN`, `nan(ind)`, `#NaN`) as a reading.
-
-    Such a reading becomes a measurement without a value (see the NaN policy in
-    docs/converters/writing-a-converter.md); pass `math.nan` to the step builders.
-    """
-    cleaned = text.strip().lstrip("+-#").lower()
-    return cleaned.startswith("nan")
 
 
 def round_noise(value: float, digits: int = SIGNIFICANT_DIGITS) -> float:

@@ -57,6 +57,7 @@ from wats_converter.report.parts import (
     WsjfModel,
     output_only_fields,
 )
+from wats_converter.report.readings import nan_note, nan_status
 
 ROOT_NAME = "MainSequence Callback"
 NOTE_DESCRIPTION = "wats-converter note"
@@ -449,9 +450,8 @@ def _numeric(
     note = None
     if value is not None and math.isnan(value):
         value = None
-        note = f"{name or 'reading'}: reading was NaN (not a number); no value recorded"
-        if op is not CompOp.LOG and status is None:
-            status = "F"
+        note = nan_note(name)
+        status = nan_status(op, status)
     meas = _build(
         NumericMeas,
         where,

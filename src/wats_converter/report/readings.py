@@ -22,14 +22,20 @@ from wats_converter.report.compare import CompOp, parse_comp_op
 from wats_converter.report.parts import MeasStatus
 
 NAN_NOTE = "reading was NaN"
-_NAN_TEXTS = frozenset({"nan", "-nan", "+nan"})
 
 
 def is_nan_reading(value: object) -> bool:
-    """Whether `value` is a NaN reading: the float NaN or a text spelling of it."""
+    """Whether `value` is a NaN reading: the float NaN or a tester's spelling of it
+    (`NaN`, `-NAN`, `+nan`, `nan(ind)`, `#NaN`).
+
+    Converters pass such a reading to the step builders as `math.nan`.
+    """
     if isinstance(value, float):
         return math.isnan(value)
-    return isinstance(value, str) and value.strip().lower() in _NAN_TEXTS
+    if not isinstance(value, str):
+        return False
+    text = value.strip().lstrip("+-#").lower()
+    return text == "nan" or text.startswith("nan(")
 
 
 def nan_status(comp_op: object, status: MeasStatus | None = None) -> MeasStatus | None:
