@@ -190,18 +190,25 @@ class TakayaConverter(ConverterBase):
     def _steps(self, report: UUTReport, group: _Group) -> bool:
         """Add the group's rows as steps, one sequence per component class; True if any failed."""
         sequences: dict[str, Step] = {}
+        seen: dict[str, int] = {}
         failed = False
         for row in group.rows:
             if row.function in JUMPERS:
                 continue
+            name = _step_name(row)
+            # a part tested more than once on the same nets (L1 short and open twice): the
+            # repeats are numbered, so each name means the same test on every board
+            seen[name] = seen.get(name, 0) + 1
+            if seen[name] > 1:
+                name = f"{name[:94]} [{seen[name]}]"
             sequence_name = AUTO_SEQUENCE if row.value == "P-Auto" else component_class(row.part)
             sequence = sequences.get(sequence_name)
             if sequence is None:
                 sequence = sequences[sequence_name] = report.root.add_sequence(sequence_name)
-            failed |= self._step(sequence, row)
+            failed |= self._step(sequence, row, name)
         return failed
 
-    def _step(self, sequence: Step, row: _Row) -> bool:
+    def _step(self, sequence: Step, row: _Row, name: str) -> bool:
         reading = row.test2 if row.test2 != NO_READING else row.test1
         reading_unit = row.test2_unit if row.test2 != NO_READING else row.test1_unit
         value, unit = (
@@ -221,7 +228,7 @@ class TakayaConverter(ConverterBase):
             notes.append(f"the tester judged FAIL; the reading is inside the {op} limits")
         fields = {"reportText": "\n".join(notes)} if notes else {}
         sequence.add_numeric_step(
-            _step_name(row), value, low, high, comp=op, unit=unit, meas_status=status, **fields
+            name, value, low, high, comp=op, unit=unit, meas_status=status, **fields
         )
         return status == "F" if status else not passes
 
