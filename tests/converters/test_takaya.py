@@ -297,3 +297,58 @@ def test_atd_files_are_recognised_by_content(tmp_path: Path) -> None:
     assert not converter.matches_file(other)
     assert not converter.matches_file(tmp_path / "missing.txt")
     assert BUILTIN_CONVERTERS["TakayaConverter"] is TakayaConverter
+
+
+def test_a_file_with_bot_and_top_blocks_gives_a_report_per_side(tmp_path: Path) -> None:
+    # APT94xx writes a header and its groups per side; the samples hold one side each, so the
+    # two-sided file is the two samples' blocks one after the other
+    bot = APT_AT33.read_text().replace("DEMO-PANEL-C_V1.SWX2", "DEMO-PANEL-C_V1_BOT.SWX2")
+    top = APT_AT33.read_text().replace("DEMO-PANEL-C_V1.SWX2", "DEMO-PANEL-C_V1_TOP.SWX2")
+    top = top.replace("DATE 01/01/24 08:00:00", "DATE 01/01/24 08:05:00")
+    path = tmp_path / "both.ATD"
+    path.write_text(bot.rstrip("\n") + "\n" + top)
+    bottom_side, top_side = convert(path)
+    assert (bottom_side.pn, top_side.pn) == ("DEMO-PANEL-C_V1_BOT", "DEMO-PANEL-C_V1_TOP")
+    assert bottom_side.sn == top_side.sn == "11111-BV0001"
+    assert top_side.start == datetime.fromisoformat("2024-01-01T08:05:00+01:00")
+    assert bottom_side.id != top_side.id
+    assert len(steps(bottom_side)) == len(steps(top_side)) == 49
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("E", (4300.0, 4210.0, None, "LE", "Ω")),
+        ("F", (4300.0, 4210.0, None, "GE", "Ω")),
+        ("D", (4300.0, 3999.5, 4420.5, "LTGE", "Ω")),
+    ],
+)
+def test_single_limit_and_outside_band_codes(
+    tmp_path: Path, code: str, expected: tuple[object, ...]
+) -> None:
+    path = tmp_path / "codes.ATD"
+    row = '"R1         " "4.7KO      " "EXPART-3              " 338   324   " 4.21 KO "'
+    text = APT_AT33.read_text()
+    start = text.index(row)
+    end = text.index("\n", start)
+    path.write_text(text[:start] + text[start:end].replace('"**"', f'"{code}"') + text[end:])
+    (report,) = convert(path)
+    assert meas(report, "R1 (EXPART-3)")[:5] == expected
+
+
+def test_mega_ohm_and_nano_prefixes_are_base_units(tmp_path: Path) -> None:
+    path = tmp_path / "prefix.ATD"
+    text = APT_AT33.read_text().replace('" 4.21 KO " " 4.30 KO "', '" 4.21 MO " " 4.30 MO "')
+    text = text.replace('"100.0 nF " "100.6 nF "', '"100.0 NF " "100.6 NF "')
+    path.write_text(text)
+    (report,) = convert(path)
+    assert meas(report, "R1 (EXPART-3)")[:3] == (4.3e6, 3999500.0, 4420500.0)
+    assert meas(report, "C10 (EXPART-14)")[:3] == (1.006e-07, 8e-08, 1.2e-07)
+
+
+def test_an_unknown_unit_is_refused_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "unit.ATD"
+    path.write_text(APT_AT33.read_text().replace('" 4.30 KO "', '" 4.30 KQ "', 1))
+    with pytest.raises(ConversionError, match="unknown unit 'KQ'") as caught:
+        convert(path)
+    assert caught.value.line == 29
