@@ -108,7 +108,7 @@ def test_a_retested_row_keeps_the_retest_reading_and_says_so() -> None:
         "F",
         "P",
     )
-    assert c4.reportText == "retested: first reading 16.82 pF"
+    assert c4.reportText == "retested: first reading 16.82 pF (outside the limits)"
 
 
 def test_panel_of_four_boards() -> None:
@@ -146,7 +146,7 @@ def test_apt94xx_operator_comes_from_the_serial_line() -> None:
     assert len(steps(report)) == 865  # 875 rows, 10 jumper rows
     r386 = steps(report)["R386 (RES-10K-EX)"]
     assert meas(report, "R386 (RES-10K-EX)") == (7910.0, 7714.0, 8526.0, "GELE", "Ω", "P")
-    assert r386.reportText == "retested: first reading 8.89 KO"
+    assert r386.reportText == "retested: first reading 8.89 KO (outside the limits)"
 
 
 def test_a_failed_board_keeps_the_tester_verdict_and_its_failed_step(tmp_path: Path) -> None:
@@ -352,3 +352,11 @@ def test_an_unknown_unit_is_refused_with_its_line(tmp_path: Path) -> None:
     with pytest.raises(ConversionError, match="unknown unit 'KQ'") as caught:
         convert(path)
     assert caught.value.line == 29
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=[p.name for p in SAMPLES])
+def test_the_limits_agree_with_every_judgement_in_the_samples(path: Path) -> None:
+    for report in convert(path):
+        texts = [s.reportText or "" for s in report.root.walk()]
+        assert not [t for t in texts if "the tester judged" in t], report.sn
+        assert not any(m.description == "wats-converter note" for m in report.miscInfos or [])

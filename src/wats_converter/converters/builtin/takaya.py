@@ -220,7 +220,11 @@ class TakayaConverter(ConverterBase):
         status = _JUDGEMENTS.get(row.judgement)
         notes = []
         if row.test2 != NO_READING and row.test1 != NO_READING:
-            notes.append(f"retested: first reading {row.test1.strip()} {row.test1_unit}".strip())
+            first, _ = _reading(row.test1, row.test1_unit, row.line, "Test value 1")
+            verdict = "inside" if numeric_passes(op, first, low, high) else "outside"
+            notes.append(
+                f"retested: first reading {row.test1} {row.test1_unit} ({verdict} the limits)"
+            )
         passes = math.isnan(value) is False and numeric_passes(op, value, low, high)
         if status == "P" and not passes:
             notes.append(f"the tester judged PASS; the reading is outside the {op} limits")
