@@ -360,3 +360,15 @@ def test_the_limits_agree_with_every_judgement_in_the_samples(path: Path) -> Non
         texts = [s.reportText or "" for s in report.root.walk()]
         assert not [t for t in texts if "the tester judged" in t], report.sn
         assert not any(m.description == "wats-converter note" for m in report.miscInfos or [])
+
+
+def test_a_start_in_the_dst_gap_is_noted_not_shifted_silently(tmp_path: Path) -> None:
+    path = tmp_path / "dst.ATD"
+    path.write_text(
+        V682780.read_text().replace("DATE 1/3/2023 08:20:27", "DATE 26/3/2023 02:30:00")
+    )
+    first, _ = convert(path)
+    # read with the offset before the change (a datetime in a gap never compares equal)
+    assert first.to_dict()["start"] == "2023-03-26T02:30:00+01:00"
+    notes = [m.text or "" for m in first.miscInfos or [] if m.description == "wats-converter note"]
+    assert len(notes) == 1 and "DST gap in Europe/Oslo" in notes[0]
