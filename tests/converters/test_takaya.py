@@ -229,7 +229,7 @@ def test_an_old_truncated_file_is_an_error(tmp_path: Path) -> None:
     [
         (b"hello,world\n1,2\n", "does not start with an '@'"),
         (b"@\n* PASS *\nD.T:1\nModel:X\nDATE 1/3/2023 08:20:27\n@\n@\n", "no '\\* GROUP"),
-        (b"@\n* PASS *\nD.T:1\nModel:X\nrm -rf /\n", "unexpected header line"),
+        (b"@\n* PASS *\nD.T:1\nModel:X\nrm -rf /\n@\n", "unexpected header line"),
         (b"\x00\x01\x02garbage\xff" * 50, "NUL bytes"),
     ],
     ids=["csv", "no-groups", "odd-header", "binary"],
@@ -372,3 +372,16 @@ def test_a_start_in_the_dst_gap_is_noted_not_shifted_silently(tmp_path: Path) ->
     assert first.to_dict()["start"] == "2023-03-26T02:30:00+01:00"
     notes = [m.text or "" for m in first.miscInfos or [] if m.description == "wats-converter note"]
     assert len(notes) == 1 and "DST gap in Europe/Oslo" in notes[0]
+
+
+def test_a_file_cut_in_the_middle_of_a_row_is_retried_not_refused(tmp_path: Path) -> None:
+    text = V682780.read_text()
+    path = tmp_path / "half-row.ATD"
+    path.write_text(text[: text.index("02\t000080") + 30])
+    with pytest.raises(RetryLater):
+        convert(path)
+
+
+def test_a_bad_model_pattern_is_refused_at_start_up() -> None:
+    with pytest.raises(ValueError, match="not a regular expression"):
+        TakayaConverter({"model_pattern": "(unclosed"})

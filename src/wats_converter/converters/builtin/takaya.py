@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from wats_converter.converters.api import ConverterBase, ConverterSettings, RetryLater
 from wats_converter.converters.components import component_class
@@ -115,6 +115,15 @@ class TakayaConverter(ConverterBase):
         open_limit_ohm: float = Field(default=100.0, gt=0)
         incomplete_grace_s: float = Field(default=300.0, ge=0)
 
+        @field_validator("model_pattern")
+        @classmethod
+        def _compiles(cls, value: str) -> str:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {exc}") from None
+            return value
+
     def matches_file(self, file_path: Path) -> bool:
         """`.ATD` files, and files of another extension whose first lines are a Takaya header."""
         if super().matches_file(file_path):
@@ -127,9 +136,12 @@ class TakayaConverter(ConverterBase):
         return looks_like_atd(head.decode("latin-1"))
 
     def convert(self, content: str, file_path: Path) -> list[UUTReport]:
+        # completeness first: a file being written may end in half a row
+        lines = [line.strip() for line in content.splitlines()]
+        _check_start(lines)
+        if next((line for line in reversed(lines) if line), "") != END_MARKER:
+            self._incomplete(file_path, len(lines))
         panel = parse_atd(content)
-        if not panel.complete:
-            self._incomplete(file_path, panel.lines)
         return [self._report(group, index) for index, group in enumerate(panel.groups)]
 
     def _incomplete(self, file_path: Path, lines: int) -> None:
@@ -337,10 +349,7 @@ def parse_atd(content: str) -> _Panel:
     group: _Group | None = None
     lines = content.splitlines()
     last = ""
-    if not lines or lines[0].strip() != END_MARKER:
-        raise ConversionError(
-            "not a Takaya ATD file: it does not start with an '@' line", line=1, field="header"
-        )
+    _check_start([line.strip() for line in lines[:1]])
     for number, raw in enumerate(lines, 1):
         text = raw.strip()
         if not text:
@@ -367,6 +376,13 @@ def parse_atd(content: str) -> _Panel:
     for group in groups:
         _check_group(group)
     return _Panel(groups, last == END_MARKER, len(lines))
+
+
+def _check_start(lines: list[str]) -> None:
+    if not lines or lines[0] != END_MARKER:
+        raise ConversionError(
+            "not a Takaya ATD file: it does not start with an '@' line", line=1, field="header"
+        )
 
 
 def _header_line(header: _Header, text: str, number: int) -> None:
