@@ -307,3 +307,22 @@ def test_member_names_that_could_escape_are_refused(name: str, message: str) -> 
 def test_ordinary_member_names_pass() -> None:
     for name in ("Run 1.xml", "Info.xml", "12164_636695079402994186", "a/b/c..d.txt"):
         check_member_name(name)
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=[p.name for p in SAMPLES])
+def test_every_run_result_agrees_with_its_functions(path: Path) -> None:
+    for report in convert(path):
+        assert not any(m.description == "wats-converter note" for m in report.miscInfos or [])
+        failed = any(status == "F" for _, _, status in functions(report))
+        assert (report.result == "F") == failed, report.sn
+
+
+def test_a_result_that_disagrees_with_the_functions_is_kept_and_noted(tmp_path: Path) -> None:
+    members = sample_members(PASS_1234)
+    members["Run 1.xml"] = members["Run 1.xml"].replace(
+        b"<result>Passed</result>", b"<result>Failed</result>", 1
+    )
+    (report,) = convert(write_zip(tmp_path / "odd.xjlog", members))
+    assert report.result == "F"
+    notes = [m.text for m in report.miscInfos or [] if m.description == "wats-converter note"]
+    assert notes == ["the run's result is not Passed although no function failed"]
