@@ -15,8 +15,10 @@ the members a converter asks for into memory and refuses the archive, with one c
   `max_total_bytes`, or a member inflates more than `max_ratio` times its compressed size.
 
 Sizes are checked twice: first as the archive declares them (cheap, before inflating), then as
-the bytes actually come out of the decompressor (a crafted header can lie about sizes), and
-reading stops as soon as a limit is passed, so memory stays bounded by the limits.
+the bytes come out of the decompressor, and reading stops as soon as a limit is passed, so
+memory stays bounded by the limits. A header that understates a member's size does not get
+around this: inflating stops at the declared size, and the member's CRC then fails (refused as
+damaged).
 """
 
 from __future__ import annotations
