@@ -33,6 +33,10 @@ def test_converter_api() -> None:
         "round_noise",
         "unit_symbol",
         "unit_id",
+        "ArchiveLimits",
+        "check_member_name",
+        "read_members",
+        "component_class",
     }
     assert all(hasattr(converters, name) for name in converters.__all__)
 

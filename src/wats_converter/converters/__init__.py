@@ -12,6 +12,8 @@ from wats_converter.converters.api import (
     SkipFile,
     StationDefaults,
 )
+from wats_converter.converters.archive import ArchiveLimits, check_member_name, read_members
+from wats_converter.converters.components import component_class
 from wats_converter.converters.ids import unit_id
 from wats_converter.converters.localtime import (
     LocalTime,
@@ -33,6 +35,7 @@ from wats_converter.errors import ConversionError
 
 __all__ = [
     "OHM",
+    "ArchiveLimits",
     "ConversionContext",
     "ConversionError",
     "ConvertResult",
@@ -42,6 +45,8 @@ __all__ = [
     "RetryLater",
     "SkipFile",
     "StationDefaults",
+    "check_member_name",
+    "component_class",
     "decode_text",
     "is_nan_reading",
     "localize",
@@ -51,6 +56,7 @@ __all__ = [
     "parse_status",
     "parse_time",
     "read_limited",
+    "read_members",
     "round_noise",
     "station_zone",
     "unit_id",

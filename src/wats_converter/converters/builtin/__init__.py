@@ -1,21 +1,27 @@
 """The converters shipped with wats-converter, by the class name the config uses."""
 
 from wats_converter.converters.builtin.csv import CSVConverter
+from wats_converter.converters.builtin.takaya import TakayaConverter
 from wats_converter.converters.builtin.wsjf import WSJFConverter
 from wats_converter.converters.builtin.wstf import WSTFConverter
 from wats_converter.converters.builtin.wsxf import WSXFConverter
+from wats_converter.converters.builtin.xjtag import XJTAGConverter
 
 BUILTIN_CONVERTERS = {
     "WSJFConverter": WSJFConverter,
     "CSVConverter": CSVConverter,
     "WSXFConverter": WSXFConverter,
     "WSTFConverter": WSTFConverter,
+    "TakayaConverter": TakayaConverter,
+    "XJTAGConverter": XJTAGConverter,
 }
 
 __all__ = [
     "BUILTIN_CONVERTERS",
     "CSVConverter",
+    "TakayaConverter",
     "WSJFConverter",
     "WSTFConverter",
     "WSXFConverter",
+    "XJTAGConverter",
 ]
