@@ -18,6 +18,7 @@ from wats_converter.errors import ConversionError
 from wats_converter.pipeline.conversion import convert_path
 from wats_converter.report import Step, UUTReport, check
 from wats_converter.server.fixture import ServerThread
+from wats_converter.testing import assert_valid_wsjf
 
 DATA = Path(__file__).parent.parent / "data" / "takaya"
 V682780 = DATA / "ATD" / "V682780_B_BOT-20230301082027.ATD"
@@ -59,7 +60,7 @@ def post(server: ServerThread, report: UUTReport) -> int:
 def test_every_sample_converts_validates_and_posts(path: Path, server: ServerThread) -> None:
     reports = convert(path)
     for report in reports:
-        # integrator: wire wats_converter.testing.assert_valid_wsjf(report.to_dict()) here
+        assert_valid_wsjf(report)
         assert check(report) == []
         assert post(server, report) == 200
     assert server.store.count() == len(reports)

@@ -17,6 +17,7 @@ from wats_converter.errors import ConversionError
 from wats_converter.pipeline.conversion import convert_path
 from wats_converter.report import UUTReport, check
 from wats_converter.server.fixture import ServerThread
+from wats_converter.testing import assert_valid_wsjf
 
 DATA = Path(__file__).parent.parent / "data" / "xjtag"
 DEMO = DATA / "Demonstration hardware--28_10_2019.xjlog"
@@ -53,7 +54,7 @@ def post(server: ServerThread, report: UUTReport) -> int:
 def test_every_sample_converts_validates_and_posts(path: Path, server: ServerThread) -> None:
     reports = convert(path)
     for report in reports:
-        # integrator: wire wats_converter.testing.assert_valid_wsjf(report.to_dict()) here
+        assert_valid_wsjf(report)
         assert check(report) == []
         assert post(server, report) == 200
     assert server.store.count() == len(reports)

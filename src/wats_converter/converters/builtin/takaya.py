@@ -42,7 +42,6 @@ from wats_converter.report.parts import MeasStatus
 
 END_MARKER = "@"
 DATE_FORMATS = ("%d/%m/%Y %H:%M:%S", "%d/%m/%y %H:%M:%S")
-NOTE = "wats-converter note"
 AUTO_SEQUENCE = "Shorts and opens (P-Auto)"
 JUMPERS = frozenset({"JP", "JUMP"})
 NO_READING = "........"
@@ -580,6 +579,6 @@ def _split_serial(serial: str) -> tuple[str, _SerialTag]:
 
 def _note_disagreement(report: UUTReport, verdict: str, failed: bool) -> None:
     if verdict == "PASS" and failed:
-        report.add_misc_info(NOTE, "the tester's verdict is PASS although a step failed")
+        report.add_conversion_note("the tester's verdict is PASS although a step failed")
     elif verdict == "FAIL" and not failed:
-        report.add_misc_info(NOTE, "the tester's verdict is FAIL although no step failed")
+        report.add_conversion_note("the tester's verdict is FAIL although no step failed")

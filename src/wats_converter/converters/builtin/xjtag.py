@@ -32,7 +32,6 @@ from wats_converter.report import Step, UUTReport
 from wats_converter.report.parts import ReportResult, StepStatus
 
 INFO = "Info.xml"
-NOTE = "wats-converter note"
 MAX_REPORT_TEXT = 8000
 _RUN = re.compile(r"^Run (\d+)\.xml$")
 # the summary's total: `14.806`, `45,583` (a decimal comma locale) or `1:40.307` (m:ss)
@@ -273,9 +272,9 @@ def _note_disagreement(report: UUTReport) -> None:
     statuses = {s.status or _bool_status(s) for s in report.root.walk() if s is not report.root}
     failed = bool(statuses & {"F", "E", "T"})
     if report.result == "P" and failed:
-        report.add_misc_info(NOTE, "the run's result is Passed although a test function failed")
+        report.add_conversion_note("the run's result is Passed although a test function failed")
     elif report.result != "P" and not failed:
-        report.add_misc_info(NOTE, "the run's result is not Passed although no function failed")
+        report.add_conversion_note("the run's result is not Passed although no function failed")
 
 
 def _bool_status(step: Step) -> str:
