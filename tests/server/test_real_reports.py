@@ -76,7 +76,7 @@ async def test_a_repair_report_is_listed_and_shown_with_its_failures(
     (row,) = headers
     assert (row["reportType"], row["serialNumber"], row["result"]) == ("R", "4711-2401-000123", "")
     page = await html(server, f"/reports/{row['uuid']}")
-    assert "Repair" in page and "rtech" in page
+    assert "4711-2401-000123: Repair</h1>" in page and "rtech" in page
     assert "SN 4711-2401-000123 (repaired unit)" in page
     assert "PSU-000778 (unit 1, replaced by unit 2)" in page
     assert "Out of tolerance" in page and "U12" in page and "VCC 5V" in page

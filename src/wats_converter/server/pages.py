@@ -100,7 +100,8 @@ async def report_detail(request: web.Request) -> web.Response:
     )
     body = (
         f"<p><a href='/'>&larr; all reports</a></p><h1 class='{result}'>{escape(report['sn'])}: "
-        f"{STATUS_WORDS.get(result, result)}</h1><table>{head}</table>"
+        f"{'Repair' if report.get('type') == 'R' else STATUS_WORDS.get(result, result)}</h1>"
+        f"<table>{head}</table>"
         f"{f'<h2>Misc info</h2><ul>{misc}</ul>' if misc else ''}"
         + (_repair(report) if report.get("type") == "R" else "")
         + (f"<h2>Steps</h2>{_step(report['root'])}" if "root" in report else "")
