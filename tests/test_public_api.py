@@ -30,6 +30,7 @@ def test_converter_api() -> None:
         "OHM",
         "is_nan_reading",
         "parse_si",
+        "parse_reading",
         "round_noise",
         "unit_symbol",
         "unit_id",

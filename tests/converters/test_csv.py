@@ -127,3 +127,21 @@ def test_file_time_is_the_start_when_the_file_has_none(tmp_path: Path) -> None:
     path.write_text("pn,P\nsn,S\n\nname,value\nVCC,5\n")
     report = convert(path)
     assert report.start is not None and abs(report.start.timestamp() - path.stat().st_mtime) < 1
+
+
+@pytest.mark.parametrize("reading", ["NaN", "-NAN", "nan"])
+@pytest.mark.parametrize("limits", [("4.9", "5.1"), ("4.9", ""), ("", "5.1")])
+def test_a_nan_reading_keeps_no_value_and_fails_its_limits(
+    tmp_path: Path, reading: str, limits: tuple[str, str]
+) -> None:
+    low, high = limits
+    path = tmp_path / "nan.csv"
+    path.write_text(
+        "pn,P\nsn,S\nstart,2025-03-04T09:15:30+01:00\n\n"
+        f"name,value,unit,low,high\nVCC,{reading},V,{low},{high}\n"
+    )
+    report = convert(path)
+    (step,) = report.root.steps or []
+    (meas,) = step.numericMeas or []
+    assert (meas.value, meas.status, step.status, report.result) == (None, "F", "F", "F")
+    assert "reading was NaN" in (step.reportText or "")

@@ -150,3 +150,13 @@ def test_malformed_wstf_names_the_line(tmp_path: Path, change: object, message: 
     path.write_text(change(EXAMPLE.read_text()))  # type: ignore[operator]
     with pytest.raises(ConversionError, match=message.replace("(", r"\(")):
         convert(path)
+
+
+def test_a_nan_reading_keeps_no_value_and_fails(tmp_path: Path) -> None:
+    path = tmp_path / "nan.txt"
+    path.write_text(EXAMPLE.read_text().replace("\t5.02\t", "\tNaN\t"))
+    (report,) = convert(path)
+    vcc = next(s for s in report.root.walk() if s.name == "VCC")
+    (meas,) = vcc.numericMeas or []
+    assert (meas.value, meas.status) == (None, "F")
+    assert "reading was NaN" in (vcc.reportText or "")

@@ -30,7 +30,12 @@ from wats_converter.converters.units import (
     round_noise,
     unit_symbol,
 )
-from wats_converter.converters.values import parse_number, parse_status, parse_time
+from wats_converter.converters.values import (
+    parse_number,
+    parse_reading,
+    parse_status,
+    parse_time,
+)
 from wats_converter.errors import ConversionError
 
 __all__ = [
@@ -52,6 +57,7 @@ __all__ = [
     "localize",
     "parse_local_time",
     "parse_number",
+    "parse_reading",
     "parse_si",
     "parse_status",
     "parse_time",

@@ -10,6 +10,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from wats_converter.errors import ConversionError
+from wats_converter.report.readings import is_nan_reading
 
 STATUS_WORDS = {
     "p": "P",
@@ -46,6 +47,15 @@ def parse_number(text: str, decimal: str = ".", *, line: int, field: str) -> flo
             f"{text!r} is not a finite number (WSJF cannot carry it)", line=line, field=field
         )
     return value
+
+
+def parse_reading(text: str, decimal: str = ".", *, line: int, field: str) -> float:
+    """A measured value: like `parse_number`, but a NaN reading (`NaN`, `-NAN`, ...) is
+    `math.nan`, which the step builders record as a measurement without a value (the NaN
+    policy, docs/converters/wsjf.md). Limits are never NaN: read them with `parse_number`."""
+    if is_nan_reading(text):
+        return math.nan
+    return parse_number(text, decimal, line=line, field=field)
 
 
 def parse_status(text: str, *, line: int, field: str, allowed: str) -> str:

@@ -23,11 +23,17 @@ from typing import cast
 from pydantic import Field
 
 from wats_converter.converters.api import ConverterBase, ConverterSettings
-from wats_converter.converters.values import parse_number, parse_status, parse_time
+from wats_converter.converters.values import (
+    parse_number,
+    parse_reading,
+    parse_status,
+    parse_time,
+)
 from wats_converter.errors import ConversionError, ReportValidationError
 from wats_converter.report import Step, UUTReport
 from wats_converter.report.compare import STRING_OPS, CompOp, parse_comp_op
 from wats_converter.report.parts import MeasStatus, ReportResult
+from wats_converter.report.readings import is_nan_reading
 
 HEADER_FIELDS = (
     "pn",
@@ -173,7 +179,7 @@ class CSVConverter(ConverterBase):
                 for f in ("low", "high")
             )
             number = (
-                parse_number(value, decimal, line=line, field=titles["value"]) if value else None
+                parse_reading(value, decimal, line=line, field=titles["value"]) if value else None
             )
             try:
                 parent.add_numeric_step(
@@ -221,6 +227,8 @@ def _is_string_row(op: CompOp | None, value: str, high: str, decimal: str) -> bo
     if op in (CompOp.CASESENSIT, CompOp.IGNORECASE):
         return True
     numeric_only = op is not None and op not in STRING_OPS
+    if is_nan_reading(value):  # a numeric test that read no number (the NaN policy)
+        return False
     return bool(value) and not high and not numeric_only and not _is_number(value, decimal)
 
 

@@ -20,7 +20,12 @@ from typing import Any, Literal
 from pydantic import Field
 
 from wats_converter.converters.api import ConverterBase, ConverterSettings
-from wats_converter.converters.values import parse_number, parse_status, parse_time
+from wats_converter.converters.values import (
+    parse_number,
+    parse_reading,
+    parse_status,
+    parse_time,
+)
 from wats_converter.errors import ConversionError
 from wats_converter.report import ROOT_NAME, SeqCall, UUTReport
 from wats_converter.report.model import Step
@@ -315,7 +320,11 @@ class _StepBuilder:
 
     def _numericlimittest(self, cols: list[str], line: int) -> None:
         step = self._step_for("numeric", cols, line)
-        value = self._num(cols[3], line, "Value") if cols[3].strip() else None
+        value = (
+            parse_reading(cols[3], self.decimal, line=line, field="Value")
+            if cols[3].strip()
+            else None
+        )
         low = self._num(cols[4], line, "LowLimit") if cols[4].strip() else None
         high = self._num(cols[5], line, "HighLimit") if cols[5].strip() else None
         try:
