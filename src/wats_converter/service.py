@@ -26,7 +26,7 @@ from wats_converter.errors import ConfigError
 from wats_converter.health import HealthServer
 from wats_converter.pipeline.converter_pool import AsyncConverterPool
 from wats_converter.pipeline.converter_queue import ConverterQueue
-from wats_converter.pipeline.durable import TMP_SUFFIX
+from wats_converter.pipeline.durable import TMP_SUFFIX, temp_path
 from wats_converter.pipeline.instance_lock import InstanceLock
 from wats_converter.pipeline.journal import Journal
 from wats_converter.pipeline.pending_queue import AsyncPendingQueue
@@ -318,12 +318,16 @@ class Service:
         watchdog_s = systemd.watchdog_interval_s()
         pinged = 0.0
         while True:
-            journal.flush()  # lazily cleared attempts reach the disk within a second
-            self._take_retry_request(pending)
-            if watchdog_s is not None and time.monotonic() - pinged >= watchdog_s:
-                systemd.notify("WATCHDOG=1")
-                pinged = time.monotonic()
-            await asyncio.to_thread(self._write_status_now, queue, pending)
+            try:
+                journal.flush()  # lazily cleared attempts reach the disk within a second
+                self._take_retry_request(pending)
+                if watchdog_s is not None and time.monotonic() - pinged >= watchdog_s:
+                    systemd.notify("WATCHDOG=1")
+                    pinged = time.monotonic()
+                # the snapshot on the loop, only the writing in a thread
+                await asyncio.to_thread(self._write_status_file, self._snapshot(queue, pending))
+            except Exception:  # status is a report on the service, never a reason to stop it
+                log.exception("cannot write the status file; trying again")
             await asyncio.sleep(STATUS_INTERVAL_S)
 
     def _snapshot(self, queue: ConverterQueue, pending: AsyncPendingQueue) -> dict[str, Any]:
@@ -362,9 +366,16 @@ class Service:
         log.info("retrying %d pending reports now, as requested", count)
 
     def _write_status_now(self, queue: ConverterQueue, pending: AsyncPendingQueue) -> None:
-        status = self._snapshot(queue, pending)
+        self._write_status_file(self._snapshot(queue, pending))
+
+    def _write_status_file(self, status: dict[str, Any]) -> None:
+        """Write a snapshot (taken on the event loop: only the loop may read the queues, which
+        it changes while a thread would iterate them)."""
         path = self.state_dir / STATUS_FILE
-        tmp = path.with_name(f".{STATUS_FILE}.{os.getpid()}{TMP_SUFFIX}")
-        with contextlib.suppress(OSError):
+        tmp = temp_path(path.parent, STATUS_FILE)
+        try:
             tmp.write_text(json.dumps(status, indent=1))
             os.replace(tmp, path)
+        except (OSError, ValueError):
+            with contextlib.suppress(OSError):
+                tmp.unlink()

@@ -10,14 +10,25 @@ import contextlib
 import errno
 import itertools
 import os
+import secrets
 import shutil
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
 from wats_converter.errors import StorageError
 from wats_converter.failpoints import failpoint
+from wats_converter.pipeline.identity import (
+    FileIdentity,
+    SourceReplaced,
+    check_unchanged,
+    open_regular,
+)
 
 TMP_SUFFIX = ".tmp"
+# a temp name keeps a short head of the target's name (for a reader of the folder) within
+# every file system's 255-byte limit, whatever the length of the target's name
+TMP_HEAD_BYTES = 100
 STORAGE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EIO, errno.EACCES, errno.EPERM}
 
 
@@ -32,6 +43,13 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def temp_path(folder: Path, name: str) -> Path:
+    """A temp name in `folder` for writing `name`: hidden, unique to this call (pid and random),
+    so two writers of same-named files never share one, and ignored by every watch pattern."""
+    head = os.fsencode(name)[:TMP_HEAD_BYTES].decode("utf-8", "ignore") or "f"
+    return folder / f".{head}.{os.getpid()}.{secrets.token_hex(6)}{TMP_SUFFIX}"
+
+
 def write_atomic(
     path: Path, data: bytes, *, sync_dir: bool = True, failpoint_name: str | None = None
 ) -> None:
@@ -39,9 +57,9 @@ def write_atomic(
 
     Raises `StorageError` when the disk refuses (full, read-only, no permission).
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}{TMP_SUFFIX}")
+    tmp = temp_path(path.parent, path.name)
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
             view = memoryview(data)
             while view:
@@ -79,39 +97,71 @@ def unique_path(folder: Path, name: str, *, sidecar: str | None = None) -> Path:
 
 
 def move_no_overwrite(
-    source: Path, folder: Path, *, name: str | None = None, sidecar: str | None = None
+    source: Path,
+    folder: Path,
+    *,
+    name: str | None = None,
+    sidecar: str | None = None,
+    expected: FileIdentity | None = None,
 ) -> Path:
     """Move `source` into `folder` as `name` (default: its own name) or, if that is taken, a
     suffixed name; durable on return; never overwrites. Works across file systems.
+
+    With `expected`, only that inode is moved (`SourceReplaced` if the path names another
+    file); a source replaced after it was linked or copied is left in place, and the move of
+    the expected file counts as done.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    earlier = finish_interrupted_move(source, folder, name or source.name)
+    if expected is not None:
+        check_unchanged(source, expected)
+    earlier = finish_interrupted_move(source, folder, name or source.name, expected)
     if earlier is not None:
         return earlier
     while True:
         target = unique_path(folder, name or source.name, sidecar=sidecar)
         try:
-            os.link(source, target)  # fails if the name was taken meanwhile: no overwrite
+            os.link(source, target, follow_symlinks=False)  # no overwrite if the name was taken
         except FileExistsError:
             continue
         except OSError as exc:
             if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
                 raise
             try:
-                _copy_no_overwrite(source, target)
+                _copy_no_overwrite(source, target, expected)
             except FileExistsError:
                 continue
+        else:
+            linked = os.lstat(target)
+            if expected is not None and (linked.st_dev, linked.st_ino) != (
+                expected.dev,
+                expected.ino,
+            ):
+                target.unlink()  # another file took the name between the check and the link
+                raise SourceReplaced(f"{source} was replaced while it was moved")
         fsync_dir(folder)
         failpoint("mid_move")
-        source.unlink()
-        fsync_dir(source.parent)
+        if expected is None or _still(source, expected):
+            source.unlink()
+            fsync_dir(source.parent)
         return target
 
 
-def finish_interrupted_move(source: Path, folder: Path, name: str) -> Path | None:
+def _still(source: Path, expected: FileIdentity) -> bool:
+    try:
+        check_unchanged(source, expected)
+    except SourceReplaced:
+        return False
+    return True
+
+
+def finish_interrupted_move(
+    source: Path, folder: Path, name: str, expected: FileIdentity | None = None
+) -> Path | None:
     """If an earlier move of `source` into `folder` stopped between link and unlink (a crash),
     finish it and return where the file is; otherwise None."""
     earlier = _earlier_link(source, folder, name)
+    if earlier is not None and expected is not None and not _still(source, expected):
+        return None
     if earlier is not None:
         source.unlink()
         fsync_dir(source.parent)
@@ -120,12 +170,12 @@ def finish_interrupted_move(source: Path, folder: Path, name: str) -> Path | Non
 
 def _earlier_link(source: Path, folder: Path, name: str) -> Path | None:
     """The name in `folder` that is already a hard link to `source`, if any."""
-    st = source.stat()
-    if st.st_nlink < 2:
+    st = source.lstat()
+    if st.st_nlink < 2 or not stat.S_ISREG(st.st_mode):
         return None
     for candidate in candidate_names(folder, name):
         try:
-            other = candidate.stat()
+            other = candidate.lstat()
         except FileNotFoundError:
             return None
         if (other.st_dev, other.st_ino) == (st.st_dev, st.st_ino):
@@ -133,16 +183,25 @@ def _earlier_link(source: Path, folder: Path, name: str) -> Path | None:
     return None
 
 
-def _copy_no_overwrite(source: Path, target: Path) -> None:
-    tmp = target.with_name(f".{target.name}{TMP_SUFFIX}")
-    with source.open("rb") as src, tmp.open("wb") as dst:
-        shutil.copyfileobj(src, dst, 1024 * 1024)
-        dst.flush()
-        os.fsync(dst.fileno())
-    try:
-        os.link(tmp, target)
-    finally:
-        tmp.unlink()
+def _copy_no_overwrite(source: Path, target: Path, expected: FileIdentity | None) -> None:
+    """Copy across file systems: a regular file only (never a symlink's target), with its
+    permission bits (a 0600 source stays 0600), through a temp name of its own; the temp is
+    removed whatever happens, also when the disk is full."""
+    tmp = temp_path(target.parent, target.name)
+    with os.fdopen(open_regular(source, expected), "rb") as src:
+        mode = stat.S_IMODE(os.fstat(src.fileno()).st_mode)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1024 * 1024)
+                dst.flush()
+                with contextlib.suppress(OSError):  # a file system without modes (FAT)
+                    os.fchmod(dst.fileno(), mode)
+                os.fsync(dst.fileno())
+            os.link(tmp, target)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
 
 
 def is_storage_error(exc: OSError) -> bool:
