@@ -5,8 +5,12 @@ are not UTF-8, symlinks, half-written files. Each ends with nothing lost or misf
 from __future__ import annotations
 
 import http.server
+import json
 import os
+import shutil
+import tempfile
 import threading
+import time
 import zipfile
 from pathlib import Path
 
@@ -120,3 +124,127 @@ def test_a_200_that_is_not_a_wats_answer_is_not_a_delivery(
     wait_until(lambda: station.files("pending", "*.queued") == [], 10, "pending empty", station)
     assert station.stop() == 0
     assert server.store.serial_counts() == {f"HTML-{i}": 1 for i in range(5)}
+
+
+def many_stations(root: Path, server: ServerThread, action: str, done: Path) -> Station:
+    converter = {
+        "name": "csv",
+        "class_name": "CSVConverter",
+        "watch_folder": "watch",
+        "recursive": True,
+        "done_folder": str(done),
+        "error_folder": "error",
+        "post_process_action": action,
+    }
+    return Station(root, server, [converter], max_workers=4)
+
+
+def other_file_system(tmp_path: Path) -> Path:
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or os.stat(shm).st_dev == os.stat(tmp_path).st_dev:
+        pytest.skip("no second file system (/dev/shm) to move across")
+    return Path(tempfile.mkdtemp(dir=shm, prefix="wats-done-"))
+
+
+@pytest.mark.parametrize("count", [pytest.param(60), pytest.param(300, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("action", ["ZIP", "MOVE-across-file-systems", "ERROR"])
+def test_same_named_files_in_many_folders_each_keep_their_own_copy(
+    tmp_path: Path, server: ServerThread, action: str, count: int
+) -> None:
+    """Item 3: `st0000/result.csv` ... `st0299/result.csv`, converted four at a time. Every
+    source ends intact in exactly one archive (or done/ file on another file system, or error/
+    pair whose `.error` describes that very file); nothing is lost or stored twice."""
+    done = other_file_system(tmp_path) if action.startswith("MOVE") else tmp_path / "done"
+    try:
+        station = many_stations(
+            tmp_path, server, action.split("-")[0].replace("ERROR", "MOVE"), done
+        )
+        watch = station.folder("watch")
+        contents: dict[bytes, str] = {}
+        for i in range(count):
+            folder = watch / f"st{i:04d}"
+            folder.mkdir()
+            if action == "ERROR":
+                content = f"pn,P\x00\x00\nsn,BROKEN-{i}\n".encode()  # NUL bytes: refused
+                path = folder / "result.csv"
+                path.write_bytes(content)
+                past = time.time() - 60
+                os.utime(path, (past, past))
+            else:
+                content = csv(f"SAME-{i:04d}")
+                write_atomically(folder / "result.csv", content)
+            contents[content] = str(folder)
+        station.start()
+        if action == "ERROR":
+            wait_until(
+                lambda: len(station.files("error", "*.error")) == count,
+                120,
+                "all in error/",
+                station,
+            )
+        else:
+            wait_until(lambda: server.store.count() == count, 120, "all stored", station)
+            wait_until(lambda: station.files("watch") == [], 60, "all post-processed", station)
+        assert station.stop() == 0
+        found: list[bytes] = []
+        if action == "ZIP":
+            for archive in station.files("archive"):
+                with zipfile.ZipFile(archive) as z:
+                    assert z.testzip() is None, archive
+                    found += [z.read(n) for n in z.namelist()]
+        elif action == "ERROR":
+            for error in station.files("error", "*.error"):
+                source = error.with_name(error.name.removesuffix(".error"))
+                reason = json.loads(error.read_text())
+                assert reason["source_folder"] == contents[source.read_bytes()], error
+                found.append(source.read_bytes())
+        else:
+            found = [p.read_bytes() for p in done.iterdir()]
+            assert not [p for p in done.iterdir() if p.name.endswith(".tmp")]
+        assert sorted(found) == sorted(contents), "a source without its own intact copy"
+        if action != "ERROR":
+            assert set(server.store.serial_counts().values()) == {1}
+        assert list(tmp_path.rglob("*.tmp")) == []
+    finally:
+        if action.startswith("MOVE"):
+            shutil.rmtree(done, ignore_errors=True)
+
+
+def test_names_that_are_not_utf8_or_hold_newlines_are_handled_and_logged_safely(
+    tmp_path: Path, server: ServerThread
+) -> None:
+    """Item 4 (and the log part of 12): a cp1252 name from an SMB/USB/FAT mount is converted,
+    moved under its exact bytes, quarantined with its `.error`; the journal stays usable after a
+    restart; a newline in a name cannot forge a log line."""
+    station = single_converter(tmp_path, server)
+    watch = station.folder("watch")
+    raw = os.fsencode(watch)
+    (watch / os.fsdecode(b"r\xe9sultat.csv")).write_bytes(csv("CP1252-1"))
+    broken = watch / os.fsdecode(b"d\xe9fekt.csv")
+    broken.write_bytes(b"pn,P\x00\x00\nsn,S\n")
+    past = time.time() - 60
+    os.utime(broken, (past, past))
+    forged = "evil\n00:00:00 ERROR   forged line.csv"
+    (watch / forged).write_bytes(csv("NEWLINE-1"))
+    write_atomically(watch / "plain.csv", csv("PLAIN-1"))
+    station.start()
+    wait_until(lambda: server.store.count() == 3, 30, "three stored", station)
+    wait_until(lambda: len(station.files("error")) == 2, 30, "the broken one in error/", station)
+    wait_until(lambda: os.listdir(raw) == [], 30, "all post-processed", station)
+    assert station.stop() == 0
+    done = sorted(os.listdir(os.fsencode(tmp_path / "done")))
+    assert done == sorted([b"r\xe9sultat.csv", os.fsencode(forged), b"plain.csv"])
+    assert sorted(os.listdir(os.fsencode(tmp_path / "error"))) == [
+        b"d\xe9fekt.csv",
+        b"d\xe9fekt.csv.error",
+    ]
+    log = station.log()
+    assert "Traceback" not in log and "within a transaction" not in log
+    assert not any(line.startswith("00:00:00 ERROR") for line in log.splitlines())
+    assert "evil\\n00:00:00" in log and "r\\xe9sultat.csv" in log
+    # after a restart the journal takes new files as before
+    station.start()
+    (watch / os.fsdecode(b"zw\xf6lf.csv")).write_bytes(csv("CP1252-2"))
+    wait_until(lambda: server.store.count() == 4, 30, "the next one stored", station)
+    assert station.stop() == 0
+    assert set(server.store.serial_counts().values()) == {1}
