@@ -4,6 +4,8 @@ are not UTF-8, symlinks, half-written files. Each ends with nothing lost or misf
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import http.server
 import json
 import os
@@ -17,8 +19,14 @@ from pathlib import Path
 import pytest
 
 from tests.service.harness import Station, single_converter, wait_until
+from wats_converter.config import ensure_folders, load_config
+from wats_converter.pipeline.converter_queue import ConverterQueue
+from wats_converter.pipeline.journal import Journal
+from wats_converter.pipeline.pending_queue import AsyncPendingQueue, PendingReport
 from wats_converter.server.fixture import ServerThread
+from wats_converter.service import Service
 from wats_converter.testing import TestFileGenerator, write_atomically
+from wats_converter.wats_client import WatsClient
 
 
 def csv(sn: str, **kw: object) -> bytes:
@@ -248,3 +256,46 @@ def test_names_that_are_not_utf8_or_hold_newlines_are_handled_and_logged_safely(
     wait_until(lambda: server.store.count() == 4, 30, "the next one stored", station)
     assert station.stop() == 0
     assert set(server.store.serial_counts().values()) == {1}
+
+
+async def test_the_status_snapshot_is_taken_on_the_event_loop(
+    tmp_path: Path, server: ServerThread
+) -> None:
+    """Item 5: the status writer read the pending queue's dicts in a thread while the loop
+    changed them ("dictionary changed size during iteration" with 20,000 pending reports, and
+    the service exited). Every read of the queues must happen on the loop's thread."""
+    station = single_converter(tmp_path, server)
+    station.folder("watch")
+    config = load_config(station.config_path)
+    ensure_folders(config)
+    service = Service(config)
+    pending = AsyncPendingQueue(
+        config.pending_folder,
+        WatsClient(server.url, server.token),
+        retry=config.retry,
+        error_folder=config.error_folder,
+        stats=service.stats,
+    )
+    readers: set[str] = set()
+    for name in ("oldest_age_s", "__len__"):
+        original = getattr(AsyncPendingQueue, name)
+
+        def spy(self: AsyncPendingQueue, *a: object, _original: object = original) -> object:
+            readers.add(threading.current_thread().name)
+            return _original(self, *a)  # type: ignore[operator]
+
+        setattr(pending, name, spy.__get__(pending))
+    journal = Journal(tmp_path / "journal.sqlite")
+    task = asyncio.create_task(service._write_status(ConverterQueue(), pending, journal))
+    for i in range(20_000):  # the loop changes the queue while the status is written
+        pending._items[f"r{i}"] = PendingReport(f"r{i}", tmp_path / f"r{i}", tmp_path)
+        if i % 500 == 0:
+            await asyncio.sleep(0.01)
+    await asyncio.sleep(1.2)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    journal.close()
+    await pending.client.aclose()
+    assert readers == {threading.main_thread().name}
+    assert json.loads((config.state_dir / "status.json").read_text())["pending"] == 20_000
