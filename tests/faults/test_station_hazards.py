@@ -10,6 +10,7 @@ import http.server
 import json
 import os
 import shutil
+import stat
 import tempfile
 import threading
 import time
@@ -299,3 +300,36 @@ async def test_the_status_snapshot_is_taken_on_the_event_loop(
     await pending.client.aclose()
     assert readers == {threading.main_thread().name}
     assert json.loads((config.state_dir / "status.json").read_text())["pending"] == 20_000
+
+
+def test_symlinks_are_never_followed_and_cross_fs_moves_keep_the_mode(
+    tmp_path: Path, server: ServerThread
+) -> None:
+    """Item 9: a symlink in the watch folder to a 0600 report outside it (or to /etc/shadow) is
+    neither submitted nor copied anywhere; a 0600 result moved to a done/ on another file
+    system stays 0600."""
+    done = other_file_system(tmp_path)
+    try:
+        station = many_stations(tmp_path, server, "MOVE", done)
+        watch = station.folder("watch")
+        secret = tmp_path / "outside" / "secret.csv"
+        secret.parent.mkdir()
+        secret.write_bytes(csv("SECRET-1"))
+        secret.chmod(0o600)
+        (watch / "secret.csv").symlink_to(secret)
+        (watch / "shadow.csv").symlink_to("/etc/shadow")
+        private = watch / "private.csv"
+        private.write_bytes(csv("PRIVATE-1"))
+        private.chmod(0o600)
+        station.start()
+        wait_until(lambda: server.store.count() == 1, 30, "the regular file stored", station)
+        wait_until(lambda: not private.exists(), 30, "moved", station)
+        time.sleep(2.5)  # a few scans and the watcher's events for the links
+        assert station.stop() == 0
+        assert server.store.serial_counts() == {"PRIVATE-1": 1}
+        assert [p.name for p in done.iterdir()] == ["private.csv"]
+        assert stat.S_IMODE((done / "private.csv").stat().st_mode) == 0o600
+        assert station.files("error") == [] and secret.read_bytes() == csv("SECRET-1")
+        assert (watch / "secret.csv").is_symlink() and (watch / "shadow.csv").is_symlink()
+    finally:
+        shutil.rmtree(done, ignore_errors=True)
