@@ -26,7 +26,7 @@ from wats_converter.errors import ConfigError
 from wats_converter.health import HealthServer
 from wats_converter.pipeline.converter_pool import AsyncConverterPool
 from wats_converter.pipeline.converter_queue import ConverterQueue
-from wats_converter.pipeline.durable import TMP_SUFFIX, temp_path
+from wats_converter.pipeline.durable import TMP_SUFFIX, temp_path, write_private
 from wats_converter.pipeline.instance_lock import InstanceLock
 from wats_converter.pipeline.journal import Journal
 from wats_converter.pipeline.pending_queue import AsyncPendingQueue
@@ -42,6 +42,7 @@ from wats_converter.wats_client import WatsClient
 
 log = logging.getLogger(__name__)
 STATUS_FILE = "status.json"
+SERVER_TOKEN_FILE = "server-token"
 JOURNAL_FILE = "journal.sqlite"
 STATUS_INTERVAL_S = 1.0
 WATCHER_ARM_S = 0.3
@@ -104,6 +105,8 @@ class Service:
         token = self.config.server.resolved_token()
         if self.server_url == EMBEDDED:
             token = token or secrets.token_urlsafe(16)
+            # the pages need the token too: the operator reads it from a file only they can read
+            write_private(self.state_dir / SERVER_TOKEN_FILE, token.encode())
             self.embedded = LocalServer(ReportStore(self.state_dir / "server.sqlite"), token=token)
             self.server_url = await self._start_embedded()
         client = WatsClient(
@@ -308,7 +311,12 @@ class Service:
             self.server_url,
         )
         if self.embedded is not None:
-            log.info("embedded local WATS server: reports page %s/", self.server_url)
+            log.info(
+                "embedded local WATS server: reports page %s/ (sign in with any user name and "
+                "the token in %s as the password)",
+                self.server_url,
+                self.state_dir / SERVER_TOKEN_FILE,
+            )
         if recovered:
             log.info("%d reports from an earlier run are pending and will be sent", recovered)
 

@@ -78,6 +78,23 @@ def write_atomic(
         raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
+def write_private(path: Path, data: bytes) -> None:
+    """Write a secret (a token, a config holding one) readable by its owner only (0600), from
+    its first byte on: the temp file is created 0600, never widened."""
+    tmp = temp_path(path.parent, path.name)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
 def candidate_names(folder: Path, name: str) -> Iterator[Path]:
     """`name`, then `stem_1.ext`, `stem_2.ext`, ... in `folder` (the collision-suffix order)."""
     stem, dot, ext = name.partition(".") if not name.startswith(".") else (name, "", "")
