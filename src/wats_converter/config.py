@@ -122,7 +122,7 @@ class Config(Strict):
     max_workers: int = Field(default=4, ge=1, le=64)
     worker_mode: str = Field(default="thread", pattern="^(thread|process)$")
     conversion_timeout_s: float = Field(default=120.0, gt=0)
-    settle_s: float = Field(default=0.1, ge=0)
+    settle_s: float = Field(default=2.0, ge=0)  # plus: not while open for writing (Linux)
     scan_interval_s: float = Field(default=10.0, gt=0)
     min_free_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
     retry: RetryConfig = RetryConfig()

@@ -25,6 +25,7 @@ from wats_converter.pipeline.converter_queue import ConverterQueue
 from wats_converter.pipeline.journal import Journal
 from wats_converter.pipeline.pending_queue import AsyncPendingQueue, PendingReport
 from wats_converter.server.fixture import ServerThread
+from wats_converter.server.store import HeaderQuery
 from wats_converter.service import Service
 from wats_converter.testing import TestFileGenerator, write_atomically
 from wats_converter.wats_client import WatsClient
@@ -333,3 +334,31 @@ def test_symlinks_are_never_followed_and_cross_fs_moves_keep_the_mode(
         assert (watch / "secret.csv").is_symlink() and (watch / "shadow.csv").is_symlink()
     finally:
         shutil.rmtree(done, ignore_errors=True)
+
+
+def test_a_file_still_open_for_writing_is_not_read_early(
+    tmp_path: Path, server: ServerThread
+) -> None:
+    """Item 6: a CSV writer pauses 0.5 s (five times `settle_s`) before its last, failing row.
+    The file is open for writing all along, so it is not converted until it is closed: the
+    server stores "Failed" with all 21 measurements, never "Passed" with a part of them."""
+    station = single_converter(tmp_path, server)
+    watch = station.folder("watch")
+    station.start()
+    wait_until((tmp_path / "status.json").exists, 30, "started", station)
+    lines = TestFileGenerator.csv_text("HALF-1", rows=21, fail=True).splitlines(keepends=True)
+    with (watch / "half.csv").open("w") as f:
+        for line in lines[:-1]:
+            f.write(line)
+            f.flush()
+        time.sleep(1.5)
+        f.write(lines[-1])
+    wait_until(lambda: server.store.count() == 1, 30, "stored", station)
+    wait_until(lambda: station.files("done") != [], 30, "moved", station)
+    assert station.stop() == 0
+    (header,) = server.store.headers(HeaderQuery((("serialNumber", "HALF-1"),)))
+    assert header["result"] == "Failed"
+    doc = server.store.get(header["uuid"])
+    assert doc is not None
+    assert sum(len(s.get("numericMeas") or []) for s in doc["root"]["steps"]) == 21
+    assert [p.read_text() for p in station.files("done")] == ["".join(lines)]
