@@ -362,3 +362,36 @@ def test_a_file_still_open_for_writing_is_not_read_early(
     assert doc is not None
     assert sum(len(s.get("numericMeas") or []) for s in doc["root"]["steps"]) == 21
     assert [p.read_text() for p in station.files("done")] == ["".join(lines)]
+
+
+@pytest.mark.parametrize("action", ["ZIP", "MOVE"])
+def test_names_at_the_file_system_limit_are_archived_moved_and_quarantined(
+    tmp_path: Path, server: ServerThread, action: str
+) -> None:
+    """Item 14 (names at the limits): 255-byte names, two of them the same in two folders and
+    one broken: `.zip`, the `_1` suffix and the `.error` sidecar still fit; nothing is stuck."""
+    station = many_stations(tmp_path, server, action, tmp_path / "done")
+    watch = station.folder("watch")
+    long_name = "é" * 100 + "x" * 51 + ".csv"  # 255 bytes in UTF-8
+    assert len(os.fsencode(long_name)) == 255
+    for i in range(2):
+        (watch / f"line{i}").mkdir()
+        (watch / ".part").write_bytes(csv(f"LONG-{i}"))
+        os.replace(watch / ".part", watch / f"line{i}" / long_name)
+    broken = watch / "line0" / ("b" * 251 + ".csv")
+    broken.write_bytes(b"pn,P\x00\x00\nsn,S\n")
+    past = time.time() - 60
+    os.utime(broken, (past, past))
+    station.start()
+    wait_until(lambda: server.store.count() == 2, 30, "both stored", station)
+    wait_until(lambda: station.files("watch") == [], 30, "nothing left in watch/", station)
+    assert station.stop() == 0
+    assert server.store.serial_counts() == {"LONG-0": 1, "LONG-1": 1}
+    (error,) = station.files("error", "*.error")
+    assert json.loads(error.read_text())["file"] == broken.name
+    kept = station.files("archive" if action == "ZIP" else "done")
+    assert len(kept) == 2 and all(len(os.fsencode(p.name)) <= 255 for p in kept)
+    if action == "ZIP":
+        for archive in kept:
+            with zipfile.ZipFile(archive) as z:
+                assert z.namelist() == [long_name]

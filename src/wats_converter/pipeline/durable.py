@@ -29,6 +29,7 @@ TMP_SUFFIX = ".tmp"
 # a temp name keeps a short head of the target's name (for a reader of the folder) within
 # every file system's 255-byte limit, whatever the length of the target's name
 TMP_HEAD_BYTES = 100
+NAME_MAX_BYTES = 255  # ext4, XFS, btrfs, NTFS (in UTF-16 units), FAT (LFN)
 STORAGE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EIO, errno.EACCES, errno.EPERM}
 
 
@@ -95,18 +96,42 @@ def write_private(path: Path, data: bytes) -> None:
         raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
-def candidate_names(folder: Path, name: str) -> Iterator[Path]:
-    """`name`, then `stem_1.ext`, `stem_2.ext`, ... in `folder` (the collision-suffix order)."""
+def fit_name(name: str, reserve: int = 0) -> str:
+    """`name`, its stem shortened (never its extension) so that it and `reserve` more bytes fit
+    in a file system's 255-byte name limit: a station's 255-byte name still gets its `.zip`,
+    its `.error` sidecar and its collision suffix."""
+    raw = os.fsencode(name)
+    room = NAME_MAX_BYTES - reserve
+    if len(raw) <= room:
+        return name
+    stem, dot, ext = name.partition(".") if not name.startswith(".") else (name, "", "")
+    tail = os.fsencode(dot + ext)
+    if len(tail) > room // 2:  # an absurd "extension": keep the head of the whole name instead
+        stem, tail = name, b""
+    head = os.fsencode(stem)[: max(1, room - len(tail))]
+    while len(head) > 1 and head[-1] & 0xC0 == 0x80:  # never cut a UTF-8 character in two
+        head = head[:-1]
+    if len(head) > 1 and head[-1] >= 0xC0:
+        head = head[:-1]
+    return os.fsdecode(head) + os.fsdecode(tail)
+
+
+def candidate_names(folder: Path, name: str, reserve: int = 0) -> Iterator[Path]:
+    """`name`, then `stem_1.ext`, `stem_2.ext`, ... in `folder` (the collision-suffix order),
+    each short enough to leave `reserve` bytes (a sidecar's suffix) within the name limit."""
+    name = fit_name(name, reserve)
     stem, dot, ext = name.partition(".") if not name.startswith(".") else (name, "", "")
     yield folder / name
     for n in itertools.count(1):
-        yield folder / f"{stem}_{n}{dot}{ext}"
+        suffix = f"_{n}{dot}{ext}"
+        yield folder / (fit_name(stem, reserve + len(os.fsencode(suffix))) + suffix)
 
 
 def unique_path(folder: Path, name: str, *, sidecar: str | None = None) -> Path:
     """The first of `candidate_names` that does not exist (nor, with `sidecar`, its companion)."""
-    for candidate in candidate_names(folder, name):
-        if not candidate.exists() and not (
+    reserve = len(sidecar.encode()) if sidecar else 0
+    for candidate in candidate_names(folder, name, reserve):
+        if not os.path.lexists(candidate) and not (
             sidecar and candidate.with_name(candidate.name + sidecar).exists()
         ):
             return candidate
@@ -131,7 +156,10 @@ def move_no_overwrite(
     folder.mkdir(parents=True, exist_ok=True)
     if expected is not None:
         check_unchanged(source, expected)
-    earlier = finish_interrupted_move(source, folder, name or source.name, expected)
+    reserve = len(sidecar.encode()) if sidecar else 0
+    earlier = finish_interrupted_move(
+        source, folder, name or source.name, expected, reserve=reserve
+    )
     if earlier is not None:
         return earlier
     while True:
@@ -172,11 +200,16 @@ def _still(source: Path, expected: FileIdentity) -> bool:
 
 
 def finish_interrupted_move(
-    source: Path, folder: Path, name: str, expected: FileIdentity | None = None
+    source: Path,
+    folder: Path,
+    name: str,
+    expected: FileIdentity | None = None,
+    *,
+    reserve: int = 0,
 ) -> Path | None:
     """If an earlier move of `source` into `folder` stopped between link and unlink (a crash),
     finish it and return where the file is; otherwise None."""
-    earlier = _earlier_link(source, folder, name)
+    earlier = _earlier_link(source, folder, name, reserve)
     if earlier is not None and expected is not None and not _still(source, expected):
         return None
     if earlier is not None:
@@ -185,12 +218,12 @@ def finish_interrupted_move(
     return earlier
 
 
-def _earlier_link(source: Path, folder: Path, name: str) -> Path | None:
+def _earlier_link(source: Path, folder: Path, name: str, reserve: int) -> Path | None:
     """The name in `folder` that is already a hard link to `source`, if any."""
     st = source.lstat()
     if st.st_nlink < 2 or not stat.S_ISREG(st.st_mode):
         return None
-    for candidate in candidate_names(folder, name):
+    for candidate in candidate_names(folder, name, reserve):
         try:
             other = candidate.lstat()
         except FileNotFoundError:

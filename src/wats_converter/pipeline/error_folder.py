@@ -78,14 +78,14 @@ def quarantine(source: Path, folder: Path, info: ErrorInfo, *, name: str | None 
     text = json.dumps({k: v for k, v in asdict(info).items() if v is not None}, indent=2)
     folder.mkdir(parents=True, exist_ok=True)
     base = name or source.name
-    earlier = finish_interrupted_move(source, folder, base)
+    earlier = finish_interrupted_move(source, folder, base, reserve=len(ERROR_SUFFIX))
     if earlier is not None:  # quarantined before a crash: refresh its reason, keep one copy
         write_atomic(earlier.with_name(earlier.name + ERROR_SUFFIX), text.encode())
         return earlier
     reason = temp_path(folder, base + ERROR_SUFFIX)
     write_atomic(reason, text.encode())
     try:
-        for candidate in candidate_names(folder, base):
+        for candidate in candidate_names(folder, base, len(ERROR_SUFFIX)):
             if os.path.lexists(candidate):
                 continue
             error_file = candidate.with_name(candidate.name + ERROR_SUFFIX)
