@@ -395,3 +395,21 @@ def test_names_at_the_file_system_limit_are_archived_moved_and_quarantined(
         for archive in kept:
             with zipfile.ZipFile(archive) as z:
                 assert z.namelist() == [long_name]
+
+
+def test_worker_processes_die_with_a_killed_service(tmp_path: Path, server: ServerThread) -> None:
+    """Item 13: with `worker_mode: process`, killing only the service's pid (SIGKILL, as an OOM
+    killer or a task manager does) leaves no orphaned worker processes behind."""
+    psutil = pytest.importorskip("psutil")
+    station = single_converter(tmp_path, server, worker_mode="process", max_workers=2)
+    watch = station.folder("watch")
+    for i in range(4):
+        write_atomically(watch / f"r{i}.csv", csv(f"PROC-{i}"))
+    station.start()
+    wait_until(lambda: server.store.count() == 4, 60, "converted in worker processes", station)
+    assert station.proc is not None
+    workers = psutil.Process(station.proc.pid).children(recursive=True)
+    assert workers, "no worker processes to orphan"
+    station.kill()
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    assert alive == [], f"orphaned workers: {[p.pid for p in alive]}"
