@@ -27,7 +27,7 @@ from wats_converter.health import HealthServer
 from wats_converter.pipeline.converter_pool import AsyncConverterPool
 from wats_converter.pipeline.converter_queue import ConverterQueue
 from wats_converter.pipeline.durable import TMP_SUFFIX, temp_path, write_private
-from wats_converter.pipeline.instance_lock import InstanceLock
+from wats_converter.pipeline.instance_lock import InstanceLock, WatchFolderClaims
 from wats_converter.pipeline.journal import Journal
 from wats_converter.pipeline.pending_queue import AsyncPendingQueue
 from wats_converter.pipeline.post_process import PostProcessor
@@ -96,7 +96,13 @@ class Service:
         """Run until `stop()` (or, with `once`, until everything present is converted and sent)."""
         ensure_folders(self.config)
         with InstanceLock(self.state_dir):
-            return await self._run_locked(once, once_timeout_s)
+            claims = WatchFolderClaims([s.entry.watch_folder for s in self.slots])
+            for warning in claims.claim():
+                log.warning("%s", warning)
+            try:
+                return await self._run_locked(once, once_timeout_s)
+            finally:
+                claims.release()
 
     def stop(self) -> None:
         self._stop.set()

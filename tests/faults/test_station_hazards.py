@@ -413,3 +413,28 @@ def test_worker_processes_die_with_a_killed_service(tmp_path: Path, server: Serv
     station.kill()
     _, alive = psutil.wait_procs(workers, timeout=10)
     assert alive == [], f"orphaned workers: {[p.pid for p in alive]}"
+
+
+def test_a_second_service_on_the_same_watch_folder_is_warned_about(
+    tmp_path: Path, server: ServerThread
+) -> None:
+    """Item 13: two services with their own data folders watching one folder would archive some
+    sources twice; the second one says so at start."""
+    shared = tmp_path / "shared-watch"
+    shared.mkdir()
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = single_converter(tmp_path / "a", server)
+    second = single_converter(tmp_path / "b", server)
+    for station in (first, second):
+        station.config_path.write_text(
+            station.config_path.read_text().replace(
+                "watch_folder: watch", f"watch_folder: {shared}"
+            )
+        )
+    first.start()
+    wait_until((first.root / "status.json").exists, 30, "the first started", first)
+    second.start()
+    wait_until(lambda: "already watches" in second.log(), 30, "the warning", second)
+    assert str(shared) in second.log() and "already watches" not in first.log()
+    assert first.stop() == 0 and second.stop() == 0
