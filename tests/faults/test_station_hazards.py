@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import stat
+import subprocess
 import tempfile
 import threading
 import time
@@ -438,3 +439,36 @@ def test_a_second_service_on_the_same_watch_folder_is_warned_about(
     wait_until(lambda: "already watches" in second.log(), 30, "the warning", second)
     assert str(shared) in second.log() and "already watches" not in first.log()
     assert first.stop() == 0 and second.stop() == 0
+
+
+def test_a_full_done_folder_keeps_no_partial_copies(tmp_path: Path, server: ServerThread) -> None:
+    """Item 13: a MOVE to a done/ on another, full file system (a 256 KiB tmpfs) fails with
+    ENOSPC; the partial copy is removed (it would hold the very space that is missing), the
+    source waits in place and is moved once there is room."""
+    done = tmp_path / "done"
+    done.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("a real ENOSPC needs a small tmpfs, and mounting one needs root")
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(done)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {mounted.stderr.decode().strip()}")
+    try:
+        station = single_converter(tmp_path, server)
+        big = station.folder("watch") / "big.csv"
+        write_atomically(big, csv("BIG-1", rows=12_000))  # ~400 KB: more than done/ holds
+        station.start()
+        wait_until(lambda: server.store.count() == 1, 30, "stored", station)
+        wait_until(lambda: "No space left" in station.log(), 30, "ENOSPC", station)
+        time.sleep(1.0)
+        assert big.exists() and list(done.iterdir()) == []
+        subprocess.run(["mount", "-o", "remount,size=2m", str(done)], check=True)
+        wait_until(lambda: not big.exists(), 30, "moved once there is room", station)
+        assert station.stop() == 0
+        assert [p.name for p in done.iterdir()] == ["big.csv"]
+        assert server.store.serial_counts() == {"BIG-1": 1}
+    finally:
+        subprocess.run(["umount", "-l", str(done)], check=False)
