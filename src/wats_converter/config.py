@@ -185,7 +185,9 @@ def _resolve(base: Path, folder: Path | None) -> Path | None:
     if folder is None:
         return None
     folder = folder.expanduser()
-    return folder if folder.is_absolute() else (base / folder).resolve()
+    # absolute ones too: `..` and symlinks spelled differently must compare equal (a done/
+    # inside the watch folder, two converters on one folder)
+    return (folder if folder.is_absolute() else base / folder).resolve()
 
 
 def _resolve_folders(config: Config, base: Path) -> Config:

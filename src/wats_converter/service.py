@@ -218,8 +218,10 @@ class Service:
         self._rescan.set()
 
     def _on_paths(self, pool: AsyncConverterPool, paths: list[Path]) -> None:
+        own = self._output_folders()  # done/ or error/ inside a recursive watch folder
         for path in paths:
-            pool.offer(path, self.config.settle_s)
+            if not own.intersection(path.parents):
+                pool.offer(path, self.config.settle_s)
 
     async def _scan(
         self, pool: AsyncConverterPool, journal: Journal, *, startup: bool = False

@@ -472,3 +472,29 @@ def test_a_full_done_folder_keeps_no_partial_copies(tmp_path: Path, server: Serv
         assert server.store.serial_counts() == {"BIG-1": 1}
     finally:
         subprocess.run(["umount", "-l", str(done)], check=False)
+
+
+def test_folders_spelled_differently_are_the_same_folder(
+    tmp_path: Path, server: ServerThread
+) -> None:
+    """Item 14 (paths spelled differently): the done folder inside a recursive watch folder,
+    configured through a symlink and a `..`, is still recognised as the service's own output:
+    a moved file is not found there and converted again (and again)."""
+    watch = tmp_path / "watch"
+    (watch / "done").mkdir(parents=True)
+    (tmp_path / "alias").symlink_to(watch)
+    station = many_stations(tmp_path, server, "MOVE", tmp_path / "alias" / "done")
+    station.config_path.write_text(
+        station.config_path.read_text().replace(
+            "watch_folder: watch", f"watch_folder: {tmp_path}/x/../watch"
+        )
+    )
+    (tmp_path / "x").mkdir()
+    write_atomically(watch / "r.csv", csv("ALIAS-1"))
+    station.start()
+    wait_until(lambda: server.store.count() == 1, 30, "stored", station)
+    wait_until(lambda: not (watch / "r.csv").exists(), 30, "moved", station)
+    time.sleep(3)  # three scans: the moved file must stay where it is
+    assert station.stop() == 0
+    assert [p.name for p in (watch / "done").iterdir()] == ["r.csv"]
+    assert server.counters()["posts"] == {next(iter(server.counters()["posts"])): 1}
