@@ -498,3 +498,25 @@ def test_folders_spelled_differently_are_the_same_folder(
     assert station.stop() == 0
     assert [p.name for p in (watch / "done").iterdir()] == ["r.csv"]
     assert server.counters()["posts"] == {next(iter(server.counters()["posts"])): 1}
+
+
+def test_timestamps_in_the_future_neither_stall_nor_spare_a_file(
+    tmp_path: Path, server: ServerThread
+) -> None:
+    """Item 14 (timestamps that cannot be trusted): a share's clock a day ahead. A good file
+    with that mtime is delivered after `settle_s` of not changing (not a day later); a broken
+    one is quarantined (not retried forever as "only seconds old")."""
+    station = single_converter(tmp_path, server)
+    watch = station.folder("watch")
+    ahead = time.time() + 86_400
+    good = watch / "ahead.csv"
+    good.write_bytes(csv("AHEAD-1"))
+    broken = watch / "broken.csv"
+    broken.write_bytes(b"pn,P\x00\x00\nsn,S\n")
+    for path in (good, broken):
+        os.utime(path, (ahead, ahead))
+    station.start()
+    wait_until(lambda: server.store.count() == 1, 20, "the good one delivered", station)
+    wait_until(lambda: len(station.files("error")) == 2, 20, "the broken one quarantined", station)
+    assert station.stop() == 0
+    assert [p.name for p in station.files("done")] == ["ahead.csv"]

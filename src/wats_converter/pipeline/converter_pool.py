@@ -76,6 +76,7 @@ class AsyncConverterPool:
         self.journal = journal
         self.stats = stats
         self._delivered: dict[Path, FileIdentity] = {}  # reports safe, post-processing failed
+        self._unchanged_since: dict[Path, tuple[FileIdentity, float]] = {}  # settling files
         self._space_checked = 0.0
         self._space_ok = True
         self.gate = IsolationGate()
@@ -129,6 +130,7 @@ class AsyncConverterPool:
         path = item.path
         key = identity_of(path)
         if key is None:
+            self._unchanged_since.pop(path, None)
             # gone (deleted or renamed by someone else), or not a regular file (a symlink is
             # never followed: it could point at any file the service may read)
             return None
@@ -137,9 +139,7 @@ class AsyncConverterPool:
             return None
         if item.slot.keeps and self.journal.is_kept(path, key.key):
             return None
-        age = time.time() - key.mtime_ns / 1e9
-        if age < self.config.settle_s:
-            self._later(item, self.config.settle_s - age)  # may still be written
+        if not self._settled(item, key):
             return None
         if held_open_for_writing(path):
             log.debug("%s is still open for writing by another process; waiting", path)
@@ -154,6 +154,24 @@ class AsyncConverterPool:
             await self._fail(item, crash, previous)
             return None
         return key
+
+    def _settled(self, item: WorkItem, key: FileIdentity) -> bool:
+        """Whether the file has not been written for `settle_s`: by its mtime, or, when the
+        mtime cannot be trusted (in the future: a share's or a station's skewed clock), by
+        having seen it unchanged for that long. Otherwise it is queued again for later."""
+        path, settle, now = item.path, self.config.settle_s, time.monotonic()
+        seen = self._unchanged_since.get(path)
+        if seen is None or seen[0] != key:
+            seen = (key, now)
+            self._unchanged_since[path] = seen
+        age = time.time() - key.mtime_ns / 1e9
+        steady = now - seen[1]
+        if age >= settle or steady >= settle:
+            self._unchanged_since.pop(path, None)
+            return True
+        wait = settle - max(age, steady) if age >= 0 else settle - steady
+        self._later(item, max(0.01, wait))
+        return False
 
     async def _convert(self, item: WorkItem, key: FileIdentity) -> Converted | None:
         """Run the converter; on any outcome but success, route the file and return None."""
@@ -280,9 +298,10 @@ class AsyncConverterPool:
             return
         if isinstance(exc, FileNotFoundError):
             return
-        young = time.time() - key.mtime_ns / 1e9 < YOUNG_FILE_S
+        age = time.time() - key.mtime_ns / 1e9
+        young = 0 <= age < YOUNG_FILE_S  # a future mtime (a share's skewed clock) says nothing
         if young and not isinstance(exc, FileTooLarge):
-            wait = max(self.config.settle_s, YOUNG_FILE_S - (time.time() - key.mtime_ns / 1e9))
+            wait = max(self.config.settle_s, YOUNG_FILE_S - age)
             log.info(
                 "%s failed to convert but is only seconds old (%s); trying again in %.1f s",
                 item.path,
