@@ -90,7 +90,11 @@ class Rig:
 
     def stored(self) -> int:
         assert self.server is not None
-        with urllib.request.urlopen(self.server.url + "/_admin/counters?brief", timeout=10) as r:
+        request = urllib.request.Request(
+            self.server.url + "/_admin/counters?brief",
+            headers={"Authorization": f"Basic {self.server.token}"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as r:
             return int(json.load(r)["stored"])
 
     def close(self) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wats_converter.config import Config
-from wats_converter.pipeline.durable import move_no_overwrite
+from wats_converter.pipeline.durable import move_no_overwrite, write_private
 from wats_converter.pipeline.error_folder import ERROR_SUFFIX, read_error
 from wats_converter.pipeline.pending_queue import QUEUED_SUFFIX
 
@@ -151,6 +151,7 @@ converters:
 
 
 def write_starter_config(path: Path, station: str) -> None:
+    """Write the starter config, readable by its owner only (0600): the token goes in it."""
     if path.exists():
         raise FileExistsError(f"{path} exists; it was not changed")
-    path.write_text(STARTER_CONFIG.format(name=path.name, station=station))
+    write_private(path, STARTER_CONFIG.format(name=path.name, station=station).encode())

@@ -36,6 +36,7 @@ from wats_converter.converters.api import (
 from wats_converter.converters.builtin import BUILTIN_CONVERTERS
 from wats_converter.converters.loading import build_converter
 from wats_converter.errors import ConfigError, WatsConverterError
+from wats_converter.logsafe import EscapeControls
 from wats_converter.pipeline.conversion import convert_path
 from wats_converter.pipeline.slot import build_slots
 from wats_converter.server.app import LocalServer
@@ -242,7 +243,11 @@ def _setup_logging(level: str, *, as_json: bool = False, file: Path | None = Non
         try:
             file.parent.mkdir(parents=True, exist_ok=True)
             rotating = logging.handlers.RotatingFileHandler(
-                file, maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8"
+                file,
+                maxBytes=10 * 1024 * 1024,
+                backupCount=5,
+                encoding="utf-8",
+                errors="backslashreplace",
             )
         except OSError as exc:  # the start-up checks explain an unwritable state folder
             click.echo(
@@ -251,6 +256,8 @@ def _setup_logging(level: str, *, as_json: bool = False, file: Path | None = Non
         else:
             rotating.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s"))
             handlers.append(rotating)
+    for handler in handlers:  # file names in messages cannot forge lines or break a handler
+        handler.addFilter(EscapeControls())
     logging.basicConfig(level=level.upper(), handlers=handlers, force=True)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("watchfiles").setLevel(logging.WARNING)  # it logs every batch at INFO

@@ -122,7 +122,7 @@ class Config(Strict):
     max_workers: int = Field(default=4, ge=1, le=64)
     worker_mode: str = Field(default="thread", pattern="^(thread|process)$")
     conversion_timeout_s: float = Field(default=120.0, gt=0)
-    settle_s: float = Field(default=0.1, ge=0)
+    settle_s: float = Field(default=2.0, ge=0)  # plus: not while open for writing (Linux)
     scan_interval_s: float = Field(default=10.0, gt=0)
     min_free_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
     retry: RetryConfig = RetryConfig()
@@ -185,7 +185,9 @@ def _resolve(base: Path, folder: Path | None) -> Path | None:
     if folder is None:
         return None
     folder = folder.expanduser()
-    return folder if folder.is_absolute() else (base / folder).resolve()
+    # absolute ones too: `..` and symlinks spelled differently must compare equal (a done/
+    # inside the watch folder, two converters on one folder)
+    return (folder if folder.is_absolute() else base / folder).resolve()
 
 
 def _resolve_folders(config: Config, base: Path) -> Config:

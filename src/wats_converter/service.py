@@ -26,8 +26,8 @@ from wats_converter.errors import ConfigError
 from wats_converter.health import HealthServer
 from wats_converter.pipeline.converter_pool import AsyncConverterPool
 from wats_converter.pipeline.converter_queue import ConverterQueue
-from wats_converter.pipeline.durable import TMP_SUFFIX
-from wats_converter.pipeline.instance_lock import InstanceLock
+from wats_converter.pipeline.durable import TMP_SUFFIX, temp_path, write_private
+from wats_converter.pipeline.instance_lock import InstanceLock, WatchFolderClaims
 from wats_converter.pipeline.journal import Journal
 from wats_converter.pipeline.pending_queue import AsyncPendingQueue
 from wats_converter.pipeline.post_process import PostProcessor
@@ -42,6 +42,7 @@ from wats_converter.wats_client import WatsClient
 
 log = logging.getLogger(__name__)
 STATUS_FILE = "status.json"
+SERVER_TOKEN_FILE = "server-token"
 JOURNAL_FILE = "journal.sqlite"
 STATUS_INTERVAL_S = 1.0
 WATCHER_ARM_S = 0.3
@@ -95,7 +96,13 @@ class Service:
         """Run until `stop()` (or, with `once`, until everything present is converted and sent)."""
         ensure_folders(self.config)
         with InstanceLock(self.state_dir):
-            return await self._run_locked(once, once_timeout_s)
+            claims = WatchFolderClaims([s.entry.watch_folder for s in self.slots])
+            for warning in claims.claim():
+                log.warning("%s", warning)
+            try:
+                return await self._run_locked(once, once_timeout_s)
+            finally:
+                claims.release()
 
     def stop(self) -> None:
         self._stop.set()
@@ -104,6 +111,8 @@ class Service:
         token = self.config.server.resolved_token()
         if self.server_url == EMBEDDED:
             token = token or secrets.token_urlsafe(16)
+            # the pages need the token too: the operator reads it from a file only they can read
+            write_private(self.state_dir / SERVER_TOKEN_FILE, token.encode())
             self.embedded = LocalServer(ReportStore(self.state_dir / "server.sqlite"), token=token)
             self.server_url = await self._start_embedded()
         client = WatsClient(
@@ -209,8 +218,10 @@ class Service:
         self._rescan.set()
 
     def _on_paths(self, pool: AsyncConverterPool, paths: list[Path]) -> None:
+        own = self._output_folders()  # done/ or error/ inside a recursive watch folder
         for path in paths:
-            pool.offer(path, self.config.settle_s)
+            if not own.intersection(path.parents):
+                pool.offer(path, self.config.settle_s)
 
     async def _scan(
         self, pool: AsyncConverterPool, journal: Journal, *, startup: bool = False
@@ -308,7 +319,12 @@ class Service:
             self.server_url,
         )
         if self.embedded is not None:
-            log.info("embedded local WATS server: reports page %s/", self.server_url)
+            log.info(
+                "embedded local WATS server: reports page %s/ (sign in with any user name and "
+                "the token in %s as the password)",
+                self.server_url,
+                self.state_dir / SERVER_TOKEN_FILE,
+            )
         if recovered:
             log.info("%d reports from an earlier run are pending and will be sent", recovered)
 
@@ -318,12 +334,16 @@ class Service:
         watchdog_s = systemd.watchdog_interval_s()
         pinged = 0.0
         while True:
-            journal.flush()  # lazily cleared attempts reach the disk within a second
-            self._take_retry_request(pending)
-            if watchdog_s is not None and time.monotonic() - pinged >= watchdog_s:
-                systemd.notify("WATCHDOG=1")
-                pinged = time.monotonic()
-            await asyncio.to_thread(self._write_status_now, queue, pending)
+            try:
+                journal.flush()  # lazily cleared attempts reach the disk within a second
+                self._take_retry_request(pending)
+                if watchdog_s is not None and time.monotonic() - pinged >= watchdog_s:
+                    systemd.notify("WATCHDOG=1")
+                    pinged = time.monotonic()
+                # the snapshot on the loop, only the writing in a thread
+                await asyncio.to_thread(self._write_status_file, self._snapshot(queue, pending))
+            except Exception:  # status is a report on the service, never a reason to stop it
+                log.exception("cannot write the status file; trying again")
             await asyncio.sleep(STATUS_INTERVAL_S)
 
     def _snapshot(self, queue: ConverterQueue, pending: AsyncPendingQueue) -> dict[str, Any]:
@@ -362,9 +382,16 @@ class Service:
         log.info("retrying %d pending reports now, as requested", count)
 
     def _write_status_now(self, queue: ConverterQueue, pending: AsyncPendingQueue) -> None:
-        status = self._snapshot(queue, pending)
+        self._write_status_file(self._snapshot(queue, pending))
+
+    def _write_status_file(self, status: dict[str, Any]) -> None:
+        """Write a snapshot (taken on the event loop: only the loop may read the queues, which
+        it changes while a thread would iterate them)."""
         path = self.state_dir / STATUS_FILE
-        tmp = path.with_name(f".{STATUS_FILE}.{os.getpid()}{TMP_SUFFIX}")
-        with contextlib.suppress(OSError):
+        tmp = temp_path(path.parent, STATUS_FILE)
+        try:
             tmp.write_text(json.dumps(status, indent=1))
             os.replace(tmp, path)
+        except (OSError, ValueError):
+            with contextlib.suppress(OSError):
+                tmp.unlink()

@@ -3,10 +3,16 @@
 Every failure becomes one of three classes (errors.py): `ServerUnavailable` (transient: retry),
 `ReportRejected` (this report can never be accepted), `SubmissionPaused` (the whole client is
 refused: bad token, no permission, wrong URL, untrusted certificate).
+
+A 2xx alone is not a delivery: a maintenance page, a captive portal, a proxy or a web app at a
+wrong URL all answer 200. A report counts as stored only when the answer is WATS's JSON result
+naming that report (`{"ID": <id>, "uuid": ..., "Report_ID": ...}`); any other answer pauses
+submission with a message that says what answered, and the reports wait in pending/.
 """
 
 from __future__ import annotations
 
+import json
 import ssl
 from email.utils import parsedate_to_datetime
 from time import time
@@ -21,6 +27,7 @@ REJECT_STATUS = {400, 409, 413, 415, 422}
 PAUSE_STATUS = {401, 403, 404, 405}
 MAX_RETRY_AFTER_S = 3600.0
 MAX_ERROR_TEXT = 500
+MAX_ANSWER_BYTES = 64 * 1024  # a WATS answer is a few hundred bytes; a page is cut off
 
 
 def api_base(url: str) -> str:
@@ -59,14 +66,16 @@ class WatsClient:
             )
         return self._session
 
-    async def submit(self, body: bytes) -> None:
-        """POST one WSJF report. Returns on 2xx; raises a `SubmitError` subclass otherwise."""
+    async def submit(self, body: bytes, report_id: str) -> None:
+        """POST one WSJF report. Returns when the server answered that it stored `report_id`;
+        raises a `SubmitError` subclass otherwise."""
         url = f"{self.base}/api/Report/WSJF"
         try:
             async with self._client().post(url, data=body) as resp:
                 failpoint("after_request_sent")
                 if 200 <= resp.status < 300:
-                    await resp.read()
+                    answer = await resp.content.read(MAX_ANSWER_BYTES)
+                    check_insert_result(resp.status, resp.content_type, answer, report_id)
                     return
                 text = (await resp.text(errors="replace"))[:MAX_ERROR_TEXT].strip()
                 raise classify_status(resp.status, text, resp.headers.get("Retry-After"))
@@ -79,12 +88,18 @@ class WatsClient:
         """`GET /api/App/Version`: proves the server is reachable and the token accepted."""
         try:
             async with self._client().get(f"{self.base}/api/App/Version") as resp:
-                text = await resp.text(errors="replace")
+                text = (await resp.content.read(MAX_ANSWER_BYTES)).decode(errors="replace")
                 if resp.status != 200:
                     raise classify_status(
                         resp.status, text[:MAX_ERROR_TEXT], resp.headers.get("Retry-After")
                     )
-                return text.strip().strip('"')
+                try:
+                    version = json.loads(text)
+                except ValueError:
+                    version = None
+                if not isinstance(version, str | dict):
+                    raise not_wats(resp.status, resp.content_type, text.encode(), "a version")
+                return version if isinstance(version, str) else json.dumps(version)
         except aiohttp.ClientConnectorCertificateError as exc:
             raise SubmissionPaused(f"TLS certificate of {self.base} is not trusted: {exc}") from exc
         except (aiohttp.ClientError, TimeoutError, ssl.SSLError, OSError) as exc:
@@ -93,6 +108,32 @@ class WatsClient:
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+def check_insert_result(status: int, content_type: str, answer: bytes, report_id: str) -> None:
+    """Raise `SubmissionPaused` unless `answer` is WATS's insert result naming `report_id`."""
+    try:
+        result = json.loads(answer)
+    except ValueError:
+        raise not_wats(status, content_type, answer, "a report result") from None
+    if isinstance(result, list) and len(result) == 1:
+        result = result[0]  # some servers wrap the result in a list
+    named = (
+        {str(result.get(k, "")).strip("{}").lower() for k in ("ID", "id", "uuid")}
+        if isinstance(result, dict)
+        else set()
+    )
+    if report_id.lower() not in named:
+        raise not_wats(status, content_type, answer, f"a result naming report {report_id}")
+
+
+def not_wats(status: int, content_type: str, answer: bytes, expected: str) -> SubmissionPaused:
+    snippet = " ".join(answer[:120].decode(errors="replace").split())
+    return SubmissionPaused(
+        f"the server answered HTTP {status} {content_type or 'without a content type'} "
+        f"({snippet!r}), not WATS's JSON with {expected}: server.url may point at a proxy, a "
+        "portal, a maintenance page or another web application; nothing counts as delivered"
+    )
 
 
 def classify_status(status: int, text: str, retry_after: str | None) -> Exception:

@@ -57,8 +57,13 @@ async def test_a_path_is_held_once_and_not_while_in_work() -> None:
     assert queue.put_nowait(Path("/w/a"), s)
     assert not queue.put_nowait(Path("/w/a"), s)
     item = await queue.get()
-    assert not queue.put_nowait(Path("/w/a"), s)  # in work: the worker decides what is next
+    assert not queue.put_nowait(Path("/w/a"), s)  # in work: not twice at once, but...
     queue.done(item.path)
+    # ...not forgotten either: the name may now be another file (replaced in place)
+    assert queue.qsize() == 1 and not queue.put_nowait(Path("/w/a"), s)
+    item = await queue.get()
+    queue.done(item.path)
+    assert queue.empty()
     assert queue.put_nowait(Path("/w/a"), s)
 
 

@@ -12,6 +12,7 @@ import pytest
 from wats_converter.errors import StorageError
 from wats_converter.pipeline.durable import move_no_overwrite, unique_path, write_atomic
 from wats_converter.pipeline.error_folder import ErrorInfo, quarantine
+from wats_converter.pipeline.identity import identity_of
 from wats_converter.pipeline.journal import Journal
 from wats_converter.pipeline.post_process import zip_file
 
@@ -54,7 +55,9 @@ def test_zip_holds_the_file_and_removes_the_source(tmp_path: Path) -> None:
     source = tmp_path / "watch" / "r.csv"
     source.parent.mkdir()
     source.write_text("pn,P\n")
-    archive = zip_file(source, tmp_path / "archive")
+    identity = identity_of(source)
+    assert identity is not None
+    archive = zip_file(source, tmp_path / "archive", identity)
     with zipfile.ZipFile(archive) as z:
         assert z.read("r.csv") == b"pn,P\n"
     assert not source.exists()

@@ -205,7 +205,7 @@ async def test_refuse_fault_and_stop_listening_refuse_connections(server: Server
 
 
 async def test_admin_endpoints_set_faults_and_read_counters(server: ServerThread) -> None:
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers=auth(server)) as session:
         async with session.post(
             server.url + "/_admin/faults", json=[{"mode": "status", "status": 503, "count": 1}]
         ) as r:
@@ -217,7 +217,7 @@ async def test_admin_endpoints_set_faults_and_read_counters(server: ServerThread
     report = minimal_report()
     await post(server, report.to_wsjf())
     await post(server, b'{"type": "T"}')
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers=auth(server)) as session:
         async with session.get(server.url + "/_admin/counters") as r:
             counters = await r.json()
         async with session.get(server.url + "/_admin/counters?brief") as r:

@@ -57,7 +57,7 @@ def post(server: ServerThread, body: bytes) -> None:
     reason="needs Debian's chromium (`apt-get install chromium`); .ci/run installs it",
 )
 def test_report_pages_render_in_headless_chromium(tmp_path: Path) -> None:
-    with local_server() as server:
+    with local_server(open_access=True) as server:  # a browser without credentials
         post(server, minimal_report("SN-PASS-1").to_wsjf())
         post(server, minimal_report("SN-FAIL-2", passed=False).to_wsjf())
         rich = rich_report("SN-RICH-3")

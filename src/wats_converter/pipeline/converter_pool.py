@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import shutil
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -24,7 +23,13 @@ from wats_converter.failpoints import failpoint
 from wats_converter.pipeline.converter_queue import ConverterQueue, WorkItem
 from wats_converter.pipeline.durable import is_storage_error
 from wats_converter.pipeline.error_folder import ErrorInfo, quarantine
-from wats_converter.pipeline.journal import FileKey, Journal
+from wats_converter.pipeline.identity import (
+    FileIdentity,
+    SourceReplaced,
+    held_open_for_writing,
+    identity_of,
+)
+from wats_converter.pipeline.journal import Journal
 from wats_converter.pipeline.pending_queue import AsyncPendingQueue
 from wats_converter.pipeline.post_process import PostProcessor
 from wats_converter.pipeline.slot import ConverterSlot
@@ -34,6 +39,7 @@ from wats_converter.pipeline.workers import Converted, Runner, WorkerCrashed
 log = logging.getLogger(__name__)
 YOUNG_FILE_S = 10.0  # a failing file modified this recently may still be being written
 LOCKED_RETRY_S = 5.0
+WRITER_RETRY_S = 1.0  # a file another process still writes is looked at again this soon
 STORAGE_RETRY_S = 5.0
 FREE_SPACE_CHECK_S = 1.0
 ERROR_HINTS = {
@@ -69,7 +75,8 @@ class AsyncConverterPool:
         self.post = post_processor
         self.journal = journal
         self.stats = stats
-        self._delivered: dict[Path, FileKey] = {}  # reports safe, post-processing failed
+        self._delivered: dict[Path, FileIdentity] = {}  # reports safe, post-processing failed
+        self._unchanged_since: dict[Path, tuple[FileIdentity, float]] = {}  # settling files
         self._space_checked = 0.0
         self._space_ok = True
         self.gate = IsolationGate()
@@ -111,27 +118,32 @@ class AsyncConverterPool:
         converted = await self._convert(item, key)
         if converted is None:
             return
-        if _stat_key(item.path) != key:
+        if identity_of(item.path) != key:
             log.info("%s changed while it was converted; converting it again", item.path)
             self._later(item, self.config.settle_s)
             return
         await self._deliver(item, key, converted, started)
 
-    async def _ready(self, item: WorkItem) -> FileKey | None:
-        """The file's (size, mtime) if it should be converted now; otherwise None (it is done
+    async def _ready(self, item: WorkItem) -> FileIdentity | None:
+        """The file's identity if it should be converted now; otherwise None (it is done
         with, or queued again for later)."""
         path = item.path
-        key = _stat_key(path)
+        key = identity_of(path)
         if key is None:
-            return None  # gone (deleted or renamed by someone else): nothing to do
+            self._unchanged_since.pop(path, None)
+            # gone (deleted or renamed by someone else), or not a regular file (a symlink is
+            # never followed: it could point at any file the service may read)
+            return None
         if self._delivered.get(path) == key:
             await self._post_process(item, key)  # reports are safe; only the source is left
             return None
-        if item.slot.keeps and self.journal.is_kept(path, key):
+        if item.slot.keeps and self.journal.is_kept(path, key.key):
             return None
-        age = time.time() - key[1] / 1e9
-        if age < self.config.settle_s:
-            self._later(item, self.config.settle_s - age)  # may still be written
+        if not self._settled(item, key):
+            return None
+        if held_open_for_writing(path):
+            log.debug("%s is still open for writing by another process; waiting", path)
+            self._later(item, max(self.config.settle_s, WRITER_RETRY_S))
             return None
         if not self._enough_space():
             self._later(item, STORAGE_RETRY_S)
@@ -143,7 +155,25 @@ class AsyncConverterPool:
             return None
         return key
 
-    async def _convert(self, item: WorkItem, key: FileKey) -> Converted | None:
+    def _settled(self, item: WorkItem, key: FileIdentity) -> bool:
+        """Whether the file has not been written for `settle_s`: by its mtime, or, when the
+        mtime cannot be trusted (in the future: a share's or a station's skewed clock), by
+        having seen it unchanged for that long. Otherwise it is queued again for later."""
+        path, settle, now = item.path, self.config.settle_s, time.monotonic()
+        seen = self._unchanged_since.get(path)
+        if seen is None or seen[0] != key:
+            seen = (key, now)
+            self._unchanged_since[path] = seen
+        age = time.time() - key.mtime_ns / 1e9
+        steady = now - seen[1]
+        if age >= settle or steady >= settle:
+            self._unchanged_since.pop(path, None)
+            return True
+        wait = settle - max(age, steady) if age >= 0 else settle - steady
+        self._later(item, max(0.01, wait))
+        return False
+
+    async def _convert(self, item: WorkItem, key: FileIdentity) -> Converted | None:
         """Run the converter; on any outcome but success, route the file and return None."""
         path, slot = item.path, item.slot
         previous = self.journal.attempts(path)
@@ -187,7 +217,7 @@ class AsyncConverterPool:
         return None
 
     async def _deliver(
-        self, item: WorkItem, key: FileKey, converted: Converted, started: float
+        self, item: WorkItem, key: FileIdentity, converted: Converted, started: float
     ) -> None:
         """Hand the reports over (accepted by the server or durable in pending/), then
         post-process the source."""
@@ -218,12 +248,23 @@ class AsyncConverterPool:
         self._delivered[path] = key
         await self._post_process(item, key)
 
-    async def _post_process(self, item: WorkItem, key: FileKey) -> None:
+    async def _post_process(self, item: WorkItem, key: FileIdentity) -> None:
         try:
             failpoint("before_post_process")
             where = await self.post.finish(item.path, item.slot, key)
-        except FileNotFoundError:
-            where = "already gone"
+        except SourceReplaced:
+            # another file took the name while this one was delivered: that one has not been
+            # converted, so it is not post-processed; it is converted on its own turn
+            self._delivered.pop(item.path, None)
+            if identity_of(item.path) is None:
+                log.debug("%s is gone after its report was delivered", item.path)
+                return
+            log.info(
+                "%s was replaced while its report was delivered; converting the new file",
+                item.path,
+            )
+            self._later(item, self.config.settle_s)
+            return
         except OSError as exc:
             # the reports are on the server or safe in pending/: only the source waits, and it
             # is not converted again
@@ -240,13 +281,13 @@ class AsyncConverterPool:
         self._delivered.pop(item.path, None)
         log.debug("%s %s", item.path, where)
 
-    async def _skip(self, item: WorkItem, key: FileKey, reason: str) -> None:
+    async def _skip(self, item: WorkItem, key: FileIdentity, reason: str) -> None:
         self.journal.clear_attempts(item.path)
-        self.journal.keep(item.path, key, "SKIPPED", item.slot.name)
+        self.journal.keep(item.path, key.key, "SKIPPED", item.slot.name)
         self.stats.counts(item.slot.name).skipped += 1
         log.info("%s skipped by %s: %s (left in place)", item.path, item.slot.name, reason)
 
-    async def _conversion_failed(self, item: WorkItem, key: FileKey, exc: Exception) -> None:
+    async def _conversion_failed(self, item: WorkItem, key: FileIdentity, exc: Exception) -> None:
         if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError):
             if is_storage_error(exc) and exc.errno not in (13, 1):
                 self._storage_blocked(str(exc))
@@ -257,9 +298,10 @@ class AsyncConverterPool:
             return
         if isinstance(exc, FileNotFoundError):
             return
-        young = time.time() - key[1] / 1e9 < YOUNG_FILE_S
+        age = time.time() - key.mtime_ns / 1e9
+        young = 0 <= age < YOUNG_FILE_S  # a future mtime (a share's skewed clock) says nothing
         if young and not isinstance(exc, FileTooLarge):
-            wait = max(self.config.settle_s, YOUNG_FILE_S - (time.time() - key[1] / 1e9))
+            wait = max(self.config.settle_s, YOUNG_FILE_S - age)
             log.info(
                 "%s failed to convert but is only seconds old (%s); trying again in %.1f s",
                 item.path,
@@ -370,13 +412,3 @@ def _handed_over(sent: int, total: int) -> str:
     if sent == 0:
         return "waiting in pending/"
     return f"{sent} submitted, {total - sent} waiting in pending/"
-
-
-def _stat_key(path: Path) -> FileKey | None:
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return None
-    except OSError:
-        return None
-    return (st.st_size, st.st_mtime_ns)

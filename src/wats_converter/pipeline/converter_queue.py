@@ -35,15 +35,20 @@ class ConverterQueue:
         self._ready: list[tuple[int, int, Path]] = []  # (-priority, seq, path)
         self._delayed: list[tuple[float, int, Path]] = []  # (ready_at, seq, path)
         self._inflight: set[Path] = set()
+        # offered while in work: the file may have been replaced under the same name, so it is
+        # looked at again once the worker is done with it (an event is never dropped)
+        self._again: dict[Path, tuple[ConverterSlot, float]] = {}
         self._seq = itertools.count()
         self._wake = asyncio.Event()
 
     def put_nowait(self, path: Path, slot: ConverterSlot, delay_s: float = 0.0) -> bool:
         """Queue `path` (ready after `delay_s`); False if it is already queued or in work.
 
-        Offering a queued path again can only make it ready sooner.
+        Offering a queued path again can only make it ready sooner; offering one in work queues
+        it again when its worker is done.
         """
         if path in self._inflight:
+            self._again[path] = (slot, delay_s)
             return False
         ready_at = self.clock() + delay_s
         item = self._items.get(path)
@@ -93,6 +98,9 @@ class ConverterQueue:
 
     def done(self, path: Path) -> None:
         self._inflight.discard(path)
+        again = self._again.pop(path, None)
+        if again is not None:
+            self.put_nowait(path, *again)
 
     def qsize(self) -> int:
         return len(self._items)

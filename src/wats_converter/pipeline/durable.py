@@ -10,14 +10,26 @@ import contextlib
 import errno
 import itertools
 import os
+import secrets
 import shutil
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
 from wats_converter.errors import StorageError
 from wats_converter.failpoints import failpoint
+from wats_converter.pipeline.identity import (
+    FileIdentity,
+    SourceReplaced,
+    check_unchanged,
+    open_regular,
+)
 
 TMP_SUFFIX = ".tmp"
+# a temp name keeps a short head of the target's name (for a reader of the folder) within
+# every file system's 255-byte limit, whatever the length of the target's name
+TMP_HEAD_BYTES = 100
+NAME_MAX_BYTES = 255  # ext4, XFS, btrfs, NTFS (in UTF-16 units), FAT (LFN)
 STORAGE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EIO, errno.EACCES, errno.EPERM}
 
 
@@ -32,6 +44,13 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def temp_path(folder: Path, name: str) -> Path:
+    """A temp name in `folder` for writing `name`: hidden, unique to this call (pid and random),
+    so two writers of same-named files never share one, and ignored by every watch pattern."""
+    head = os.fsencode(name)[:TMP_HEAD_BYTES].decode("utf-8", "ignore") or "f"
+    return folder / f".{head}.{os.getpid()}.{secrets.token_hex(6)}{TMP_SUFFIX}"
+
+
 def write_atomic(
     path: Path, data: bytes, *, sync_dir: bool = True, failpoint_name: str | None = None
 ) -> None:
@@ -39,9 +58,9 @@ def write_atomic(
 
     Raises `StorageError` when the disk refuses (full, read-only, no permission).
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}{TMP_SUFFIX}")
+    tmp = temp_path(path.parent, path.name)
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
             view = memoryview(data)
             while view:
@@ -60,18 +79,59 @@ def write_atomic(
         raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
-def candidate_names(folder: Path, name: str) -> Iterator[Path]:
-    """`name`, then `stem_1.ext`, `stem_2.ext`, ... in `folder` (the collision-suffix order)."""
+def write_private(path: Path, data: bytes) -> None:
+    """Write a secret (a token, a config holding one) readable by its owner only (0600), from
+    its first byte on: the temp file is created 0600, never widened."""
+    tmp = temp_path(path.parent, path.name)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def fit_name(name: str, reserve: int = 0) -> str:
+    """`name`, its stem shortened (never its extension) so that it and `reserve` more bytes fit
+    in a file system's 255-byte name limit: a station's 255-byte name still gets its `.zip`,
+    its `.error` sidecar and its collision suffix."""
+    raw = os.fsencode(name)
+    room = NAME_MAX_BYTES - reserve
+    if len(raw) <= room:
+        return name
+    stem, dot, ext = name.partition(".") if not name.startswith(".") else (name, "", "")
+    tail = os.fsencode(dot + ext)
+    if len(tail) > room // 2:  # an absurd "extension": keep the head of the whole name instead
+        stem, tail = name, b""
+    head = os.fsencode(stem)[: max(1, room - len(tail))]
+    while len(head) > 1 and head[-1] & 0xC0 == 0x80:  # never cut a UTF-8 character in two
+        head = head[:-1]
+    if len(head) > 1 and head[-1] >= 0xC0:
+        head = head[:-1]
+    return os.fsdecode(head) + os.fsdecode(tail)
+
+
+def candidate_names(folder: Path, name: str, reserve: int = 0) -> Iterator[Path]:
+    """`name`, then `stem_1.ext`, `stem_2.ext`, ... in `folder` (the collision-suffix order),
+    each short enough to leave `reserve` bytes (a sidecar's suffix) within the name limit."""
+    name = fit_name(name, reserve)
     stem, dot, ext = name.partition(".") if not name.startswith(".") else (name, "", "")
     yield folder / name
     for n in itertools.count(1):
-        yield folder / f"{stem}_{n}{dot}{ext}"
+        suffix = f"_{n}{dot}{ext}"
+        yield folder / (fit_name(stem, reserve + len(os.fsencode(suffix))) + suffix)
 
 
 def unique_path(folder: Path, name: str, *, sidecar: str | None = None) -> Path:
     """The first of `candidate_names` that does not exist (nor, with `sidecar`, its companion)."""
-    for candidate in candidate_names(folder, name):
-        if not candidate.exists() and not (
+    reserve = len(sidecar.encode()) if sidecar else 0
+    for candidate in candidate_names(folder, name, reserve):
+        if not os.path.lexists(candidate) and not (
             sidecar and candidate.with_name(candidate.name + sidecar).exists()
         ):
             return candidate
@@ -79,53 +139,93 @@ def unique_path(folder: Path, name: str, *, sidecar: str | None = None) -> Path:
 
 
 def move_no_overwrite(
-    source: Path, folder: Path, *, name: str | None = None, sidecar: str | None = None
+    source: Path,
+    folder: Path,
+    *,
+    name: str | None = None,
+    sidecar: str | None = None,
+    expected: FileIdentity | None = None,
 ) -> Path:
     """Move `source` into `folder` as `name` (default: its own name) or, if that is taken, a
     suffixed name; durable on return; never overwrites. Works across file systems.
+
+    With `expected`, only that inode is moved (`SourceReplaced` if the path names another
+    file); a source replaced after it was linked or copied is left in place, and the move of
+    the expected file counts as done.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    earlier = finish_interrupted_move(source, folder, name or source.name)
+    if expected is not None:
+        check_unchanged(source, expected)
+    reserve = len(sidecar.encode()) if sidecar else 0
+    earlier = finish_interrupted_move(
+        source, folder, name or source.name, expected, reserve=reserve
+    )
     if earlier is not None:
         return earlier
     while True:
         target = unique_path(folder, name or source.name, sidecar=sidecar)
         try:
-            os.link(source, target)  # fails if the name was taken meanwhile: no overwrite
+            os.link(source, target, follow_symlinks=False)  # no overwrite if the name was taken
         except FileExistsError:
             continue
         except OSError as exc:
             if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
                 raise
             try:
-                _copy_no_overwrite(source, target)
+                _copy_no_overwrite(source, target, expected)
             except FileExistsError:
                 continue
+        else:
+            linked = os.lstat(target)
+            if expected is not None and (linked.st_dev, linked.st_ino) != (
+                expected.dev,
+                expected.ino,
+            ):
+                target.unlink()  # another file took the name between the check and the link
+                raise SourceReplaced(f"{source} was replaced while it was moved")
         fsync_dir(folder)
         failpoint("mid_move")
-        source.unlink()
-        fsync_dir(source.parent)
+        if expected is None or _still(source, expected):
+            source.unlink()
+            fsync_dir(source.parent)
         return target
 
 
-def finish_interrupted_move(source: Path, folder: Path, name: str) -> Path | None:
+def _still(source: Path, expected: FileIdentity) -> bool:
+    try:
+        check_unchanged(source, expected)
+    except SourceReplaced:
+        return False
+    return True
+
+
+def finish_interrupted_move(
+    source: Path,
+    folder: Path,
+    name: str,
+    expected: FileIdentity | None = None,
+    *,
+    reserve: int = 0,
+) -> Path | None:
     """If an earlier move of `source` into `folder` stopped between link and unlink (a crash),
     finish it and return where the file is; otherwise None."""
-    earlier = _earlier_link(source, folder, name)
+    earlier = _earlier_link(source, folder, name, reserve)
+    if earlier is not None and expected is not None and not _still(source, expected):
+        return None
     if earlier is not None:
         source.unlink()
         fsync_dir(source.parent)
     return earlier
 
 
-def _earlier_link(source: Path, folder: Path, name: str) -> Path | None:
+def _earlier_link(source: Path, folder: Path, name: str, reserve: int) -> Path | None:
     """The name in `folder` that is already a hard link to `source`, if any."""
-    st = source.stat()
-    if st.st_nlink < 2:
+    st = source.lstat()
+    if st.st_nlink < 2 or not stat.S_ISREG(st.st_mode):
         return None
-    for candidate in candidate_names(folder, name):
+    for candidate in candidate_names(folder, name, reserve):
         try:
-            other = candidate.stat()
+            other = candidate.lstat()
         except FileNotFoundError:
             return None
         if (other.st_dev, other.st_ino) == (st.st_dev, st.st_ino):
@@ -133,16 +233,25 @@ def _earlier_link(source: Path, folder: Path, name: str) -> Path | None:
     return None
 
 
-def _copy_no_overwrite(source: Path, target: Path) -> None:
-    tmp = target.with_name(f".{target.name}{TMP_SUFFIX}")
-    with source.open("rb") as src, tmp.open("wb") as dst:
-        shutil.copyfileobj(src, dst, 1024 * 1024)
-        dst.flush()
-        os.fsync(dst.fileno())
-    try:
-        os.link(tmp, target)
-    finally:
-        tmp.unlink()
+def _copy_no_overwrite(source: Path, target: Path, expected: FileIdentity | None) -> None:
+    """Copy across file systems: a regular file only (never a symlink's target), with its
+    permission bits (a 0600 source stays 0600), through a temp name of its own; the temp is
+    removed whatever happens, also when the disk is full."""
+    tmp = temp_path(target.parent, target.name)
+    with os.fdopen(open_regular(source, expected), "rb") as src:
+        mode = stat.S_IMODE(os.fstat(src.fileno()).st_mode)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1024 * 1024)
+                dst.flush()
+                with contextlib.suppress(OSError):  # a file system without modes (FAT)
+                    os.fchmod(dst.fileno(), mode)
+                os.fsync(dst.fileno())
+            os.link(tmp, target)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
 
 
 def is_storage_error(exc: OSError) -> bool:

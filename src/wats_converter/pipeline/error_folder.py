@@ -1,7 +1,8 @@
 """Quarantine: move a file into an error folder next to a JSON `.error` file that says why.
 
-The `.error` file is written first (atomically), then the file is moved under the matching name,
-so an `.error` never describes a different file. Names never overwrite (unique suffix).
+The `.error` file is written first (atomically, under a name of its own), then linked under the
+chosen name, then the file is moved beside it, so an `.error` never describes a different file.
+Names never overwrite (unique suffix).
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from wats_converter.pipeline.durable import (
+    candidate_names,
     finish_interrupted_move,
+    fsync_dir,
     move_no_overwrite,
-    unique_path,
+    temp_path,
     write_atomic,
 )
 
@@ -67,20 +70,41 @@ class ErrorInfo:
 
 
 def quarantine(source: Path, folder: Path, info: ErrorInfo, *, name: str | None = None) -> Path:
-    """Move `source` into `folder` (as `name`) with `<name>.error` beside it; return its path."""
+    """Move `source` into `folder` (as `name`) with `<name>.error` beside it; return its path.
+
+    The pair's name is reserved by linking the finished `.error` file under it (no overwrite),
+    so two same-named files quarantined at once never share, or swap, their reasons.
+    """
     text = json.dumps({k: v for k, v in asdict(info).items() if v is not None}, indent=2)
     folder.mkdir(parents=True, exist_ok=True)
-    earlier = finish_interrupted_move(source, folder, name or source.name)
+    base = name or source.name
+    earlier = finish_interrupted_move(source, folder, base, reserve=len(ERROR_SUFFIX))
     if earlier is not None:  # quarantined before a crash: refresh its reason, keep one copy
         write_atomic(earlier.with_name(earlier.name + ERROR_SUFFIX), text.encode())
         return earlier
-    target = unique_path(folder, name or source.name, sidecar=ERROR_SUFFIX)
-    error_file = target.with_name(target.name + ERROR_SUFFIX)
-    write_atomic(error_file, text.encode())
-    moved = move_no_overwrite(source, folder, name=target.name)
-    if moved != target:  # the name was taken between the two steps: keep the pair together
-        os.replace(error_file, moved.with_name(moved.name + ERROR_SUFFIX))
-    return moved
+    reason = temp_path(folder, base + ERROR_SUFFIX)
+    write_atomic(reason, text.encode())
+    try:
+        for candidate in candidate_names(folder, base, len(ERROR_SUFFIX)):
+            if os.path.lexists(candidate):
+                continue
+            error_file = candidate.with_name(candidate.name + ERROR_SUFFIX)
+            try:
+                os.link(reason, error_file)
+            except FileExistsError:
+                continue
+            try:
+                moved = move_no_overwrite(source, folder, name=candidate.name)
+            except BaseException:
+                error_file.unlink(missing_ok=True)
+                raise
+            if moved != candidate:  # a file without a reason took the name meanwhile
+                os.replace(error_file, moved.with_name(moved.name + ERROR_SUFFIX))
+            fsync_dir(folder)
+            return moved
+    finally:
+        reason.unlink(missing_ok=True)
+    raise AssertionError("unreachable")
 
 
 def read_error(path: Path) -> dict[str, object]:

@@ -60,3 +60,50 @@ def _lock(fd: int) -> None:
         import fcntl
 
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+class WatchFolderClaims:
+    """A check that no other service watches the same folders: an exclusive `flock` on each
+    watch folder itself (POSIX; nothing is written into the station's folder).
+
+    Two services with their own data folders on one watch folder would both convert, deliver
+    and post-process the same files (same report ids, so an overwrite on the server, but two
+    archives); this cannot be prevented from one side, so it is reported loudly. Where folders
+    cannot be locked (Windows, some network file systems) it is not checked.
+    """
+
+    def __init__(self, folders: list[Path]) -> None:
+        self.folders = sorted(set(folders))
+        self._fds: list[int] = []
+
+    def claim(self) -> list[str]:
+        """Lock every folder; return a warning for each one another service holds."""
+        if sys.platform == "win32":
+            return []
+        import fcntl
+
+        warnings = []
+        for folder in self.folders:
+            try:
+                fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+            except OSError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                warnings.append(
+                    f"another wats-converter already watches {folder}: both convert and "
+                    "post-process the same files (archived twice); stop one, or give each its "
+                    "own folder"
+                )
+                continue
+            except OSError:  # not lockable here: nothing to tell
+                os.close(fd)
+                continue
+            self._fds.append(fd)
+        return warnings
+
+    def release(self) -> None:
+        while self._fds:
+            os.close(self._fds.pop())

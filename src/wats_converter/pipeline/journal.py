@@ -11,13 +11,21 @@ less than handing the call to a worker thread.
 WAL with synchronous=NORMAL: every commit survives a crash of this process (kill -9); a power
 loss may forget the last few, which at worst re-submits a report under its same id (an overwrite,
 not a duplicate).
+
+Paths are stored as the bytes the OS gave (a BLOB): a name that is not valid UTF-8 (a cp1252
+name from an SMB, USB or FAT mount) is recorded losslessly instead of failing the write. Every
+transaction is rolled back on any error, so a failed write never leaves the connection inside
+an open transaction.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 SCHEMA = """
@@ -28,6 +36,15 @@ CREATE TABLE IF NOT EXISTS kept (
 CREATE TABLE IF NOT EXISTS attempts (path TEXT PRIMARY KEY, count INTEGER NOT NULL);
 """
 FileKey = tuple[int, int]  # (size, mtime_ns): a file "as seen"
+
+
+def _blob(path: Path | str) -> bytes:
+    """A path as stored: the OS's bytes (surrogate-escaped names round-trip)."""
+    return os.fsencode(path)
+
+
+def _name(stored: bytes | str) -> str:
+    return os.fsdecode(stored) if isinstance(stored, bytes) else stored
 
 
 class Journal:
@@ -41,16 +58,34 @@ class Journal:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        with self._transaction():  # journals written before paths were stored as bytes
+            for table in ("kept", "attempts"):
+                self._db.execute(
+                    f"UPDATE {table} SET path = CAST(path AS BLOB) WHERE typeof(path) = 'text'"
+                )
         self._kept: dict[str, FileKey] = {
-            p: (s, m) for p, s, m in self._db.execute("SELECT path, size, mtime_ns FROM kept")
+            _name(p): (s, m)
+            for p, s, m in self._db.execute("SELECT path, size, mtime_ns FROM kept")
         }
         self._attempts: dict[str, int] = {}
         for p, n in self._db.execute("SELECT path, count FROM attempts").fetchall():
-            if Path(p).exists():
-                self._attempts[p] = n
+            if Path(_name(p)).exists():
+                self._attempts[_name(p)] = n
             else:
                 self._db.execute("DELETE FROM attempts WHERE path = ?", (p,))
-        self._cleared: list[tuple[str]] = []
+        self._cleared: list[tuple[bytes]] = []
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """BEGIN ... COMMIT, rolled back on any error (the caller holds the lock)."""
+        self._db.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def is_kept(self, path: Path, key: FileKey) -> bool:
         """Whether this exact file (same size and mtime) was already handled and kept."""
@@ -60,15 +95,13 @@ class Journal:
         """Record a handled file that stays in place; its conversion attempts end with it (in the
         same transaction: a kept file must never look like an unfinished conversion)."""
         self._attempts.pop(str(path), None)
-        with self._lock:
-            self._db.execute("BEGIN")
+        with self._lock, self._transaction():
             self._db.execute(
                 "INSERT OR REPLACE INTO kept VALUES (?,?,?,?,?,?)",
-                (str(path), key[0], key[1], outcome, converter, time.time()),
+                (_blob(path), key[0], key[1], outcome, converter, time.time()),
             )
-            self._db.execute("DELETE FROM attempts WHERE path = ?", (str(path),))
-            self._db.execute("COMMIT")
-            self._kept[str(path)] = key
+            self._db.execute("DELETE FROM attempts WHERE path = ?", (_blob(path),))
+        self._kept[str(path)] = key
 
     def start_attempt(self, path: Path) -> int:
         """Count one more conversion attempt of `path`, durably before converting; return it.
@@ -78,12 +111,14 @@ class Journal:
         """
         count = self._attempts.get(str(path), 0) + 1
         with self._lock:
+            cleared = self._cleared
+            with self._transaction():
+                self._db.executemany("DELETE FROM attempts WHERE path = ?", cleared)
+                self._db.execute(
+                    "INSERT OR REPLACE INTO attempts VALUES (?, ?)", (_blob(path), count)
+                )
+            self._cleared = []
             self._attempts[str(path)] = count
-            cleared, self._cleared = self._cleared, []
-            self._db.execute("BEGIN")
-            self._db.executemany("DELETE FROM attempts WHERE path = ?", cleared)
-            self._db.execute("INSERT OR REPLACE INTO attempts VALUES (?, ?)", (str(path), count))
-            self._db.execute("COMMIT")
         return count
 
     def attempts(self, path: Path) -> int:
@@ -91,15 +126,16 @@ class Journal:
 
     def clear_attempts(self, path: Path) -> None:
         if self._attempts.pop(str(path), None) is not None:
-            self._cleared.append((str(path),))
+            self._cleared.append((_blob(path),))
 
     def flush(self) -> None:
         """Write pending clears now (every second, on stop, after a suspect converted fine)."""
         if not self._cleared:
             return
         with self._lock:
-            cleared, self._cleared = self._cleared, []
-            self._db.executemany("DELETE FROM attempts WHERE path = ?", cleared)
+            with self._transaction():
+                self._db.executemany("DELETE FROM attempts WHERE path = ?", self._cleared)
+            self._cleared = []
 
     def close(self) -> None:
         self.flush()

@@ -208,7 +208,7 @@ class AsyncPendingQueue:
         if probe:
             self._probing = True
         try:
-            await self.client.submit(body)
+            await self.client.submit(body, report_id)
         except ServerUnavailable as exc:
             self._note_unavailable(exc)
             raise
@@ -411,7 +411,7 @@ class AsyncPendingQueue:
             self._backoff(item, None)
             return
         try:
-            await self.client.submit(body)
+            await self.client.submit(body, item.report_id)
         except ServerUnavailable as exc:
             self._note_failure(item, exc)
         except ReportRejected as exc:

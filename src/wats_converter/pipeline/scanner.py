@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -72,10 +73,12 @@ def scan(
             if entry.path in seen or not slot.wants(entry.name, folder):
                 continue
             try:
-                st = entry.stat()
+                st = entry.stat(follow_symlinks=False)
             except OSError:
                 stats.errors += 1
                 continue
+            if not stat.S_ISREG(st.st_mode):
+                continue  # a symlink, FIFO or device is never read (it could name any file)
             seen.add(entry.path)
             path = folder / entry.name  # far cheaper than parsing the whole Path(entry.path)
             found.append(Candidate(path, slot, st.st_size, st.st_mtime_ns))

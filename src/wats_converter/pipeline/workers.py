@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import multiprocessing
+import os
 import queue
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
@@ -129,7 +132,24 @@ _process_converters: list[ConverterBase] = []
 
 
 def _init_process(config: Config) -> None:
+    _die_with_parent()
     _process_converters[:] = [slot.converter for slot in build_slots(config)]
+
+
+def _die_with_parent() -> None:
+    """A worker must not outlive a service killed with SIGKILL (it would hold files open and
+    memory, and a restarted service starts new ones): Linux delivers SIGKILL to it when its
+    parent dies (PR_SET_PDEATHSIG). Elsewhere the pool's own pipe ends it when it next looks."""
+    if sys.platform != "linux":
+        return
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() == 1:  # the parent died before the request took effect
+        os._exit(1)
 
 
 def _convert_in_process(slot_index: int, path: Path) -> Converted:

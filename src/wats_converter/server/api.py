@@ -17,6 +17,7 @@ from wats_converter.converters.builtin.wsxf import report_from_wsxf_body
 from wats_converter.errors import ConversionError, ReportValidationError
 from wats_converter.report import UUTReport, check, finalize
 from wats_converter.server.faults import FaultRule, Faults
+from wats_converter.server.security import token_matches
 from wats_converter.server.store import QUERY_FIELDS, HeaderQuery, ReportStore
 
 SERVER_VERSION = "2025.3.0.0"
@@ -53,7 +54,7 @@ class Api:
 
     async def _authorized(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         header = request.headers.get("Authorization", "")
-        if self.token is not None and header != f"Basic {self.token}":
+        if self.token is not None and not token_matches(header, self.token):
             return web.Response(
                 status=401,
                 text="Unauthorized: send 'Authorization: Basic <token>' "
@@ -62,6 +63,10 @@ class Api:
         return await handler(request)
 
     async def _report_post(self, request: web.Request, path: str) -> web.StreamResponse:
+        return await self._authorized(request, functools.partial(self._faulty_post, path=path))
+
+    async def _faulty_post(self, request: web.Request, path: str) -> web.StreamResponse:
+        # a fault rule is consumed only by an authorized post: a stranger cannot use up the plan
         rule = self.faults.take()
         if rule is not None:
             response = await self._apply_fault(rule, request)
@@ -69,8 +74,7 @@ class Api:
                 return response
         delay_s = rule.ms / 1000 if rule is not None and rule.mode == "delay" else 0.0
         parse = _parse_wsxf if path == "report/wsxf" else UUTReport.from_wsjf
-        store = functools.partial(self._store, parse=parse, delay_s=delay_s)
-        response = await self._authorized(request, store)
+        response = await self._store(request, parse=parse, delay_s=delay_s)
         if rule is not None and rule.mode == "drop_after_store":
             _drop_connection(request)
         return response

@@ -1,9 +1,14 @@
-"""The local server's lifecycle: build the aiohttp app, listen, refuse for a while, stop."""
+"""The local server's lifecycle: build the aiohttp app, listen, refuse for a while, stop.
+
+Who may use it is decided in one place, `security.Guard` (token on every route, Host check on
+loopback, no cross-site writes, slow clients cut off); see docs/local-server.md, "Security".
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
 from aiohttp import web
@@ -12,8 +17,10 @@ from pydantic import ValidationError
 from wats_converter.server.api import Api
 from wats_converter.server.faults import FaultPlan, Faults
 from wats_converter.server.pages import STORE_KEY, report_detail, report_list
+from wats_converter.server.security import Guard, is_loopback
 from wats_converter.server.store import ReportStore
 
+log = logging.getLogger(__name__)
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 
 
@@ -22,8 +29,11 @@ class LocalServer:
 
     Args:
         store: where reports are kept.
-        token: the accepted `Authorization: Basic <token>`; None accepts any client.
+        token: the accepted `Authorization: Basic <token>`, needed by every route (the pages
+            and `/_admin/*` too); None accepts any client (bind to loopback then).
         admin: serve `/_admin/*` (fault plan and counters) for tests and benchmarks.
+        header_timeout_s: a connection that has not sent a request's headers within this
+            long is closed.
     """
 
     def __init__(
@@ -34,16 +44,21 @@ class LocalServer:
         admin: bool = False,
         faults: Faults | None = None,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        header_timeout_s: float = 10.0,
     ) -> None:
         self.store = store
         self.token = token
         self.faults = faults or Faults()
+        self.guard = Guard(token, loopback=True, header_timeout_s=header_timeout_s)
         self.api = Api(store, self.faults, token, self.refuse_for)
-        self.app = web.Application(client_max_size=max_body_bytes)
+        self.app = web.Application(
+            client_max_size=max_body_bytes, middlewares=[self.guard.middleware]
+        )
         self.app[STORE_KEY] = store
         self.app.router.add_route("*", "/{api:(?i:api)}/{tail:.*}", self.api.dispatch)
         self.app.router.add_get("/", report_list)
         self.app.router.add_get("/reports/{id}", report_detail)
+        self.admin = admin
         if admin:
             self.app.router.add_get("/_admin/counters", self._counters)
             self.app.router.add_post("/_admin/faults", self._set_faults)
@@ -62,6 +77,14 @@ class LocalServer:
         """Listen on host:port (0 picks a free port); return the base URL."""
         await self._runner.setup()
         self.host = host
+        self.guard.loopback = is_loopback(host)
+        if not self.guard.loopback and self.token is None:
+            log.warning(
+                "listening on %s without a token: anyone who can reach this address can read "
+                "and submit reports%s; give it --token",
+                host,
+                " and reset the store" if self.admin else "",
+            )
         await self._listen(port)
         return self.url
 
@@ -69,7 +92,7 @@ class LocalServer:
         loop = asyncio.get_running_loop()
         assert self._runner.server is not None
         self._listener = await loop.create_server(
-            self._runner.server, self.host, port, reuse_address=True
+            self.guard.protocol_factory(self._runner.server), self.host, port, reuse_address=True
         )
         self.port = self._listener.sockets[0].getsockname()[1]
 

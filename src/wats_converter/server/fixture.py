@@ -29,12 +29,20 @@ class ServerThread:
     """A `LocalServer` on its own event loop in a daemon thread."""
 
     def __init__(
-        self, db: Path | str = ":memory:", token: str | None = None, port: int = 0
+        self,
+        db: Path | str = ":memory:",
+        token: str | None = None,
+        port: int = 0,
+        *,
+        open_access: bool = False,
     ) -> None:
-        self.token = token if token is not None else secrets.token_urlsafe(16)
+        """`open_access`: no token at all (any client; a browser without credentials)."""
+        self.token = "" if open_access else token or secrets.token_urlsafe(16)
         self.store = ReportStore(db)
         self.faults = Faults()
-        self.server = LocalServer(self.store, token=self.token, admin=True, faults=self.faults)
+        self.server = LocalServer(
+            self.store, token=self.token or None, admin=True, faults=self.faults
+        )
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, daemon=True, name="wats-local-server"
@@ -64,9 +72,11 @@ class ServerThread:
 
 
 @contextmanager
-def local_server(db: Path | str = ":memory:", token: str | None = None) -> Iterator[ServerThread]:
+def local_server(
+    db: Path | str = ":memory:", token: str | None = None, *, open_access: bool = False
+) -> Iterator[ServerThread]:
     """The local server on a free loopback port, in this process, for the `with` block."""
-    server = ServerThread(db, token)
+    server = ServerThread(db, token, open_access=open_access)
     try:
         yield server
     finally:
