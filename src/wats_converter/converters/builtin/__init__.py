@@ -3,6 +3,7 @@
 from wats_converter.converters.builtin.csv import CSVConverter
 from wats_converter.converters.builtin.gr228x import GR228XConverter
 from wats_converter.converters.builtin.spea import SPEAConverter
+from wats_converter.converters.builtin.spectrum import SpectrumConverter
 from wats_converter.converters.builtin.wsjf import WSJFConverter
 from wats_converter.converters.builtin.wstf import WSTFConverter
 from wats_converter.converters.builtin.wsxf import WSXFConverter
@@ -14,6 +15,7 @@ BUILTIN_CONVERTERS = {
     "WSTFConverter": WSTFConverter,
     "GR228XConverter": GR228XConverter,
     "SPEAConverter": SPEAConverter,
+    "SpectrumConverter": SpectrumConverter,
 }
 
 __all__ = [
@@ -21,6 +23,7 @@ __all__ = [
     "CSVConverter",
     "GR228XConverter",
     "SPEAConverter",
+    "SpectrumConverter",
     "WSJFConverter",
     "WSTFConverter",
     "WSXFConverter",
