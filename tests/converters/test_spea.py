@@ -57,8 +57,8 @@ def test_every_run_is_one_report_with_the_testers_verdict(reports: list[UUTRepor
 
 
 def test_the_passed_run_with_failed_discharge_checks_keeps_its_verdict_with_a_note(
-    reports: list,
-) -> None:  # type: ignore[type-arg]
+    reports: list[UUTReport],
+) -> None:
     last = reports[-1]
     assert last.result == "P"
     assert notes(last) == ["tester verdict Passed, but a step is Failed"]
@@ -152,8 +152,8 @@ def test_part_number_and_revision_come_from_settings() -> None:
 
 
 def test_ids_are_stable_per_run_and_do_not_change_as_the_file_grows(
-    tmp_path: Path, reports: list
-) -> None:  # type: ignore[type-arg]
+    tmp_path: Path, reports: list[UUTReport]
+) -> None:
     assert reports[3].id == unit_id("SPEAConverter", SN, "2024-10-12T16:16:21+02:00", 3)
     lines = SAMPLE.read_text().splitlines(keepends=True)
     ends = [i for i, line in enumerate(lines) if line.startswith("END;")]
