@@ -17,6 +17,7 @@ from wats_converter.errors import ConversionError
 
 MAX_DEPTH = 32
 _KEY = re.compile(r"\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*:")
+_KEY_SO_FAR = re.compile(r"\(\s*[A-Za-z0-9_]*\s*\Z")
 _SPECIAL = re.compile(r'[()"]')
 
 
@@ -85,6 +86,8 @@ class _Reader:
             if match is None:
                 return nodes, True
             key = _KEY.match(self.text, match.start())
+            if key is None and _KEY_SO_FAR.match(self.text, match.start()):
+                return nodes, False  # the key itself is still being written
             if key is None:
                 raise ConversionError(
                     f"expected `(KEY:` here, found {self.text[match.start() :][:20]!r}",
