@@ -33,6 +33,14 @@ def test_converter_api() -> None:
         "round_noise",
         "unit_symbol",
         "unit_id",
+        "ComponentClass",
+        "component_class",
+        "HeaderSettings",
+        "GrowingLogSettings",
+        "add_note",
+        "keep_verdict",
+        "log_not_finished",
+        "steps_status",
     }
     assert all(hasattr(converters, name) for name in converters.__all__)
 

@@ -12,6 +12,7 @@ from wats_converter.converters.api import (
     SkipFile,
     StationDefaults,
 )
+from wats_converter.converters.components import ComponentClass, component_class
 from wats_converter.converters.ids import unit_id
 from wats_converter.converters.localtime import (
     LocalTime,
@@ -19,6 +20,14 @@ from wats_converter.converters.localtime import (
     parse_local_time,
     station_zone,
     zone,
+)
+from wats_converter.converters.tester import (
+    GrowingLogSettings,
+    HeaderSettings,
+    add_note,
+    keep_verdict,
+    log_not_finished,
+    steps_status,
 )
 from wats_converter.converters.text import decode_text, read_limited
 from wats_converter.converters.units import (
@@ -33,18 +42,25 @@ from wats_converter.errors import ConversionError
 
 __all__ = [
     "OHM",
+    "ComponentClass",
     "ConversionContext",
     "ConversionError",
     "ConvertResult",
     "ConverterBase",
     "ConverterSettings",
+    "GrowingLogSettings",
+    "HeaderSettings",
     "LocalTime",
     "RetryLater",
     "SkipFile",
     "StationDefaults",
+    "add_note",
+    "component_class",
     "decode_text",
     "is_nan_reading",
+    "keep_verdict",
     "localize",
+    "log_not_finished",
     "parse_local_time",
     "parse_number",
     "parse_si",
@@ -53,6 +69,7 @@ __all__ = [
     "read_limited",
     "round_noise",
     "station_zone",
+    "steps_status",
     "unit_id",
     "unit_symbol",
     "zone",

@@ -1,7 +1,7 @@
 """What converters for production testers share: header settings, growing logs, the verdict.
 
 Tester files lack fields WATS needs (part number, revision, sequence version, operator); those
-come from `TesterSettings`, with the file's own value winning where it has one. Testers that
+come from `HeaderSettings`, with the file's own value winning where it has one. Testers that
 append unit after unit to one log (ICT session logs, multi-run CSV) use `GrowingLogSettings` and
 `log_not_finished`: a log is converted when its end marker is written, or, when the user asks
 for it, unit by unit before that (each unit keeps its id as the log grows, see `unit_id`).
@@ -22,7 +22,7 @@ _SEVERITY = {"T": 3, "E": 2, "F": 1}
 _WORDS = {"P": "Passed", "F": "Failed", "E": "Error", "T": "Terminated"}
 
 
-class TesterSettings(ConverterSettings):
+class HeaderSettings(ConverterSettings):
     """Header fields for testers whose files do not (always) carry them.
 
     Attributes:
@@ -40,7 +40,7 @@ class TesterSettings(ConverterSettings):
     operator: str = Field(default="", max_length=100)
 
 
-class GrowingLogSettings(TesterSettings):
+class GrowingLogSettings(HeaderSettings):
     """Settings of a tester that appends unit after unit to one file.
 
     Attributes:
