@@ -163,6 +163,18 @@ def test_extension_lines_and_panel_positions_override_the_header(tmp_path: Path)
     assert [r.uut.testSocketIndex for r in reports] == [2, 2, 2]
 
 
+def test_an_extension_line_between_boards_changes_only_the_boards_after_it(
+    tmp_path: Path,
+) -> None:
+    text = SAMPLE.read_text().replace(
+        "?31-JUL-12  14:18:53\n", "?31-JUL-12  14:18:53\nWATS_operator=carol\nTOP_OF_LOOP-B\n"
+    )
+    reports = convert(gr228x(), write(tmp_path, text))
+    assert [r.uut.user for r in reports] == ["oper", "carol", "carol"]
+    assert [r.uut.testSocketIndex for r in reports] == [None, 1, 1]
+    assert [r.id for r in reports] == [r.id for r in convert(gr228x(), SAMPLE)]
+
+
 def test_settings_fill_what_the_log_lacks(tmp_path: Path) -> None:
     reports = convert(
         gr228x(

@@ -155,7 +155,7 @@ class GR228XConverter(ConverterBase):
         return [self._report(b) for b in ready]
 
     def _report(self, board: _Board) -> UUTReport:
-        fields = {**board.session.fields, **board.fields}
+        fields = board.fields
         report = UUTReport(
             pn=fields.get("partNumber") or self._part_number(board.session.path),
             sn=board.sn,
@@ -358,9 +358,12 @@ class _Parser:
             serial = (match.group("sn") or "").strip()
             if not serial:
                 raise ConversionError("board without a serial number (`SN <serial>`)", line=number)
+            session = self.sessions[-1]
             self.board = _Board(
-                self.sessions[-1], serial[:100], when, number, len(self.boards), self.position
+                session, serial[:100], when, number, len(self.boards), self.position
             )
+            # a board's header is what was written before it: later lines never change it
+            self.board.fields = dict(session.fields)
             self.boards.append(self.board)
         elif mark == "]":
             self._close_board("the session ended", number)
