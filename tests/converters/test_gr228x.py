@@ -250,3 +250,10 @@ def test_an_empty_or_huge_log(tmp_path: Path) -> None:
     huge = write(tmp_path, SAMPLE.read_text() * 20, "huge.LOG")
     with pytest.raises(ConversionError, match="max_file_size_bytes"):
         convert(gr228x(max_file_size_bytes=10_000), huge)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8-sig", "cp1252"])
+def test_station_encodings_are_read(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "enc.LOG"
+    path.write_text(SAMPLE.read_text().replace("SN 4284", "SN Ø4284"), encoding=encoding)
+    assert convert(gr228x(), path)[2].sn == "Ø42842937739687688567"

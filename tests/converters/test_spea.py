@@ -229,6 +229,11 @@ def test_broken_files_give_one_clear_error(
     assert caught.value.line == number
 
 
+def test_a_huge_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    with pytest.raises(ConversionError, match="max_file_size_bytes"):
+        convert(spea(max_file_size_bytes=1_000_000), SAMPLE)
+
+
 def test_an_empty_file_is_waited_for(tmp_path: Path) -> None:
     path = tmp_path / "empty.csv"
     path.write_text("")

@@ -79,3 +79,36 @@ def test_boards_are_delivered_as_they_finish_and_never_duplicated(
     assert server.store.serial_counts() == dict.fromkeys(SERIALS, 1)  # one report per board
     assert not s.files("error")
     s.stop()
+
+
+def test_a_spea_log_growing_run_by_run_keeps_one_report_per_run(
+    tmp_path: Path, server: ServerThread
+) -> None:
+    entry = {
+        "name": "spea",
+        "class_name": "SPEAConverter",
+        "watch_folder": "watch",
+        "post_process_action": "KEEP",
+        "settings": {"timezone": "Europe/Oslo", "retry_after_s": 0.2},
+    }
+    s = Station(tmp_path, server, [entry])
+    s.folder("watch")
+    s.start()
+    lines = (DATA / "spea-3030" / "testdata_SN9871234012.csv").read_text().splitlines(True)
+    ends = [i for i, line in enumerate(lines) if line.startswith("END;")][:3]
+    path = s.root / "watch" / "testdata_SN9871234012.csv"
+    with path.open("w", encoding="utf-8") as log:
+        written = 0
+        for run, end in enumerate(ends, start=1):
+            while written <= end:
+                log.writelines(lines[written : min(written + 200, end + 1)])
+                log.flush()
+                written = min(written + 200, end + 1)
+                time.sleep(0.05)
+                if written <= end:  # mid-run: nothing of this run may be on the server
+                    assert server.store.count() <= run - 1
+            wait_until(lambda run=run: server.store.count() == run, what=f"run {run}", station=s)
+    time.sleep(1.0)
+    assert server.store.count() == 3  # the same serial three times: three runs, three reports
+    assert not s.files("error")
+    s.stop()
