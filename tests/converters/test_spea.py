@@ -211,6 +211,7 @@ def line(text: str) -> str:
         (line("ANL;1;R1;1;1;R1;;PASS;1.0x;0;2;ohm;;1\n"), "'1.0x' is not a number", 3),
         (line("ANL;1;R1;1;1;R1;;MAYBE;1.0;0;2;ohm;;1\n"), "expected PASS or FAIL", 3),
         (line("ANL;1;R1;1\n"), "at least 11 fields", 3),
+        (line("ANL;1;R1;1;1;R1;;PASS;1.0;-NAN;2;ohm;;1\n"), "low limit '-NAN' is not a number", 3),
         (line("XYZ;1\n"), "unknown SPEA record", 3),
         (line("").replace("SN;1\n", ""), "has no SN line", 3),
         ("START;P;S\n", "START needs", 1),

@@ -19,7 +19,6 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from pydantic import field_validator
 
@@ -36,7 +35,7 @@ from wats_converter.converters.tester import (
 from wats_converter.converters.units import OHM, is_nan_reading, parse_si
 from wats_converter.errors import ConversionError
 from wats_converter.report import Step, UUTReport
-from wats_converter.report.parts import ReportResult
+from wats_converter.report.parts import MeasStatus, ReportResult, StepStatus
 
 TIME = r"\d{1,2}-[A-Za-z]{3}-\d{2}\s+\d{1,2}:\d{2}:\d{2}"
 TIME_FORMATS = ("%d-%b-%y %H:%M:%S",)
@@ -192,9 +191,8 @@ class GR228XConverter(ConverterBase):
         program = re.split(r"[\\/]", path.strip())[-1]
         pattern = self.settings.part_number_pattern
         match = re.search(pattern, program) if pattern else None
-        if match is not None and (match.group(1) if match.groups() else match.group(0)):
-            return str(match.group(1) if match.groups() else match.group(0))[:100]
-        return (self.settings.part_number or program)[:100]
+        found = "" if match is None else match.group(1) if match.groups() else match.group(0)
+        return (found or self.settings.part_number or program)[:100]
 
 
 def _sequence(root: Step, sequences: dict[str, Step], name: str) -> Step:
@@ -210,26 +208,38 @@ def _add_failure(seq: Step, failure: _Failure) -> None:
 
 def _add_reading(seq: Step, reading: _Reading) -> None:
     name = reading.ref[:100]
-    low = _number(reading.low, reading.line, "low limit")
-    high = _number(reading.high, reading.line, "high limit")
+    low = _limit(reading.low, reading.line, "low limit")
+    high = _limit(reading.high, reading.line, "high limit")
     if not reading.value:
         if reading.mark == "#":
             seq.add_action_step(name, status="D")
             return
-        limits = f"limits ({reading.low or ''}, {reading.high or ''})" if low or high else None
+        given = low is not None or high is not None
+        limits = f"limits ({reading.low or ''}, {reading.high or ''})" if given else None
         seq.add_pass_fail_step(name, reading.mark == "=", reportText=limits)
         return
     value = _number(reading.value, reading.line, "value")
-    status: Any = "D" if reading.mark == "#" else "P" if reading.mark == "=" else "F"
+    passed = reading.mark == "="
+    status: StepStatus = "P" if passed else "F"
+    meas_status: MeasStatus | None = "P" if passed else "F"
+    if reading.mark == "#":  # logged only: Done, the measurement judged by its limits if any
+        status, meas_status = "D", None
     seq.add_numeric_step(
         name,
         value,
         low,
         high,
         unit=_unit(reading.kind),
-        meas_status=None if status == "D" else status,
+        meas_status=meas_status,
         status=status,
     )
+
+
+def _limit(text: str | None, line: int, what: str) -> float | None:
+    limit = _number(text, line, what)
+    if limit is not None and math.isnan(limit):
+        raise ConversionError(f"{what} {text!r} is not a number", line=line, field=what)
+    return limit
 
 
 def _number(text: str | None, line: int, what: str) -> float | None:

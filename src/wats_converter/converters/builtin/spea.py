@@ -39,7 +39,7 @@ from wats_converter.converters.units import is_nan_reading, unit_symbol
 from wats_converter.converters.values import parse_number
 from wats_converter.errors import ConversionError
 from wats_converter.report import Step, UUTReport, new_root
-from wats_converter.report.parts import ReportResult
+from wats_converter.report.parts import MeasStatus, ReportResult
 
 MAX_LINE_CHARS = 64 * 1024
 DATE_ORDERS = {"mmdd": "%m/%d/%Y %H:%M:%S", "ddmm": "%d/%m/%Y %H:%M:%S"}
@@ -257,8 +257,12 @@ def _flush(run: _Run) -> None:
 def _add_step(seq: Step, cells: list[str], number: int) -> None:
     name = (cells[5].strip() or cells[2].strip() or cells[0])[:100]
     word = cells[7].strip().upper()
-    status = "P" if word == "PASS" else "F" if word.startswith("FAIL") else None
-    if status is None:
+    status: MeasStatus
+    if word == "PASS":
+        status = "P"
+    elif word.startswith("FAIL"):  # FAIL(+), FAIL(-), FAIL(+/-): above, below, no reading
+        status = "F"
+    else:
         raise ConversionError(
             f"status {cells[7]!r}: expected PASS or FAIL", line=number, field="status"
         )
@@ -268,8 +272,8 @@ def _add_step(seq: Step, cells: list[str], number: int) -> None:
         seq.add_pass_fail_step(name, status == "P", status=status, reportText=reading or None)
         return
     value = _number(reading, number, "measured")
-    low = _number(cells[9], number, "low limit")
-    high = _number(cells[10], number, "high limit")
+    low = _limit(cells[9], number, "low limit")
+    high = _limit(cells[10], number, "high limit")
     unit = unit_symbol(cells[11]) if len(cells) > 11 else None
     if not low and not high and (value == 0 or math.isnan(value)):
         seq.add_pass_fail_step(name, status == "P", status=status)
@@ -281,7 +285,7 @@ def _add_step(seq: Step, cells: list[str], number: int) -> None:
         low or None,
         high or None,
         unit=unit,
-        meas_status=status,  # type: ignore[arg-type]
+        meas_status=status,
         status=status,
     )
 
@@ -292,6 +296,13 @@ def _number(text: str, number: int, what: str) -> float:
     if is_nan_reading(text):
         return math.nan
     return parse_number(text, line=number, field=what)
+
+
+def _limit(text: str, number: int, what: str) -> float:
+    limit = _number(text, number, what)
+    if math.isnan(limit):
+        raise ConversionError(f"{what} {text!r} is not a number", line=number, field=what)
+    return limit
 
 
 def _text_lines(f: io.BufferedReader, settings: SPEASettings) -> Iterator[tuple[int, str]]:
