@@ -115,6 +115,19 @@ def test_a_file_being_written_is_waited_for(tmp_path: Path, board: UUTReport) ->
     assert convert(spectrum(), write(tmp_path, TEXT))[0].id == board.id
 
 
+def test_a_file_of_two_boards_and_the_second_one_being_written(
+    tmp_path: Path, board: UUTReport
+) -> None:
+    second = TEXT.replace("Serialnumber:1111111111", "Serialnumber:2222222222")
+    reports = convert(spectrum(), write(tmp_path, TEXT + "\n" + second))
+    assert [r.sn for r in reports] == ["1111111111", "2222222222"]
+    assert reports[0].id == board.id and reports[1].id != board.id
+    growing = write(tmp_path, TEXT + "\n" + second[: len(second) // 2])
+    with pytest.raises(RetryLater):
+        convert(spectrum(), growing)
+    assert [r.id for r in convert(spectrum(convert_before_end=True), growing)] == [board.id]
+
+
 def test_a_failed_board_and_a_verdict_the_steps_contradict(tmp_path: Path) -> None:
     c1 = TEXT.index('(PAGE_NAME: "C1")')
     failed_c1 = TEXT[:c1] + TEXT[c1:].replace("(STAT: PASS)", "(STAT: FAIL)", 3)
