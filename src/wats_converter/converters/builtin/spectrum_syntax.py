@@ -9,6 +9,7 @@ is reported as unfinished (the tester may still be writing the file).
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -63,14 +64,7 @@ class _Reader:
         self.line_starts = [0, *(m.end() for m in re.finditer("\n", text))]
 
     def line(self, pos: int) -> int:
-        lo, hi = 0, len(self.line_starts)
-        while lo + 1 < hi:  # the last line start at or before pos
-            mid = (lo + hi) // 2
-            if self.line_starts[mid] <= pos:
-                lo = mid
-            else:
-                hi = mid
-        return lo + 1
+        return bisect.bisect_right(self.line_starts, pos)
 
     def top_level(self) -> tuple[list[Node], bool]:
         nodes: list[Node] = []
