@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import scenarios as s
+from bench import vendor
 
 RESULTS = Path(__file__).parent / "results"
 REFERENCE = {"burst_rich_json": 45.0, "burst_small_json": 180.0}  # pyWATS, same class of machine
@@ -41,6 +42,9 @@ def plan(full: bool) -> dict[str, tuple[Callable[[], dict[str, Any]], bool]]:
         "idle_latency": (lambda: s.idle_latency(40), False),
         "soak": (lambda: s.soak(10000 if full else 3000), False),
     }
+    for name in vendor.FORMATS:
+        table[f"vendor_{name}"] = (lambda name=name: vendor.convert_rate(name), False)
+    table["vendor_spea_stream_50mb"] = (lambda: vendor.spea_stream(50), False)
     if full:
         table["backlog_100000"] = (lambda: s.backlog(100_000), False)
         table["idle_cost_100000_kept"] = (lambda: s.idle_cost(100_000), False)

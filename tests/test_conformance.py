@@ -34,7 +34,7 @@ FILES = sorted(
 )
 CONVERTERS = sorted(BUILTIN_CONVERTERS.values(), key=lambda c: c.name)
 CSV_SETTINGS = YAML(typ="safe").load((ROOT / "examples" / "csv" / "columns.yaml").read_text())
-SETTINGS = {"columns.csv": CSV_SETTINGS["converters"][0]["settings"]}
+SETTINGS = {("CSVConverter", "columns.csv"): CSV_SETTINGS["converters"][0]["settings"]}
 
 
 def produced() -> list[tuple[str, UUTReport]]:
@@ -44,7 +44,7 @@ def produced() -> list[tuple[str, UUTReport]]:
         for cls in CONVERTERS:
             if path.suffix.lower() not in cls.supported_extensions:
                 continue
-            converter: ConverterBase = cls(SETTINGS.get(path.name))
+            converter: ConverterBase = cls(SETTINGS.get((cls.name, path.name)))
             try:
                 conversion = convert_path(converter, path)
             except (ConversionError, ReportValidationError, SkipFile):
@@ -102,7 +102,10 @@ def test_every_report_the_local_server_stores_validates_against_the_schema() -> 
                 server.url + "/api/Report/WSJF",
                 data=body,
                 method="POST",
-                headers={"Authorization": f"Basic {server.token}"},
+                headers={
+                    "Authorization": f"Basic {server.token}",
+                    "Content-Type": "application/json",
+                },
             )
             try:
                 urllib.request.urlopen(request, timeout=10).close()

@@ -37,7 +37,13 @@ def test_converter_api() -> None:
         "ArchiveLimits",
         "check_member_name",
         "read_members",
+        "ComponentClass",
         "component_class",
+        "HeaderSettings",
+        "GrowingLogSettings",
+        "keep_verdict",
+        "log_not_finished",
+        "steps_status",
     }
     assert all(hasattr(converters, name) for name in converters.__all__)
 

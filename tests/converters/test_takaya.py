@@ -178,7 +178,7 @@ def test_a_verdict_that_disagrees_with_the_steps_is_kept_and_noted(tmp_path: Pat
     assert second.result == "F"
     assert second.root.status == "P"
     notes = [m.text for m in second.miscInfos or [] if m.description == "wats-converter note"]
-    assert notes == ["the tester's verdict is FAIL although no step failed"]
+    assert notes == ["tester verdict Failed, but no step failed"]
 
 
 def test_settings_for_part_number_revision_and_zone() -> None:

@@ -327,4 +327,4 @@ def test_a_result_that_disagrees_with_the_functions_is_kept_and_noted(tmp_path: 
     (report,) = convert(write_zip(tmp_path / "odd.xjlog", members))
     assert report.result == "F"
     notes = [m.text for m in report.miscInfos or [] if m.description == "wats-converter note"]
-    assert notes == ["the run's result is not Passed although no function failed"]
+    assert notes == ["tester verdict Failed, but no step failed"]

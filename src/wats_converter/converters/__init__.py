@@ -13,7 +13,7 @@ from wats_converter.converters.api import (
     StationDefaults,
 )
 from wats_converter.converters.archive import ArchiveLimits, check_member_name, read_members
-from wats_converter.converters.components import component_class
+from wats_converter.converters.components import ComponentClass, component_class
 from wats_converter.converters.ids import unit_id
 from wats_converter.converters.localtime import (
     LocalTime,
@@ -21,6 +21,13 @@ from wats_converter.converters.localtime import (
     parse_local_time,
     station_zone,
     zone,
+)
+from wats_converter.converters.tester import (
+    GrowingLogSettings,
+    HeaderSettings,
+    keep_verdict,
+    log_not_finished,
+    steps_status,
 )
 from wats_converter.converters.text import decode_text, read_limited
 from wats_converter.converters.units import (
@@ -41,11 +48,14 @@ from wats_converter.errors import ConversionError
 __all__ = [
     "OHM",
     "ArchiveLimits",
+    "ComponentClass",
     "ConversionContext",
     "ConversionError",
     "ConvertResult",
     "ConverterBase",
     "ConverterSettings",
+    "GrowingLogSettings",
+    "HeaderSettings",
     "LocalTime",
     "RetryLater",
     "SkipFile",
@@ -54,7 +64,9 @@ __all__ = [
     "component_class",
     "decode_text",
     "is_nan_reading",
+    "keep_verdict",
     "localize",
+    "log_not_finished",
     "parse_local_time",
     "parse_number",
     "parse_reading",
@@ -65,6 +77,7 @@ __all__ = [
     "read_members",
     "round_noise",
     "station_zone",
+    "steps_status",
     "unit_id",
     "unit_symbol",
     "zone",

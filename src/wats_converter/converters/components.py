@@ -1,97 +1,98 @@
-"""Component classes from reference designators: `R12` is a resistor, `C3` a capacitor.
+"""The component class of a reference designator (`R12` a resistor, `C7` a capacitor, ...).
 
-In-circuit and flying-probe testers report one row per component; a test engineer browses them
-by class (all resistors, all capacitors, ...), so converters group steps into one sequence per
-class. The class is read from the leading letters of the reference designator (IEEE 315 /
-IEC 81346 practice), longest known prefix first, case-insensitive:
+In-circuit, flying-probe and boundary-scan testers name each test after the part it measures.
+Grouping a unit's steps by component class (all resistors, all capacitors, ...) is what a test
+engineer expects in WATS, so converters for those testers share one reading of designators:
 
-| prefix | class |
-|---|---|
-| R, RN, RA, RP | Resistors |
-| VR, RV, POT | Potentiometers |
-| C, CN | Capacitors |
-| L | Inductors |
-| FB, FL | Ferrites and filters |
-| D, CR, Z, ZD | Diodes |
-| LED | LEDs |
-| Q, T, TR | Transistors |
-| U, IC, I | Integrated circuits |
-| J, P, X, CON | Connectors |
-| K, RL | Relays |
-| F | Fuses |
-| Y, XTAL | Crystals |
-| SW, S | Switches |
-| TP | Test points |
-| JP, W | Jumpers |
-| BT, B | Batteries |
-| TX, XFMR | Transformers |
+- the letters before the first digit are the class prefix: `R12`, `R1K-ADP`, `K500_RLY1_NO`;
+- a designator in brackets wins over the test's own name: `DSC-CP[C109]` (a discharge test of
+  capacitor C109) and `RS[R442+R657]` are a capacitor and a resistor test;
+- otherwise the first word (split at spaces, `-`, `_`, `+`, ...) that is a known designator:
+  `DSC-C241` is capacitor C241;
+- anything else (`SHO NET`, `PS_OFF`, `LNK2TP`) is `OTHER`.
 
-Anything else (no letters, an unknown prefix) is "Other components".
+Prefixes follow IEEE 315 / IEC 81346 usage; `V` is a semiconductor (diode or transistor) as in
+European designations.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-OTHER = "Other components"
-CLASSES: dict[str, str] = {
-    "R": "Resistors",
-    "RN": "Resistors",
-    "RA": "Resistors",
-    "RP": "Resistors",
-    "VR": "Potentiometers",
-    "RV": "Potentiometers",
-    "POT": "Potentiometers",
-    "C": "Capacitors",
-    "CN": "Capacitors",
-    "L": "Inductors",
-    "FB": "Ferrites and filters",
-    "FL": "Ferrites and filters",
-    "D": "Diodes",
-    "CR": "Diodes",
-    "Z": "Diodes",
-    "ZD": "Diodes",
-    "LED": "LEDs",
-    "Q": "Transistors",
-    "T": "Transistors",
-    "TR": "Transistors",
-    "U": "Integrated circuits",
-    "IC": "Integrated circuits",
-    "I": "Integrated circuits",
-    "J": "Connectors",
-    "P": "Connectors",
-    "X": "Connectors",
-    "CON": "Connectors",
-    "K": "Relays",
-    "RL": "Relays",
-    "F": "Fuses",
-    "Y": "Crystals",
-    "XTAL": "Crystals",
-    "SW": "Switches",
-    "S": "Switches",
-    "TP": "Test points",
-    "JP": "Jumpers",
-    "W": "Jumpers",
-    "BT": "Batteries",
-    "B": "Batteries",
-    "TX": "Transformers",
-    "XFMR": "Transformers",
+
+@dataclass(frozen=True)
+class ComponentClass:
+    """A kind of component: its designator prefix (`R`) and its plural name (`Resistors`)."""
+
+    prefix: str
+    name: str
+
+
+OTHER = ComponentClass("", "Other")
+CLASSES = {
+    c.prefix: c
+    for c in (
+        ComponentClass("R", "Resistors"),
+        ComponentClass("RN", "Resistor networks"),
+        ComponentClass("RP", "Resistor networks"),
+        ComponentClass("C", "Capacitors"),
+        ComponentClass("L", "Inductors"),
+        ComponentClass("FB", "Inductors"),
+        ComponentClass("D", "Diodes"),
+        ComponentClass("LED", "Diodes"),
+        ComponentClass("Z", "Diodes"),
+        ComponentClass("V", "Semiconductors"),
+        ComponentClass("Q", "Transistors"),
+        ComponentClass("T", "Transformers"),
+        ComponentClass("U", "Integrated circuits"),
+        ComponentClass("IC", "Integrated circuits"),
+        ComponentClass("K", "Relays"),
+        ComponentClass("F", "Fuses"),
+        ComponentClass("S", "Switches"),
+        ComponentClass("SW", "Switches"),
+        ComponentClass("J", "Connectors"),
+        ComponentClass("P", "Connectors"),
+        ComponentClass("X", "Connectors"),
+        ComponentClass("JP", "Jumpers"),
+        ComponentClass("Y", "Crystals"),
+        ComponentClass("TP", "Test points"),
+        ComponentClass("RA", "Resistor networks"),
+        ComponentClass("VR", "Potentiometers"),
+        ComponentClass("RV", "Potentiometers"),
+        ComponentClass("POT", "Potentiometers"),
+        ComponentClass("CN", "Capacitors"),
+        ComponentClass("FL", "Inductors"),
+        ComponentClass("CR", "Diodes"),
+        ComponentClass("ZD", "Diodes"),
+        ComponentClass("TR", "Transistors"),
+        ComponentClass("I", "Integrated circuits"),
+        ComponentClass("CON", "Connectors"),
+        ComponentClass("RL", "Relays"),
+        ComponentClass("XTAL", "Crystals"),
+        ComponentClass("W", "Jumpers"),
+        ComponentClass("BT", "Batteries"),
+        ComponentClass("B", "Batteries"),
+        ComponentClass("TX", "Transformers"),
+        ComponentClass("XFMR", "Transformers"),
+    )
 }
-_LETTERS = re.compile(r"^\s*([A-Za-z]+)")
+_BRACKETED = re.compile(r"\[([A-Za-z]+)\d")
+_DESIGNATOR = re.compile(r"^([A-Za-z]+)\d")
+_WORDS = re.compile(r"[\s\-_+/,;:()\[\]]+")
 
 
-def component_class(reference: str) -> str:
-    """The component class ("Resistors", "Capacitors", ...) of reference designator `reference`.
+def component_class(reference: str) -> ComponentClass:
+    """The class of the component a test named `reference` measures (`OTHER` if unknown).
 
-    The leading letters decide, longest known prefix first (`LED3` is an LED, `L3` an
-    inductor, `RL1` a relay); see the module docstring for the table.
+    >>> component_class("R508").name, component_class("DSC-CP[C109]").name
+    ('Resistors', 'Capacitors')
     """
-    match = _LETTERS.match(reference)
-    if match is None:
-        return OTHER
-    letters = match.group(1).upper()
-    for length in range(len(letters), 0, -1):
-        found = CLASSES.get(letters[:length])
-        if found is not None:
-            return found
+    bracketed = _BRACKETED.search(reference)
+    if bracketed is not None and bracketed.group(1).upper() in CLASSES:
+        return CLASSES[bracketed.group(1).upper()]
+    for word in _WORDS.split(reference):
+        match = _DESIGNATOR.match(word)
+        if match is not None and match.group(1).upper() in CLASSES:
+            return CLASSES[match.group(1).upper()]
     return OTHER

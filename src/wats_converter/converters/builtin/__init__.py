@@ -1,6 +1,9 @@
 """The converters shipped with wats-converter, by the class name the config uses."""
 
 from wats_converter.converters.builtin.csv import CSVConverter
+from wats_converter.converters.builtin.gr228x import GR228XConverter
+from wats_converter.converters.builtin.spea import SPEAConverter
+from wats_converter.converters.builtin.spectrum import SpectrumConverter
 from wats_converter.converters.builtin.takaya import TakayaConverter
 from wats_converter.converters.builtin.wsjf import WSJFConverter
 from wats_converter.converters.builtin.wstf import WSTFConverter
@@ -14,11 +17,17 @@ BUILTIN_CONVERTERS = {
     "WSTFConverter": WSTFConverter,
     "TakayaConverter": TakayaConverter,
     "XJTAGConverter": XJTAGConverter,
+    "GR228XConverter": GR228XConverter,
+    "SPEAConverter": SPEAConverter,
+    "SpectrumConverter": SpectrumConverter,
 }
 
 __all__ = [
     "BUILTIN_CONVERTERS",
     "CSVConverter",
+    "GR228XConverter",
+    "SPEAConverter",
+    "SpectrumConverter",
     "TakayaConverter",
     "WSJFConverter",
     "WSTFConverter",

@@ -35,6 +35,7 @@ from wats_converter.converters.api import ConverterBase, ConverterSettings, Retr
 from wats_converter.converters.components import component_class
 from wats_converter.converters.ids import unit_id
 from wats_converter.converters.localtime import parse_local_time
+from wats_converter.converters.tester import keep_verdict
 from wats_converter.converters.units import OHM, parse_si, round_noise
 from wats_converter.errors import ConversionError
 from wats_converter.report import CompOp, Step, UUTReport, numeric_passes
@@ -165,7 +166,6 @@ class TakayaConverter(ConverterBase):
         report = UUTReport(pn=pn, sn=sn, rev=rev, start=start.time)
         start.note_on(report)
         report.id = unit_id(self.display_name, sn, start.time.isoformat(), index)
-        report.result = "P" if group.verdict == "PASS" else "F"
         report.machineName = header.station or None
         report.uut.user = operator
         report.uut.testSocketIndex = group.number
@@ -176,8 +176,8 @@ class TakayaConverter(ConverterBase):
             report.uut.fixtureId = tag.fixture
         if header.test_time:
             report.add_misc_info("Panel test time", header.test_time[:100])
-        failed = self._steps(report, group)
-        _note_disagreement(report, group.verdict, failed)
+        self._steps(report, group)
+        keep_verdict(report, "P" if group.verdict == "PASS" else "F")
         return report
 
     def _part(self, model: str) -> tuple[str, str]:
@@ -212,7 +212,9 @@ class TakayaConverter(ConverterBase):
             seen[name] = seen.get(name, 0) + 1
             if seen[name] > 1:
                 name = f"{name[:94]} [{seen[name]}]"
-            sequence_name = AUTO_SEQUENCE if row.value == "P-Auto" else component_class(row.part)
+            sequence_name = (
+                AUTO_SEQUENCE if row.value == "P-Auto" else component_class(row.part).name
+            )
             sequence = sequences.get(sequence_name)
             if sequence is None:
                 sequence = sequences[sequence_name] = report.root.add_sequence(sequence_name)
@@ -575,10 +577,3 @@ def _split_serial(serial: str) -> tuple[str, _SerialTag]:
         return serial[:100], _SerialTag()
     fixture, _, operator = (part.strip() for part in found.group("tag").partition(" - "))
     return found.group("sn")[:100], _SerialTag(fixture[:100], operator[:100])
-
-
-def _note_disagreement(report: UUTReport, verdict: str, failed: bool) -> None:
-    if verdict == "PASS" and failed:
-        report.add_conversion_note("the tester's verdict is PASS although a step failed")
-    elif verdict == "FAIL" and not failed:
-        report.add_conversion_note("the tester's verdict is FAIL although no step failed")

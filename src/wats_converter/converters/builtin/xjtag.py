@@ -27,6 +27,7 @@ from pydantic import Field
 from wats_converter.converters.api import ConversionContext, ConverterBase, ConverterSettings
 from wats_converter.converters.archive import ArchiveLimits, read_members
 from wats_converter.converters.ids import unit_id
+from wats_converter.converters.tester import keep_verdict
 from wats_converter.errors import ConversionError
 from wats_converter.report import Step, UUTReport
 from wats_converter.report.parts import ReportResult, StepStatus
@@ -148,8 +149,7 @@ class XJTAGConverter(ConverterBase):
             for function in group.findall("testfunction"):
                 _function_step(sequence, function, member)
         verdict = _status(_text(info, "result"), member, "testruninfo/result")
-        report.result = _result(verdict, member)
-        _note_disagreement(report)
+        keep_verdict(report, _result(verdict, member))
         return report
 
 
@@ -266,16 +266,3 @@ def _result(status: StepStatus, member: str) -> ReportResult:
             f"{member}: the run's result is Skipped: not a test result", field="result"
         )
     return "P" if status == "P" else "F" if status == "F" else "E" if status == "E" else "T"
-
-
-def _note_disagreement(report: UUTReport) -> None:
-    statuses = {s.status or _bool_status(s) for s in report.root.walk() if s is not report.root}
-    failed = bool(statuses & {"F", "E", "T"})
-    if report.result == "P" and failed:
-        report.add_conversion_note("the run's result is Passed although a test function failed")
-    elif report.result != "P" and not failed:
-        report.add_conversion_note("the run's result is not Passed although no function failed")
-
-
-def _bool_status(step: Step) -> str:
-    return next((m.status for m in step.booleanMeas or ()), "P")

@@ -1,0 +1,96 @@
+"""What converters for production testers share: header settings, growing logs, the verdict.
+
+Tester files lack fields WATS needs (part number, revision, sequence version, operator); those
+come from `HeaderSettings`, with the file's own value winning where it has one. Testers that
+append unit after unit to one log (ICT session logs, multi-run CSV) use `GrowingLogSettings` and
+`log_not_finished`: a log is converted when its end marker is written, or, when the user asks
+for it, unit by unit before that (each unit keeps its id as the log grows, see `unit_id`).
+`keep_verdict` keeps the tester's own verdict for a unit and says so when the steps disagree.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from wats_converter.converters.api import ConverterSettings, RetryLater
+from wats_converter.report import Step, UUTReport, numeric_passes
+from wats_converter.report.parts import ReportResult
+
+# Terminated > Error > Failed > Passed, as finalize ranks them
+_SEVERITY = {"T": 3, "E": 2, "F": 1}
+_WORDS = {"P": "Passed", "F": "Failed", "E": "Error", "T": "Terminated"}
+
+
+class HeaderSettings(ConverterSettings):
+    """Header fields for testers whose files do not (always) carry them.
+
+    Attributes:
+        timezone: IANA zone of the tester's local times; empty = the station's zone.
+        part_number: the part number when the file has none.
+        revision: the part revision when the file has none.
+        sequence_version: the test program's version when the file has none.
+        operator: the operator when the file has none (else config `station.operator`).
+    """
+
+    timezone: str = ""
+    part_number: str = Field(default="", max_length=100)
+    revision: str = Field(default="", max_length=100)
+    sequence_version: str = Field(default="", max_length=30)
+    operator: str = Field(default="", max_length=100)
+
+
+class GrowingLogSettings(HeaderSettings):
+    """Settings of a tester that appends unit after unit to one file.
+
+    Attributes:
+        convert_before_end: convert the finished units of a log whose end marker is not written
+            yet (use with `post_process_action: KEEP`; the log is converted again as it grows,
+            every unit under the same id, so the server overwrites instead of duplicating).
+            Off (the default): the log waits until its end marker is written.
+        retry_after_s: how long to wait before looking at an unfinished log again.
+    """
+
+    convert_before_end: bool = False
+    retry_after_s: float = Field(default=30.0, gt=0)
+
+
+def log_not_finished(what: str, settings: GrowingLogSettings) -> RetryLater:
+    """The `RetryLater` to raise for a log whose end marker (`what`) is not written yet."""
+    reason = f"{what} is not written yet (the tester is still writing)"
+    return RetryLater(reason, settings.retry_after_s)
+
+
+def keep_verdict(report: UUTReport, verdict: ReportResult) -> None:
+    """Make the tester's `verdict` the report's result; add a note when the steps disagree.
+
+    The steps disagree when the tester passed the unit but a step failed (or erred), or failed
+    it while every step passed. A terminated or erred unit never gets a note: its steps may
+    well have passed.
+    """
+    report.result = verdict
+    computed = steps_status(report.root)
+    if verdict == "P" and computed != "P":
+        report.add_conversion_note(
+            f"tester verdict Passed, but a step is {_WORDS.get(computed, computed)}"
+        )
+    elif verdict == "F" and computed == "P":
+        report.add_conversion_note("tester verdict Failed, but no step failed")
+
+
+def steps_status(step: Step) -> str:
+    """The status `step` ends with when the report is finalized (worst of T, E, F; else P),
+    computed without changing the report: a status set on a step wins over its children."""
+    if step.status is not None:
+        return step.status if step.status in _SEVERITY else "P"
+    statuses = [steps_status(child) for child in step.steps or ()]
+    for meas in step.numericMeas or ():
+        if meas.status is not None:
+            statuses.append(meas.status)
+        elif meas.value is not None and not numeric_passes(
+            meas.compOp, meas.value, meas.lowLimit, meas.highLimit
+        ):
+            statuses.append("F")
+    statuses += [b.status for b in step.booleanMeas or ()]
+    statuses += [s.status for s in step.stringMeas or () if s.status is not None]
+    worst = max(statuses, key=lambda s: _SEVERITY.get(s, 0), default="P")
+    return worst if worst in _SEVERITY else "P"
