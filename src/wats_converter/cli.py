@@ -34,10 +34,14 @@ from wats_converter.converters.api import (
     SkipFile,
 )
 from wats_converter.converters.builtin import BUILTIN_CONVERTERS
-from wats_converter.converters.loading import build_converter
+from wats_converter.converters.loading import (
+    build_converter,
+    known_converter_names,
+    use_converter_paths,
+)
 from wats_converter.errors import ConfigError, WatsConverterError
 from wats_converter.pipeline.conversion import convert_path
-from wats_converter.pipeline.slot import build_slots
+from wats_converter.pipeline.slot import build_slots, watch_summary
 from wats_converter.server.app import LocalServer
 from wats_converter.server.faults import FaultPlan, Faults
 from wats_converter.server.store import ReportStore
@@ -95,6 +99,7 @@ def pick_converter(file: Path, name: str | None, config_path: Path | None) -> Co
     """The converter for `file`: by name, else the first whose extensions match."""
     if config_path is not None:
         config = load_config(config_path)
+        use_converter_paths(config.converter_paths)
         entries = list(config.converters)
     else:
         config = embedded_config(Path("wats-data"))
@@ -103,9 +108,10 @@ def pick_converter(file: Path, name: str | None, config_path: Path | None) -> Co
             for cls in BUILTIN_CONVERTERS
         ]
     if name is not None:
-        entries = [e for e in entries if name in (e.name, e.class_name)]
-        if not entries:
-            raise ConfigError(f"no converter named {name!r}")
+        named = [e for e in entries if name in (e.name, e.class_name)]
+        if not named:
+            raise ConfigError(_no_converter_named(name, entries, config_path))
+        entries = named
     for entry in entries:
         converter = build_converter(entry, config.station, f"converter {entry.name!r}")
         if name is not None or converter.matches_file(file):
@@ -113,6 +119,20 @@ def pick_converter(file: Path, name: str | None, config_path: Path | None) -> Co
     raise ConfigError(
         f"{file}: no converter handles {file.suffix or 'files without extension'}; "
         "pick one with --converter"
+    )
+
+
+def _no_converter_named(name: str, entries: list[ConverterEntry], config: Path | None) -> str:
+    if config is not None:
+        names = ", ".join(sorted({e.name for e in entries} | {e.class_name for e in entries}))
+        return f"{config} has no converter named {name!r}; its converters are {names or 'none'}"
+    return (
+        f"no converter named {name!r}; without --config the known converters are "
+        f"{', '.join(known_converter_names())}. To use a converter of your own, register it in "
+        "a config file (`converter_paths: [folder of your module]` and a `converters:` entry "
+        "with `module_path` and `class_name`) and run `wats-converter convert FILE --config "
+        "CONFIG`, or install it with an entry point in the `wats_converter.converters` group "
+        "(see docs/converters/writing-a-converter.md)"
     )
 
 
@@ -308,8 +328,9 @@ def run(
     except ConfigError as exc:
         fail(str(exc), EXIT_USAGE)
     if config.server.url == EMBEDDED:
-        watch = sorted({str(s.entry.watch_folder) for s in service.slots})
-        click.echo(f"Drop result files (.json, .xml, .txt, .csv) into: {', '.join(watch)}")
+        click.echo("Drop result files into:")
+        for line in watch_summary(service.slots):
+            click.echo(f"  {line}")
     try:
         result = asyncio.run(_run_service(service, once, once_timeout, config_path))
     except ConfigError as exc:

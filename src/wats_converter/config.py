@@ -129,6 +129,9 @@ class Config(Strict):
     health: HealthConfig = HealthConfig()
     log_file: bool = True
     """Also log to a rotating file `wats-converter.log` in the state folder."""
+    converter_paths: tuple[Path, ...] = ()
+    """Folders (relative to the config file) put on the import path before converters load,
+    so `module_path` names a module in them; the working directory is never searched."""
     converters: tuple[ConverterEntry, ...] = ()
     base_dir: Path = Field(default=Path("."), exclude=True)
 
@@ -202,7 +205,8 @@ def _resolve_folders(config: Config, base: Path) -> Config:
         )
         for c in config.converters
     )
-    return config.model_copy(update={**top, "converters": entries})
+    paths = tuple(p for p in (_resolve(base, p) for p in config.converter_paths) if p)
+    return config.model_copy(update={**top, "converters": entries, "converter_paths": paths})
 
 
 def _check_converters(config: Config, source: str) -> None:

@@ -32,7 +32,7 @@ from wats_converter.pipeline.journal import Journal
 from wats_converter.pipeline.pending_queue import AsyncPendingQueue
 from wats_converter.pipeline.post_process import PostProcessor
 from wats_converter.pipeline.scanner import DirMemo, ScanStats, scan
-from wats_converter.pipeline.slot import ConverterSlot, build_slots
+from wats_converter.pipeline.slot import ConverterSlot, build_slots, watch_summary
 from wats_converter.pipeline.stats import ServiceStats
 from wats_converter.pipeline.watcher import FileWatcher
 from wats_converter.pipeline.workers import ProcessRunner, Runner, ThreadRunner
@@ -300,11 +300,10 @@ class Service:
                     log.info("removed %s left by an interrupted write", tmp)
 
     def _announce(self, recovered: int) -> None:
-        folders = ", ".join(sorted({str(s.entry.watch_folder) for s in self.slots}))
         log.info(
-            "watching %s with %d converters; sending to %s",
-            folders,
+            "watching with %d converters (%s); sending to %s",
             len(self.slots),
+            "; ".join(watch_summary(self.slots)),
             self.server_url,
         )
         if self.embedded is not None:

@@ -19,7 +19,12 @@ from pathlib import Path
 
 from wats_converter.config import Config
 from wats_converter.converters.api import RetryLater, SkipFile
-from wats_converter.errors import ConversionTimedOut, FileTooLarge, StorageError
+from wats_converter.errors import (
+    ConversionTimedOut,
+    FileIncomplete,
+    FileTooLarge,
+    StorageError,
+)
 from wats_converter.failpoints import failpoint
 from wats_converter.pipeline.converter_queue import ConverterQueue, WorkItem
 from wats_converter.pipeline.durable import is_storage_error
@@ -40,6 +45,10 @@ ERROR_HINTS = {
     "FileTooLarge": "Raise the converter's max_file_size_bytes setting if the file is genuine.",
     "ConversionTimedOut": "The converter hung on this file repeatedly; check the file and the "
     "converter, then `errors requeue` it.",
+    "FileIncomplete": "The tester stopped writing this file before its end marker. Complete "
+    "the file (or raise the converter's incomplete_timeout_s setting), then `errors requeue` it.",
+    "NoConverterFound": "No converter of this watch folder claims this file. Add a converter "
+    "(or `patterns`) for it, then `errors requeue` it.",
 }
 DEFAULT_HINT = (
     "The converter could not read this file. Fix the file (or the converter) and "
@@ -168,6 +177,16 @@ class AsyncConverterPool:
             await self._skip(item, key, signal.reason)
         except RetryLater as signal:
             self.journal.clear_attempts(path)
+            unchanged_s = time.time() - key[1] / 1e9
+            timeout_s = slot.converter.settings.incomplete_timeout_s
+            if unchanged_s >= timeout_s:
+                # the tester stopped writing it: say so instead of polling it for ever
+                gave_up = FileIncomplete(
+                    f"still not complete {unchanged_s:.0f} s after its last change "
+                    f"(incomplete_timeout_s is {timeout_s:g}): {signal.reason}"
+                )
+                await self._fail(item, gave_up, 1)
+                return None
             log.info(
                 "%s: %s asks to retry in %g s: %s", path, slot.name, signal.after_s, signal.reason
             )
