@@ -80,9 +80,12 @@ def test_testing_api() -> None:
         "ServerProcess",
         "ServerThread",
         "TestFileGenerator",
+        "check_wsjf_schema",
+        "convert_file",
         "local_server",
         "minimal_report",
         "rich_report",
+        "station_config",
         "write_atomically",
     }
     assert all(hasattr(testing, name) for name in testing.__all__)
