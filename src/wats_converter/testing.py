@@ -24,12 +24,12 @@ from typing import Any
 
 from wats_converter.config import Config, build_config
 from wats_converter.converters.api import ConversionContext, ConverterBase, StationDefaults
-from wats_converter.converters.loading import create_converter
 from wats_converter.converters.builtin.wstf_render import render_wstf
 from wats_converter.converters.builtin.wsxf_render import render_wsxf
+from wats_converter.converters.loading import create_converter
+from wats_converter.pipeline.conversion import convert_path
 from wats_converter.report import CompOp, Loop, UUTReport, finalize
 from wats_converter.report.compare import DUAL_LIMIT_OPS, SINGLE_LIMIT_OPS
-from wats_converter.pipeline.conversion import convert_path
 from wats_converter.server.fixture import ServerProcess, ServerThread, local_server
 
 __all__ = [
