@@ -41,7 +41,8 @@ from wats_converter.converters.loading import (
 )
 from wats_converter.errors import ConfigError, WatsConverterError
 from wats_converter.pipeline.conversion import convert_path
-from wats_converter.pipeline.slot import build_slots, watch_summary
+from wats_converter.pipeline.scanner import ScanStats, Unmatched, output_folders, scan
+from wats_converter.pipeline.slot import build_slots, folder_patterns, watch_summary
 from wats_converter.server.app import LocalServer
 from wats_converter.server.faults import FaultPlan, Faults
 from wats_converter.server.store import ReportStore
@@ -338,9 +339,15 @@ def run(
     except (WatsConverterError, OSError) as exc:  # never a traceback for a disk or state problem
         fail(f"{type(exc).__name__}: {exc}")
     if once:
+        unmatched = (
+            f", {result.unmatched} unmatched (no converter claims them: "
+            "`wats-converter unmatched` lists them)"
+            if result.unmatched
+            else ""
+        )
         click.echo(
             f"done: {result.converted} converted, {result.failed} failed, "
-            f"{result.pending} still pending",
+            f"{result.pending} still pending{unmatched}",
             err=True,
         )
         sys.exit(result.exit_code)
@@ -456,8 +463,31 @@ def _show_status(config: Config, as_json: bool) -> None:
             f"  {name}: discovered {c['discovered']}, converted {c['converted']}, "
             f"failed {c['failed']}, skipped {c['skipped']}"
         )
+    if data.get("unmatched"):
+        click.secho(
+            f"unmatched files: {data['unmatched']} (no converter claims them; "
+            "`wats-converter unmatched` lists them)",
+            fg="yellow",
+        )
     if data["last_error"]:
         click.secho(f"last error: {data['last_error']}", fg="yellow")
+
+
+@main.command()
+@_config_options
+def unmatched(config_path: Path | None, data_dir: Path) -> None:
+    """List the files in watch folders that no converter claims (they are never converted)."""
+    config = _load(config_path, data_dir)
+    try:
+        slots = build_slots(config)
+    except ConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
+    strays: dict[str, Unmatched] = {}
+    scan(slots, output_folders(config), ScanStats(), unmatched=strays)
+    for stray in sorted(strays.values(), key=lambda u: str(u.path)):
+        folder = stray.slot.entry.watch_folder
+        click.echo(f"{stray.path}  ({folder} takes {folder_patterns(slots, folder)})")
+    click.echo(f"{len(strays)} files no converter claims", err=True)
 
 
 @main.command()

@@ -10,7 +10,7 @@ import fnmatch
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from ruamel.yaml import YAML
@@ -100,6 +100,9 @@ class ConverterEntry(Strict):
     post_process_action: PostProcessAction = PostProcessAction.MOVE
     patterns: tuple[str, ...] | None = None
     recursive: bool = True
+    unmatched: Literal["keep", "error"] = "keep"
+    """Files in the watch folder no converter claims: `keep` leaves them (logged once, counted
+    in `status` and /metrics), `error` moves them to the error folder with a `.error` file."""
     settings: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("post_process_action", mode="before")

@@ -23,6 +23,7 @@ from wats_converter.errors import (
     ConversionTimedOut,
     FileIncomplete,
     FileTooLarge,
+    NoConverterFound,
     StorageError,
 )
 from wats_converter.failpoints import failpoint
@@ -32,7 +33,7 @@ from wats_converter.pipeline.error_folder import ErrorInfo, quarantine
 from wats_converter.pipeline.journal import FileKey, Journal
 from wats_converter.pipeline.pending_queue import AsyncPendingQueue
 from wats_converter.pipeline.post_process import PostProcessor
-from wats_converter.pipeline.slot import ConverterSlot
+from wats_converter.pipeline.slot import ConverterSlot, folder_patterns
 from wats_converter.pipeline.stats import ServiceStats
 from wats_converter.pipeline.workers import Converted, Runner, WorkerCrashed
 
@@ -317,6 +318,31 @@ class AsyncConverterPool:
         self.stats.counts(item.slot.name).failed += 1
         self.stats.last_error = f"{item.path.name}: {type(exc).__name__}: {exc}"
         log.error("%s failed to convert with %s: %s -> %s", item.path, item.slot.name, exc, moved)
+
+    async def reject_unmatched(self, path: Path, slot: ConverterSlot) -> bool:
+        """Move a file no converter claims to `slot`'s error folder (`unmatched: error`);
+        False if it cannot be moved now (the next scan tries again)."""
+        folder = slot.entry.watch_folder
+        takes = folder_patterns(self.slots, folder)
+        exc = NoConverterFound(f"no converter watching {folder} takes this name ({takes})")
+        info = ErrorInfo.from_exception(
+            exc,
+            file=path,
+            converter="",
+            hint=ERROR_HINTS["NoConverterFound"],
+            with_traceback=False,
+        )
+        try:
+            moved = await asyncio.to_thread(quarantine, path, self._error_folder(slot), info)
+        except FileNotFoundError:
+            return True  # gone: nothing left to say about it
+        except (OSError, StorageError) as err:
+            log.error("%s: %s, and it cannot be moved to the error folder: %s", path, exc, err)
+            return False
+        self.stats.unmatched_to_error += 1
+        self.stats.last_error = f"{path.name}: {exc}"
+        log.warning("%s: %s -> %s", path, exc, moved)
+        return True
 
     def _error_folder(self, slot: ConverterSlot) -> Path:
         return slot.entry.error_folder or self.config.error_folder

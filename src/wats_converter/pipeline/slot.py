@@ -113,6 +113,11 @@ def build_slots(config: Config) -> list[ConverterSlot]:
     return slots
 
 
+def folder_patterns(slots: Sequence[ConverterSlot], folder: Path) -> str:
+    """The patterns of every converter watching `folder` (for messages about a file there)."""
+    return " ".join(p for s in slots if s.entry.watch_folder == folder for p in s.patterns)
+
+
 def watch_summary(slots: Sequence[ConverterSlot]) -> list[str]:
     """One line per watch folder: the file names each of its converters takes (for start-up)."""
     by_folder: dict[Path, list[str]] = {}
