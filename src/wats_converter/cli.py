@@ -8,7 +8,6 @@ import json
 import logging
 import logging.handlers
 import os
-import shutil
 import signal
 import sys
 import time
@@ -619,7 +618,10 @@ def install_service(
     config_path: Path, system_wide: bool, run_as: str | None, just_print: bool
 ) -> None:
     """Write a systemd unit (Type=notify, restart on failure, watchdog) for this config."""
-    exe = shutil.which("wats-converter") or f"{sys.executable} -m wats_converter"
+    # the same installation as this command (never another wats-converter found on PATH);
+    # the config's converter_paths make its own converters importable without PYTHONPATH
+    script = Path(sys.executable).with_name("wats-converter")
+    exe = str(script) if script.is_file() else f"{sys.executable} -m wats_converter"
     text = systemd.unit_text(
         exe,
         str(config_path.resolve()),
