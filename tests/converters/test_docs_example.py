@@ -120,3 +120,27 @@ def test_convert_without_a_config_says_how_to_register_a_converter(tmp_path: Pat
     assert "CSVConverter" in result.stderr and "WSJFConverter" in result.stderr  # the known names
     assert "converter_paths" in result.stderr and "module_path" in result.stderr
     assert "entry point" in result.stderr
+
+
+def test_the_base_class_docstring_example_runs(tmp_path: Path) -> None:
+    from wats_converter.converters import ConverterBase
+
+    doc = inspect.getdoc(ConverterBase) or ""
+    example = doc.split("Example:\n", 1)[1].split("\n\nA converter must", 1)[0]
+    code = "\n".join(line[4:] for line in example.splitlines())  # its 4-space indent
+    namespace: dict[str, object] = {}
+    exec(
+        "from pathlib import Path\nfrom wats_converter.converters import *\n"
+        "from wats_converter.report import UUTReport\n" + code,
+        namespace,
+    )
+    from wats_converter.testing import convert_file
+
+    path = tmp_path / "u.l3"
+    path.write_text("SN1,PN1,2026-03-04 09:15:30,5.02\n")
+    (report,) = convert_file(namespace["Line3Converter"], path, {"timezone": "UTC"})  # type: ignore[arg-type]
+    assert (report.sn, report.result, report.start.isoformat()) == (  # type: ignore[union-attr]
+        "SN1",
+        "P",
+        "2026-03-04T09:15:30+00:00",
+    )
