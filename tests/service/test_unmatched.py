@@ -41,6 +41,8 @@ def test_once_keeps_an_unmatched_file_and_says_so(tmp_path: Path, server: Server
     assert stray.exists()  # unmatched: keep (the default)
     status = json.loads((tmp_path / "status.json").read_text())
     assert (status["unmatched"], status["unmatched_files"]) == (1, [str(stray)])
+    shown = cli("status", "--config", str(station.config_path))
+    assert "unmatched files: 1 (no converter claims them" in shown.stdout
     listed = cli("unmatched", "--config", str(station.config_path))
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.splitlines() == [f"{stray}  ({stray.parent} takes *.csv)"]
