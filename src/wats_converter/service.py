@@ -56,9 +56,6 @@ SCAN_SHARE = 20  # the wait after a periodic scan is at least this many times it
 EMBEDDED_PORT = 8080
 
 
-UNMATCHED_SETTLE_S = 2.0  # an unmatched file this young may still be renamed by its writer
-
-
 @dataclass(frozen=True)
 class RunResult:
     converted: int
@@ -276,7 +273,8 @@ class Service:
             if key in self._unmatched:
                 continue
             if stray.slot.entry.unmatched == "error":
-                young = _age_s(stray.path) < max(self.config.settle_s, UNMATCHED_SETTLE_S)
+                # as for a claimed file: one younger than settle_s may still be written
+                young = _age_s(stray.path) < self.config.settle_s
                 if young or await pool.reject_unmatched(stray.path, stray.slot):
                     del current[key]  # moved, or looked at again by the next scan
                 continue
