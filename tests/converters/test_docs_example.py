@@ -144,3 +144,16 @@ def test_the_base_class_docstring_example_runs(tmp_path: Path) -> None:
         "P",
         "2026-03-04T09:15:30+00:00",
     )
+
+
+def test_the_doc_converter_is_typed_for_mypy_strict() -> None:
+    # `ConverterBase[Line3Settings]`: mypy knows `self.settings.timezone` is a str
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", str(EXAMPLES / "line3.py")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout
