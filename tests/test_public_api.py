@@ -102,9 +102,11 @@ def test_testing_api() -> None:
         "ServerThread",
         "TestFileGenerator",
         "assert_valid_wsjf",
+        "convert_file",
         "local_server",
         "minimal_report",
         "rich_report",
+        "station_config",
         "write_atomically",
     }
     assert all(hasattr(testing, name) for name in testing.__all__)

@@ -8,7 +8,6 @@ import json
 import logging
 import logging.handlers
 import os
-import shutil
 import signal
 import sys
 import time
@@ -34,11 +33,16 @@ from wats_converter.converters.api import (
     SkipFile,
 )
 from wats_converter.converters.builtin import BUILTIN_CONVERTERS
-from wats_converter.converters.loading import build_converter
+from wats_converter.converters.loading import (
+    build_converter,
+    known_converter_names,
+    use_converter_paths,
+)
 from wats_converter.errors import ConfigError, WatsConverterError
 from wats_converter.logsafe import EscapeControls
 from wats_converter.pipeline.conversion import convert_path
-from wats_converter.pipeline.slot import build_slots
+from wats_converter.pipeline.scanner import ScanStats, Unmatched, output_folders, scan
+from wats_converter.pipeline.slot import build_slots, folder_patterns, watch_summary
 from wats_converter.server.app import LocalServer
 from wats_converter.server.faults import FaultPlan, Faults
 from wats_converter.server.store import ReportStore
@@ -96,6 +100,7 @@ def pick_converter(file: Path, name: str | None, config_path: Path | None) -> Co
     """The converter for `file`: by name, else the first whose extensions match."""
     if config_path is not None:
         config = load_config(config_path)
+        use_converter_paths(config.converter_paths)
         entries = list(config.converters)
     else:
         config = embedded_config(Path("wats-data"))
@@ -104,9 +109,10 @@ def pick_converter(file: Path, name: str | None, config_path: Path | None) -> Co
             for cls in BUILTIN_CONVERTERS
         ]
     if name is not None:
-        entries = [e for e in entries if name in (e.name, e.class_name)]
-        if not entries:
-            raise ConfigError(f"no converter named {name!r}")
+        named = [e for e in entries if name in (e.name, e.class_name)]
+        if not named:
+            raise ConfigError(_no_converter_named(name, entries, config_path))
+        entries = named
     for entry in entries:
         converter = build_converter(entry, config.station, f"converter {entry.name!r}")
         if name is not None or converter.matches_file(file):
@@ -114,6 +120,20 @@ def pick_converter(file: Path, name: str | None, config_path: Path | None) -> Co
     raise ConfigError(
         f"{file}: no converter handles {file.suffix or 'files without extension'}; "
         "pick one with --converter"
+    )
+
+
+def _no_converter_named(name: str, entries: list[ConverterEntry], config: Path | None) -> str:
+    if config is not None:
+        names = ", ".join(sorted({e.name for e in entries} | {e.class_name for e in entries}))
+        return f"{config} has no converter named {name!r}; its converters are {names or 'none'}"
+    return (
+        f"no converter named {name!r}; without --config the known converters are "
+        f"{', '.join(known_converter_names())}. To use a converter of your own, register it in "
+        "a config file (`converter_paths: [folder of your module]` and a `converters:` entry "
+        "with `module_path` and `class_name`) and run `wats-converter convert FILE --config "
+        "CONFIG`, or install it with an entry point in the `wats_converter.converters` group "
+        "(see docs/converters/writing-a-converter.md)"
     )
 
 
@@ -315,8 +335,9 @@ def run(
     except ConfigError as exc:
         fail(str(exc), EXIT_USAGE)
     if config.server.url == EMBEDDED:
-        watch = sorted({str(s.entry.watch_folder) for s in service.slots})
-        click.echo(f"Drop result files (.json, .xml, .txt, .csv) into: {', '.join(watch)}")
+        click.echo("Drop result files into:")
+        for line in watch_summary(service.slots):
+            click.echo(f"  {line}")
     try:
         result = asyncio.run(_run_service(service, once, once_timeout, config_path))
     except ConfigError as exc:
@@ -324,9 +345,15 @@ def run(
     except (WatsConverterError, OSError) as exc:  # never a traceback for a disk or state problem
         fail(f"{type(exc).__name__}: {exc}")
     if once:
+        unmatched = (
+            f", {result.unmatched} unmatched (no converter claims them: "
+            "`wats-converter unmatched` lists them)"
+            if result.unmatched
+            else ""
+        )
         click.echo(
             f"done: {result.converted} converted, {result.failed} failed, "
-            f"{result.pending} still pending",
+            f"{result.pending} still pending{unmatched}",
             err=True,
         )
         sys.exit(result.exit_code)
@@ -442,8 +469,31 @@ def _show_status(config: Config, as_json: bool) -> None:
             f"  {name}: discovered {c['discovered']}, converted {c['converted']}, "
             f"failed {c['failed']}, skipped {c['skipped']}"
         )
+    if data.get("unmatched"):
+        click.secho(
+            f"unmatched files: {data['unmatched']} (no converter claims them; "
+            "`wats-converter unmatched` lists them)",
+            fg="yellow",
+        )
     if data["last_error"]:
         click.secho(f"last error: {data['last_error']}", fg="yellow")
+
+
+@main.command()
+@_config_options
+def unmatched(config_path: Path | None, data_dir: Path) -> None:
+    """List the files in watch folders that no converter claims (they are never converted)."""
+    config = _load(config_path, data_dir)
+    try:
+        slots = build_slots(config)
+    except ConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
+    strays: dict[str, Unmatched] = {}
+    scan(slots, output_folders(config), ScanStats(), unmatched=strays)
+    for stray in sorted(strays.values(), key=lambda u: str(u.path)):
+        folder = stray.slot.entry.watch_folder
+        click.echo(f"{stray.path}  ({folder} takes {folder_patterns(slots, folder)})")
+    click.echo(f"{len(strays)} files no converter claims", err=True)
 
 
 @main.command()
@@ -575,7 +625,10 @@ def install_service(
     config_path: Path, system_wide: bool, run_as: str | None, just_print: bool
 ) -> None:
     """Write a systemd unit (Type=notify, restart on failure, watchdog) for this config."""
-    exe = shutil.which("wats-converter") or f"{sys.executable} -m wats_converter"
+    # the same installation as this command (never another wats-converter found on PATH);
+    # the config's converter_paths make its own converters importable without PYTHONPATH
+    script = Path(sys.executable).with_name("wats-converter")
+    exe = str(script) if script.is_file() else f"{sys.executable} -m wats_converter"
     text = systemd.unit_text(
         exe,
         str(config_path.resolve()),

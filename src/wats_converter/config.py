@@ -10,7 +10,7 @@ import fnmatch
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from ruamel.yaml import YAML
@@ -100,6 +100,9 @@ class ConverterEntry(Strict):
     post_process_action: PostProcessAction = PostProcessAction.MOVE
     patterns: tuple[str, ...] | None = None
     recursive: bool = True
+    unmatched: Literal["keep", "error"] = "keep"
+    """Files in the watch folder no converter claims: `keep` leaves them (logged once, counted
+    in `status` and /metrics), `error` moves them to the error folder with a `.error` file."""
     settings: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("post_process_action", mode="before")
@@ -129,6 +132,9 @@ class Config(Strict):
     health: HealthConfig = HealthConfig()
     log_file: bool = True
     """Also log to a rotating file `wats-converter.log` in the state folder."""
+    converter_paths: tuple[Path, ...] = ()
+    """Folders (relative to the config file) put on the import path before converters load,
+    so `module_path` names a module in them; the working directory is never searched."""
     converters: tuple[ConverterEntry, ...] = ()
     base_dir: Path = Field(default=Path("."), exclude=True)
 
@@ -204,7 +210,8 @@ def _resolve_folders(config: Config, base: Path) -> Config:
         )
         for c in config.converters
     )
-    return config.model_copy(update={**top, "converters": entries})
+    paths = tuple(p for p in (_resolve(base, p) for p in config.converter_paths) if p)
+    return config.model_copy(update={**top, "converters": entries, "converter_paths": paths})
 
 
 def _check_converters(config: Config, source: str) -> None:

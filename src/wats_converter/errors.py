@@ -7,7 +7,8 @@ WatsConverterError
 ├── ConversionError        the file cannot become a report -> the file goes to the error folder
 │   ├── NoConverterFound
 │   ├── ConversionTimedOut
-│   └── FileTooLarge
+│   ├── FileTooLarge
+│   └── FileIncomplete     still not complete `incomplete_timeout_s` after its last change
 ├── SubmitError            a report could not be delivered
 │   ├── ServerUnavailable  transient (refused, timeout, 5xx, 429) -> stays pending, retried
 │   ├── ReportRejected     permanent for this report (400, 413) -> error folder
@@ -71,6 +72,10 @@ class ConversionTimedOut(ConversionError):
 
 class FileTooLarge(ConversionError):
     """The file is larger than the converter's `max_file_size_bytes`."""
+
+
+class FileIncomplete(ConversionError):
+    """The file was still not complete `incomplete_timeout_s` after its last change."""
 
 
 class SubmitError(WatsConverterError):

@@ -59,6 +59,7 @@ class ServiceCollector(Collector):
             ("wats_files_in_work", s["in_work"], "files being converted"),
             ("wats_submission_paused", int(s["paused"]), "1 while the server refuses this client"),
             ("wats_storage_blocked", int(bool(s["storage_blocked"])), "1 while the disk refuses"),
+            ("wats_unmatched_files", s["unmatched"], "files in watch folders no converter claims"),
         ):
             yield GaugeMetricFamily(name, text, value=value)
 

@@ -31,8 +31,13 @@ from wats_converter.pipeline.instance_lock import InstanceLock, WatchFolderClaim
 from wats_converter.pipeline.journal import Journal
 from wats_converter.pipeline.pending_queue import AsyncPendingQueue
 from wats_converter.pipeline.post_process import PostProcessor
-from wats_converter.pipeline.scanner import DirMemo, ScanStats, scan
-from wats_converter.pipeline.slot import ConverterSlot, build_slots
+from wats_converter.pipeline.scanner import DirMemo, ScanStats, Unmatched, output_folders, scan
+from wats_converter.pipeline.slot import (
+    ConverterSlot,
+    build_slots,
+    folder_patterns,
+    watch_summary,
+)
 from wats_converter.pipeline.stats import ServiceStats
 from wats_converter.pipeline.watcher import FileWatcher
 from wats_converter.pipeline.workers import ProcessRunner, Runner, ThreadRunner
@@ -57,6 +62,8 @@ class RunResult:
     converted: int
     failed: int
     pending: int
+    unmatched: int = 0
+    """Files no converter claims, left in place or moved to error/ (then also in `failed`)."""
 
     @property
     def exit_code(self) -> int:
@@ -87,6 +94,7 @@ class Service:
         self._rescan = asyncio.Event()
         self._folders = DirMemo()
         self._full_scan = True  # the next scan lists every folder, changed or not
+        self._unmatched: dict[str, Unmatched] = {}  # path -> where; each logged once
 
     @property
     def state_dir(self) -> Path:
@@ -211,7 +219,8 @@ class Service:
         self._write_status_now(queue, pending)
         converted = sum(c.converted for c in self.stats.converters.values())
         failed = sum(c.failed for c in self.stats.converters.values()) + self.stats.rejected
-        return RunResult(converted, failed, len(pending))
+        moved = self.stats.unmatched_to_error
+        return RunResult(converted, failed + moved, len(pending), len(self._unmatched) + moved)
 
     def _watcher_failed(self) -> None:
         self._full_scan = True  # events may be lost: look at every file again, now
@@ -232,9 +241,11 @@ class Service:
         # listing 100,000 files takes seconds: in a thread, so workers and senders keep going
         full = self._full_scan or self.stats.scans % FULL_SCAN_EVERY == 0
         self._full_scan = False  # a watcher failure during this scan asks for another
+        strays: dict[str, Unmatched] = {}
         candidates = await asyncio.to_thread(
-            scan, self.slots, exclude, stats, self._folders, full=full
+            scan, self.slots, exclude, stats, self._folders, full=full, unmatched=strays
         )
+        await self._unmatched_files(pool, strays, full)
         for n, candidate in enumerate(candidates, 1):
             if candidate.slot.keeps and journal.is_kept(
                 candidate.path, (candidate.size, candidate.mtime_ns)
@@ -249,16 +260,43 @@ class Service:
         level = logging.INFO if startup or stats.queued else logging.DEBUG
         log.log(
             level,
-            "%s scan in %.2f s: scanned=%d queued=%d skipped=%d errors=%d unchanged_folders=%d",
+            "%s scan in %.2f s: scanned=%d queued=%d skipped=%d errors=%d unmatched=%d "
+            "unchanged_folders=%d",
             "startup" if startup else "periodic",
             stats.seconds,
             stats.scanned,
             stats.queued,
             stats.skipped,
             stats.errors,
+            len(self._unmatched),
             stats.unchanged_folders,
         )
         return stats
+
+    async def _unmatched_files(
+        self, pool: AsyncConverterPool, found: dict[str, Unmatched], full: bool
+    ) -> None:
+        """Files no converter claims are never silent: each is logged once, counted, and with
+        `unmatched: error` moved to the error folder."""
+        # a partial scan lists changed folders only: what it did not list is still there
+        current = dict(found) if full else {**self._unmatched, **found}
+        for key, stray in found.items():
+            if key in self._unmatched:
+                continue
+            if stray.slot.entry.unmatched == "error":
+                # as for a claimed file: one younger than settle_s may still be written
+                young = _age_s(stray.path) < self.config.settle_s
+                if young or await pool.reject_unmatched(stray.path, stray.slot):
+                    del current[key]  # moved, or looked at again by the next scan
+                continue
+            log.warning(
+                "%s: no converter claims this file (%s takes %s); it stays where it is",
+                stray.path,
+                stray.slot.entry.watch_folder,
+                folder_patterns(self.slots, stray.slot.entry.watch_folder),
+            )
+        self._unmatched = current
+        self.stats.unmatched = sorted(str(u.path) for u in current.values())
 
     async def _scan_loop(self, pool: AsyncConverterPool, journal: Journal) -> None:
         # a second look shortly after start covers files that arrived while the watcher armed
@@ -296,11 +334,7 @@ class Service:
             self.on_progress(max(0, total - queue.qsize() - queue.in_work()), total)
 
     def _output_folders(self) -> set[Path]:
-        cfg = self.config
-        folders = {cfg.pending_folder, cfg.archive_folder, cfg.error_folder, cfg.state_dir}
-        for slot in self.slots:
-            folders |= {f for f in (slot.entry.done_folder, slot.entry.error_folder) if f}
-        return folders
+        return output_folders(self.config)
 
     def _remove_stale_temps(self) -> None:
         """Temp files of an interrupted write in our own folders (never in watch folders)."""
@@ -311,11 +345,10 @@ class Service:
                     log.info("removed %s left by an interrupted write", tmp)
 
     def _announce(self, recovered: int) -> None:
-        folders = ", ".join(sorted({str(s.entry.watch_folder) for s in self.slots}))
         log.info(
-            "watching %s with %d converters; sending to %s",
-            folders,
+            "watching with %d converters (%s); sending to %s",
             len(self.slots),
+            "; ".join(watch_summary(self.slots)),
             self.server_url,
         )
         if self.embedded is not None:
@@ -395,3 +428,10 @@ class Service:
         except (OSError, ValueError):
             with contextlib.suppress(OSError):
                 tmp.unlink()
+
+
+def _age_s(path: Path) -> float:
+    try:
+        return time.time() - path.stat().st_mtime
+    except OSError:
+        return 0.0

@@ -7,6 +7,10 @@
     from wats_converter.testing import local_server
     with local_server() as server:      # server.url, server.token, server.store, server.faults
         ...
+
+For converter authors: `convert_file(MyConverter, path, settings)` converts one file exactly as
+the service does and returns the finished reports; `station_config(folder, {...})` builds the
+validated `Config` a test service runs with.
 """
 
 from __future__ import annotations
@@ -19,8 +23,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from wats_converter.config import Config, build_config
+from wats_converter.converters.api import ConversionContext, ConverterBase, StationDefaults
 from wats_converter.converters.builtin.wstf_render import render_wstf
 from wats_converter.converters.builtin.wsxf_render import render_wsxf
+from wats_converter.converters.loading import create_converter
+from wats_converter.pipeline.conversion import convert_path
 from wats_converter.report import CompOp, Loop, UUTReport, finalize
 from wats_converter.report.compare import DUAL_LIMIT_OPS, SINGLE_LIMIT_OPS
 from wats_converter.report.schema import schema_problems
@@ -31,9 +39,11 @@ __all__ = [
     "ServerThread",
     "TestFileGenerator",
     "assert_valid_wsjf",
+    "convert_file",
     "local_server",
     "minimal_report",
     "rich_report",
+    "station_config",
     "write_atomically",
 ]
 
@@ -71,6 +81,57 @@ NUMERIC_CASES = {
     CompOp.LEGT: ((1.0, 2.0), 2.5, 2.0),
     CompOp.LTGE: ((1.0, 2.0), 2.0, 1.0),
 }
+
+
+def convert_file(
+    converter: ConverterBase | type[ConverterBase],
+    path: Path | str,
+    settings: dict[str, Any] | None = None,
+    *,
+    station: StationDefaults | None = None,
+) -> list[UUTReport]:
+    """Convert one file exactly as the service does and return its finished reports.
+
+    `converter` is a converter class (instantiated with `settings`, validated like a config
+    entry's `settings:`; a bad one raises `ConfigError` naming the key) or an instance. The
+    reports come out of the service's own code path (`pipeline.conversion.convert_path`): the
+    converter's `is_complete`, the file read with its encoding settings, station defaults
+    (`station`), per-unit ids, statuses computed and the WATS rules checked. Raises what the
+    service acts on: `ConversionError` (error folder), `SkipFile`, `RetryLater`,
+    `ReportValidationError`; and `AssertionError` for a report that breaks the WATS server's
+    WSJF schema (`assert_valid_wsjf`).
+    """
+    if isinstance(converter, type):
+        context = ConversionContext(station=station or StationDefaults())
+        converter = create_converter(converter, settings or {}, context, converter.__name__)
+    elif settings is not None or station is not None:
+        raise TypeError("pass settings and station with a converter class, not an instance")
+    reports = convert_path(converter, Path(path)).reports
+    for report in reports:
+        assert_valid_wsjf(report)
+    return reports
+
+
+def station_config(folder: Path, *converters: dict[str, Any], **top: Any) -> Config:
+    """A validated `Config` for a test, as if read from a YAML file in `folder`.
+
+    Each converter is a `converters:` entry; left out, `name` is the class name, `watch_folder`
+    is `watch`, `done_folder` `done` and `error_folder` `error` (all relative to `folder`).
+    `top` holds any other top-level keys (`server={"url": ..., "token": ...}`,
+    `converter_paths=[...]`, ...). Pass the config to `wats_converter.service.Service`.
+    """
+    entries = [
+        {
+            "name": c.get("class_name", "converter"),
+            "watch_folder": "watch",
+            "done_folder": "done",
+            "error_folder": "error",
+            **c,
+        }
+        for c in converters
+    ]
+    data = {"pending_folder": "pending", "converters": entries, **top}
+    return build_config(data, folder.resolve(), source="station_config")
 
 
 def minimal_report(

@@ -145,3 +145,16 @@ def test_a_nan_reading_keeps_no_value_and_fails_its_limits(
     (meas,) = step.numericMeas or []
     assert (meas.value, meas.status, step.status, report.result) == (None, "F", "F", "F")
     assert "reading was NaN" in (step.reportText or "")
+
+
+def test_a_file_without_a_start_keeps_its_id_when_it_is_touched(tmp_path: Path) -> None:
+    import os
+
+    path = tmp_path / "r.csv"
+    path.write_text("pn,P\nsn,S\n\nname,value\nVCC,5\n")
+    first = convert(path)
+    os.utime(path, (1_700_000_000, 1_700_000_000))  # re-dropped or touched: a new mtime
+    again = convert(path)
+    assert again.start != first.start and again.id == first.id
+    path.write_text("pn,P\nsn,S\n\nname,value\nVCC,6\n")
+    assert convert(path).id != first.id  # another content: another unit

@@ -64,9 +64,12 @@ def test_user_converter_by_module_path(user_package: Path) -> None:
 
 
 def test_user_converter_works_through_convert_with_a_config(user_package: Path) -> None:
+    elsewhere = user_package / "elsewhere"
+    elsewhere.mkdir()
     (user_package / "r.l3").write_text("SN9,PN9,5.0\n")
     (user_package / "c.yaml").write_text(
         textwrap.dedent("""\
+        converter_paths: [.]
         converters:
           - name: Line 3
             module_path: my_company.converters.line3
@@ -81,7 +84,7 @@ def test_user_converter_works_through_convert_with_a_config(user_package: Path) 
         str(user_package / "r.l3"),
         "--config",
         str(user_package / "c.yaml"),
-        cwd=str(user_package),
+        cwd=str(elsewhere),  # the config's converter_paths find the module, not the cwd
     )
     assert result.returncode == 0, result.stderr
     assert '"unit": "mV"' in result.stdout.replace(

@@ -46,7 +46,11 @@ def test_zero_config_mode_delivers_to_the_embedded_server(tmp_path: Path) -> Non
     TestFileGenerator.generate_batch(data / "watch", "csv", 1, prefix="c")
     result = cli("run", "--once", "--data", str(data), cwd=str(tmp_path))
     assert result.returncode == 0, result.stderr[-2000:]
-    assert f"Drop result files (.json, .xml, .txt, .csv) into: {data / 'watch'}" in result.stdout
+    # the patterns the configured converters really take, per watch folder
+    assert (
+        f"Drop result files into:\n  {data / 'watch'}: *.json (WSJF files), *.csv (CSV files), "
+        "*.xml (WSXF files), *.txt (WSTF files)\n" in result.stdout
+    )
     with sqlite3.connect(data / "server.sqlite") as db:
         serials = sorted(r[0] for r in db.execute("SELECT sn FROM reports"))
     assert serials == ["C-000000", "FILE-000000", "FILE-000001", "T-000000", "X-000000"]

@@ -10,13 +10,16 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, cast
 
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypeVar
 
 from wats_converter.converters.text import decode_text, read_limited
 from wats_converter.report import UUTReport
 
+# A converter may return WSJF dicts as well as UUTReports: they are validated as UUTReports
+# (`UUTReport.from_wsjf`), so a bad dict fails with the field named, like a bad report.
 ConvertResult = UUTReport | dict[str, Any] | Sequence[UUTReport | dict[str, Any]]
 
 
@@ -32,9 +35,12 @@ class SkipFile(Exception):
 
 
 class RetryLater(Exception):
-    """Raise from a converter when the file is not complete yet (e.g. a sibling file is missing).
+    """Raise from a converter when the file is not complete yet: its end marker is not written
+    yet (a session log the tester appends to), or a sibling file is missing.
 
-    The file is offered again after `after_s` seconds; it never goes to the error folder for this.
+    The file is offered again after `after_s` seconds, and again after every change. A file that
+    is still not complete `incomplete_timeout_s` (a setting every converter has) after its last
+    change goes to the error folder, saying so.
     """
 
     def __init__(self, reason: str, after_s: float = 5.0) -> None:
@@ -52,6 +58,9 @@ class ConverterSettings(BaseModel):
         fallback_encoding: used by `auto` when the file is not valid UTF-8.
         max_file_size_bytes: larger files go to the error folder without being read.
         process_code: the WATS process (operation) code for reports that do not carry one.
+        incomplete_timeout_s: a file that still raises `RetryLater` (or that `is_complete`
+            still refuses) this long after its last change goes to the error folder: the
+            tester stopped writing it without finishing it.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -60,6 +69,7 @@ class ConverterSettings(BaseModel):
     fallback_encoding: str = "cp1252"
     max_file_size_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
     process_code: int = Field(default=10, ge=0, le=32767)
+    incomplete_timeout_s: float = Field(default=3600.0, gt=0)
 
 
 @dataclass(frozen=True)
@@ -80,21 +90,31 @@ class ConversionContext:
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("wats_converter"))
 
 
-class ConverterBase:
+S = TypeVar("S", bound=ConverterSettings, default=Any)
+
+
+class ConverterBase(Generic[S]):
     """Base class of every converter.
 
     Set `name` and `supported_extensions`, override `convert` (text formats) or `convert_file`
     (binary or huge files), and optionally declare a nested `Settings(ConverterSettings)` model.
+    Name that model as the type argument too, `ConverterBase[MySettings]`, and mypy knows the
+    type of `self.settings` (a plain `ConverterBase` subclass gets an untyped `self.settings`).
 
     Example:
-        class Line3Converter(ConverterBase):
+        class Line3Settings(ConverterSettings):
+            timezone: str = ""
+
+        class Line3Converter(ConverterBase[Line3Settings]):
             name = "Line3Converter"
             supported_extensions = (".l3",)
+            Settings = Line3Settings
 
             def convert(self, content: str, file_path: Path) -> UUTReport:
-                sn, pn, volts = content.split(",")
-                report = UUTReport(pn=pn, sn=sn, start=file_time(file_path))
-                report.root.add_numeric_step("VCC", float(volts), 4.9, 5.1, unit="V")
+                sn, pn, stamp, volts = content.strip().split(",")
+                start = parse_local_time(stamp, ["%Y-%m-%d %H:%M:%S"], self.settings.timezone)
+                report = UUTReport(pn=pn, sn=sn, start=start.time)
+                report.root.add_numeric_step("VCC", parse_si(volts), 4.9, 5.1, unit="V")
                 return report
 
     A converter must be safe to call from several threads at once (keep per-file state local).
@@ -108,7 +128,8 @@ class ConverterBase:
         self, settings: dict[str, Any] | None = None, context: ConversionContext | None = None
     ) -> None:
         """Validate `settings` (raises pydantic's `ValidationError`; the loader names the entry)."""
-        self.settings: Any = self.Settings.model_validate(settings or {})
+        # `Settings` and the type argument name the same model; a ClassVar cannot be generic
+        self.settings: S = cast(S, self.Settings.model_validate(settings or {}))
         self.context = context or ConversionContext()
 
     @property
@@ -121,6 +142,15 @@ class ConverterBase:
             e.lower() if e.startswith(".") else f".{e.lower()}" for e in self.supported_extensions
         }
         return file_path.suffix.lower() in suffixes
+
+    def is_complete(self, file_path: Path) -> bool:
+        """Whether the file is finished (default: always). Checked before every conversion.
+
+        Override it for a format with an end marker that the tester writes last, for example
+        by reading the file's last bytes; while it returns False the file is offered again
+        later, as with `RetryLater`. Keep it cheap: it runs on every change of the file.
+        """
+        return True
 
     def convert(self, content: str, file_path: Path) -> ConvertResult:
         """Turn the decoded text of `file_path` into report(s).

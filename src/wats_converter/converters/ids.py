@@ -3,10 +3,11 @@
 The server overwrites a report posted again under the same id, so a deterministic id turns every
 re-send (after a crash, a lost answer, a re-dropped file, a log that grew) into an overwrite
 instead of a duplicate. A converter whose file carries an id (TestStand `ReportInfo ID`, ATML
-`TestResults@uuid`) sets `report.id` from it. A converter whose file holds several units, or
-grows while the tester works, derives each unit's id from what identifies that unit with
-`unit_id`, never from the whole file's content, so the id of unit 3 does not change when unit 4
-is appended.
+`TestResults@uuid`) sets `report.id` from it. Otherwise the service gives each report an id
+derived from that unit's own content (`pipeline.conversion.report_id`), never from the whole
+file's, so the id of unit 3 does not change when unit 4 is appended. A converter whose reports
+hold something that does not identify the unit (the file's name or mtime, the conversion time)
+sets `report.id = unit_id(self.display_name, ...)` from what does identify it.
 """
 
 from __future__ import annotations

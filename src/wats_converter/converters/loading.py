@@ -5,7 +5,10 @@ or `module_path` + `class_name` from the config. Every failure is a `ConfigError
 from __future__ import annotations
 
 import importlib
+import sys
+from collections.abc import Sequence
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -35,13 +38,32 @@ def load_converter_class(
                     f"{where}: entry point {ep.value!r} failed to load: {exc}"
                 ) from exc
             return _ensure_converter(loaded, where)
-    known = sorted(
-        {*BUILTIN_CONVERTERS, *(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))}
-    )
     raise ConfigError(
         f"{where}.class_name: no converter named {class_name!r}; built-in and installed converters "
-        f"are {', '.join(known)}. A converter of your own needs `module_path` too."
+        f"are {', '.join(known_converter_names())}. A converter of your own needs `module_path` "
+        "too (and its folder in `converter_paths`)."
     )
+
+
+def use_converter_paths(paths: Sequence[Path], where: str = "converter_paths") -> None:
+    """Put the config's `converter_paths` first on the import path (once each).
+
+    Every command that loads converters (`convert`, `check-config`, `run`, worker processes)
+    calls this with the same resolved folders, so a `module_path` resolves the same way in all
+    of them, whatever the working directory.
+    """
+    for i, folder in enumerate(paths):
+        if not folder.is_dir():
+            raise ConfigError(f"{where}[{i}]: {folder} is not a folder")
+    for folder in reversed(paths):
+        if str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
+    importlib.invalidate_caches()
+
+
+def known_converter_names() -> list[str]:
+    """The built-in and installed (entry point) converter class names."""
+    return sorted({*BUILTIN_CONVERTERS, *(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))})
 
 
 def _from_module(module_path: str, class_name: str, where: str) -> type[ConverterBase]:
@@ -49,8 +71,9 @@ def _from_module(module_path: str, class_name: str, where: str) -> type[Converte
         module = importlib.import_module(module_path)
     except ImportError as exc:
         raise ConfigError(
-            f"{where}.module_path: cannot import {module_path!r} ({exc}); is the package "
-            "installed in this Python environment, or on PYTHONPATH?"
+            f"{where}.module_path: cannot import {module_path!r} ({exc}); list the folder that "
+            "holds it in the config's `converter_paths` (relative to the config file), or "
+            "install its package in this Python environment"
         ) from exc
     except Exception as exc:
         raise ConfigError(

@@ -1,20 +1,23 @@
 """Run one converter on one file and turn what it returns into finished reports.
 
 This is plain synchronous code: the converter pool runs it in a worker thread or process.
-Each report gets a deterministic id (converter + content hash + index), so converting the same
-file again, after a crash or a re-drop, yields the same id and the server overwrites, never
-duplicates.
+A report without an id of its own gets a deterministic one derived from that unit alone (the
+converter's name, the hash of the unit's WSJF as the converter built it, and how many earlier
+reports of the same file had the very same content), never from the whole file: converting the
+same file again, after a crash, a re-drop or after the station appended more units to it, gives
+every unit the id it had before, so the server overwrites instead of duplicating.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from wats_converter.converters.api import ConverterBase, ConvertResult
+from wats_converter.converters.api import ConverterBase, ConvertResult, RetryLater
 from wats_converter.converters.ids import unit_id
 from wats_converter.converters.text import too_large
 from wats_converter.failpoints import failpoint
@@ -40,9 +43,19 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def report_id(converter_name: str, sha256: str, index: int) -> uuid.UUID:
-    """The deterministic id of the `index`-th report converted from content `sha256`."""
-    return unit_id(converter_name, sha256, index)
+def report_id(converter_name: str, unit_sha256: str, occurrence: int) -> uuid.UUID:
+    """The deterministic id of a unit whose own WSJF content hashes to `unit_sha256`.
+
+    `occurrence` tells apart units of one file whose content is identical (0 for the first,
+    1 for the second...), so two such units are never merged into one report, while appending
+    units to the file changes the id of none of those already in it.
+    """
+    return unit_id(converter_name, unit_sha256, occurrence)
+
+
+def unit_sha256(report: UUTReport) -> str:
+    """SHA-256 of the unit's WSJF exactly as the converter built it (no defaults, no id)."""
+    return hashlib.sha256(report.to_wsjf()).hexdigest()
 
 
 def convert_path(converter: ConverterBase, path: Path) -> Conversion:
@@ -54,14 +67,20 @@ def convert_path(converter: ConverterBase, path: Path) -> Conversion:
     limit = converter.settings.max_file_size_bytes
     if path.stat().st_size > limit:  # refuse before reading (or hashing) a single byte
         raise too_large(limit)
+    if not converter.is_complete(path):
+        raise RetryLater(f"{converter.display_name} says the file is not complete yet")
     digest = file_sha256(path)
     failpoint("after_read")
     reports = _as_reports(converter.convert_file(path, converter.context))
     failpoint("mid_convert")
-    for index, report in enumerate(reports):
-        _fill_defaults(report, converter)
+    occurrences: Counter[str] = Counter()
+    for report in reports:
         if report.id is None:
-            report.id = report_id(converter.display_name, digest, index)
+            # the unit as the converter built it: station defaults (config) must not change it
+            content = unit_sha256(report)
+            report.id = report_id(converter.display_name, content, occurrences[content])
+            occurrences[content] += 1
+        _fill_defaults(report, converter)
         finalize(report)
     return Conversion(reports, digest)
 

@@ -18,7 +18,13 @@ from pathlib import Path
 
 from wats_converter.config import Config
 from wats_converter.converters.api import RetryLater, SkipFile
-from wats_converter.errors import ConversionTimedOut, FileTooLarge, StorageError
+from wats_converter.errors import (
+    ConversionTimedOut,
+    FileIncomplete,
+    FileTooLarge,
+    NoConverterFound,
+    StorageError,
+)
 from wats_converter.failpoints import failpoint
 from wats_converter.pipeline.converter_queue import ConverterQueue, WorkItem
 from wats_converter.pipeline.durable import is_storage_error
@@ -32,7 +38,7 @@ from wats_converter.pipeline.identity import (
 from wats_converter.pipeline.journal import Journal
 from wats_converter.pipeline.pending_queue import AsyncPendingQueue
 from wats_converter.pipeline.post_process import PostProcessor
-from wats_converter.pipeline.slot import ConverterSlot
+from wats_converter.pipeline.slot import ConverterSlot, folder_patterns
 from wats_converter.pipeline.stats import ServiceStats
 from wats_converter.pipeline.workers import Converted, Runner, WorkerCrashed
 
@@ -46,6 +52,10 @@ ERROR_HINTS = {
     "FileTooLarge": "Raise the converter's max_file_size_bytes setting if the file is genuine.",
     "ConversionTimedOut": "The converter hung on this file repeatedly; check the file and the "
     "converter, then `errors requeue` it.",
+    "FileIncomplete": "The tester stopped writing this file before its end marker. Complete "
+    "the file (or raise the converter's incomplete_timeout_s setting), then `errors requeue` it.",
+    "NoConverterFound": "No converter of this watch folder claims this file. Add a converter "
+    "(or `patterns`) for it, then `errors requeue` it.",
 }
 DEFAULT_HINT = (
     "The converter could not read this file. Fix the file (or the converter) and "
@@ -198,6 +208,16 @@ class AsyncConverterPool:
             await self._skip(item, key, signal.reason)
         except RetryLater as signal:
             self.journal.clear_attempts(path)
+            unchanged_s = time.time() - key.mtime_ns / 1e9
+            timeout_s = slot.converter.settings.incomplete_timeout_s
+            if unchanged_s >= timeout_s:
+                # the tester stopped writing it: say so instead of polling it for ever
+                gave_up = FileIncomplete(
+                    f"still not complete {unchanged_s:.0f} s after its last change "
+                    f"(incomplete_timeout_s is {timeout_s:g}): {signal.reason}"
+                )
+                await self._fail(item, gave_up, 1)
+                return None
             log.info(
                 "%s: %s asks to retry in %g s: %s", path, slot.name, signal.after_s, signal.reason
             )
@@ -340,6 +360,31 @@ class AsyncConverterPool:
         self.stats.counts(item.slot.name).failed += 1
         self.stats.last_error = f"{item.path.name}: {type(exc).__name__}: {exc}"
         log.error("%s failed to convert with %s: %s -> %s", item.path, item.slot.name, exc, moved)
+
+    async def reject_unmatched(self, path: Path, slot: ConverterSlot) -> bool:
+        """Move a file no converter claims to `slot`'s error folder (`unmatched: error`);
+        False if it cannot be moved now (the next scan tries again)."""
+        folder = slot.entry.watch_folder
+        takes = folder_patterns(self.slots, folder)
+        exc = NoConverterFound(f"no converter watching {folder} takes this name ({takes})")
+        info = ErrorInfo.from_exception(
+            exc,
+            file=path,
+            converter="",
+            hint=ERROR_HINTS["NoConverterFound"],
+            with_traceback=False,
+        )
+        try:
+            moved = await asyncio.to_thread(quarantine, path, self._error_folder(slot), info)
+        except FileNotFoundError:
+            return True  # gone: nothing left to say about it
+        except (OSError, StorageError) as err:
+            log.error("%s: %s, and it cannot be moved to the error folder: %s", path, exc, err)
+            return False
+        self.stats.unmatched_to_error += 1
+        self.stats.last_error = f"{path.name}: {exc}"
+        log.warning("%s: %s -> %s", path, exc, moved)
+        return True
 
     def _error_folder(self, slot: ConverterSlot) -> Path:
         return slot.entry.error_folder or self.config.error_folder

@@ -19,7 +19,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from wats_converter.pipeline.slot import ConverterSlot
+from wats_converter.config import Config
+from wats_converter.pipeline.slot import IGNORED, ConverterSlot
 
 log = logging.getLogger(__name__)
 # a folder modified this recently may change again within its mtime's granularity: list it anyway
@@ -34,6 +35,14 @@ class Candidate:
     mtime_ns: int
 
 
+@dataclass(frozen=True, slots=True)
+class Unmatched:
+    """A file in a watch folder that no converter claims, and the slot whose folder it is in."""
+
+    path: Path
+    slot: ConverterSlot
+
+
 @dataclass
 class ScanStats:
     """The startup scan's numbers (architecture guide: scanned, queued, skipped, errors)."""
@@ -42,6 +51,7 @@ class ScanStats:
     queued: int = 0
     skipped: int = 0
     errors: int = 0
+    unmatched: int = 0
     unchanged_folders: int = 0
     seconds: float = 0.0
 
@@ -54,6 +64,14 @@ class DirMemo:
     folders: dict[tuple[int, str], tuple[int, list[Path]]] = field(default_factory=dict)
 
 
+def output_folders(config: Config) -> set[Path]:
+    """The folders the service writes to: never scanned, even inside a watch folder."""
+    folders = {config.pending_folder, config.archive_folder, config.error_folder, config.state_dir}
+    for entry in config.enabled_converters():
+        folders |= {f for f in (entry.done_folder, entry.error_folder) if f}
+    return folders
+
+
 def scan(
     slots: Sequence[ConverterSlot],
     exclude: set[Path],
@@ -61,16 +79,31 @@ def scan(
     memo: DirMemo | None = None,
     *,
     full: bool = True,
+    unmatched: dict[str, Unmatched] | None = None,
 ) -> list[Candidate]:
     """Every file the slots claim, oldest modification first. With a `memo`, the folders seen
-    are recorded in it, and unless `full`, those unchanged since it are skipped."""
+    are recorded in it, and unless `full`, those unchanged since it are skipped.
+
+    With `unmatched`, every file listed that no slot claims (and that is not a temp, hidden or
+    lock file, `IGNORED_NAMES`) is added to it, with the first slot (config order) whose walk
+    found it: that slot's `unmatched` setting decides what happens to it.
+    """
     found: list[Candidate] = []
     seen: set[str] = set()  # str, not Path: hashing 100,000 Paths costs more than the listing
+    strays: dict[str, Unmatched] = {}
     for slot in slots:
         walk = _walk(slot, exclude, stats, memo, full)
         for folder, entry in walk:
+            if entry.path in seen:
+                continue
             # the walk is inside this slot's own folder: only the name needs checking
-            if entry.path in seen or not slot.wants(entry.name, folder):
+            if not slot.wants(entry.name, folder):
+                if (
+                    unmatched is not None
+                    and entry.path not in strays
+                    and IGNORED.match(entry.name.lower()) is None
+                ):
+                    strays[entry.path] = Unmatched(folder / entry.name, slot)
                 continue
             try:
                 st = entry.stat(follow_symlinks=False)
@@ -83,6 +116,11 @@ def scan(
             path = folder / entry.name  # far cheaper than parsing the whole Path(entry.path)
             found.append(Candidate(path, slot, st.st_size, st.st_mtime_ns))
     found.sort(key=lambda c: c.mtime_ns)
+    if unmatched is not None:
+        for key, stray in strays.items():
+            if key not in seen:  # another slot sharing the folder claims it
+                unmatched[key] = stray
+        stats.unmatched = len(unmatched)
     return found
 
 

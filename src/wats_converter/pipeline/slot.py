@@ -5,12 +5,13 @@ from __future__ import annotations
 import fnmatch
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from wats_converter.config import Config, ConverterEntry, PostProcessAction, claims_overlap
 from wats_converter.converters.api import ConverterBase
-from wats_converter.converters.loading import build_converter
+from wats_converter.converters.loading import build_converter, use_converter_paths
 from wats_converter.errors import ConfigError
 
 # Names that are never result files: hidden, Office lock files, partial downloads, our own outputs.
@@ -93,6 +94,7 @@ def default_patterns(converter: ConverterBase) -> tuple[str, ...]:
 
 def build_slots(config: Config) -> list[ConverterSlot]:
     """One slot per enabled converter, in config order (worker processes rebuild the same list)."""
+    use_converter_paths(config.converter_paths)
     slots: list[ConverterSlot] = []
     for i, entry in enumerate(config.converters):
         if not entry.enabled:
@@ -109,3 +111,18 @@ def build_slots(config: Config) -> list[ConverterSlot]:
                 )
         slots.append(slot)
     return slots
+
+
+def folder_patterns(slots: Sequence[ConverterSlot], folder: Path) -> str:
+    """The patterns of every converter watching `folder` (for messages about a file there)."""
+    return " ".join(p for s in slots if s.entry.watch_folder == folder for p in s.patterns)
+
+
+def watch_summary(slots: Sequence[ConverterSlot]) -> list[str]:
+    """One line per watch folder: the file names each of its converters takes (for start-up)."""
+    by_folder: dict[Path, list[str]] = {}
+    for slot in slots:
+        by_folder.setdefault(slot.entry.watch_folder, []).append(
+            f"{' '.join(slot.patterns)} ({slot.name})"
+        )
+    return [f"{folder}: {', '.join(parts)}" for folder, parts in by_folder.items()]

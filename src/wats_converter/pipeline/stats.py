@@ -16,6 +16,7 @@ class ConverterCounts:
     skipped: int = 0
 
 
+UNMATCHED_LISTED = 100  # status.json names this many; `wats-converter unmatched` lists all
 DURATION_BUCKETS_S = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0)
 
 
@@ -57,6 +58,10 @@ class ServiceStats:
     paused_reason: str = ""
     storage_blocked: str = ""
     scans: int = 0
+    unmatched: list[str] = field(default_factory=list)
+    """Files in watch folders no converter claims (left in place), as of the last scan."""
+    unmatched_to_error: int = 0
+    """Unmatched files moved to an error folder (`unmatched: error`) since the start."""
     conversion_seconds: Histogram = field(default_factory=Histogram)
 
     def counts(self, converter: str) -> ConverterCounts:
@@ -75,5 +80,8 @@ class ServiceStats:
             "paused_reason": self.paused_reason,
             "storage_blocked": self.storage_blocked,
             "scans": self.scans,
+            "unmatched": len(self.unmatched),
+            "unmatched_files": self.unmatched[:UNMATCHED_LISTED],
+            "unmatched_to_error": self.unmatched_to_error,
             "conversion_seconds": self.conversion_seconds.snapshot(),
         }

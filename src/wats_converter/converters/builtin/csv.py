@@ -15,6 +15,7 @@ docs/converters/csv.md for every setting.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import cast
 from pydantic import Field
 
 from wats_converter.converters.api import ConverterBase, ConverterSettings
+from wats_converter.converters.ids import unit_id
 from wats_converter.converters.values import (
     parse_number,
     parse_reading,
@@ -102,6 +104,10 @@ class CSVConverter(ConverterBase):
                 line, first = body[0]
                 header[field] = (line, _cell(first, columns, titles[field]))
         report = self._report(header, file_path)
+        if not header.get("start", (0, ""))[1]:
+            # the start is the file's mtime, which says nothing about the unit: the id comes
+            # from the file's content, so touching or re-dropping the file never duplicates
+            report.id = unit_id(self.display_name, hashlib.sha256(content.encode()).hexdigest())
         for line, row in body:
             self._add_row(report, row, columns, titles, line)
         return report
