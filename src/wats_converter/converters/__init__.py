@@ -12,6 +12,14 @@ from wats_converter.converters.api import (
     SkipFile,
     StationDefaults,
 )
+from wats_converter.converters.content import (
+    HEAD_BYTES,
+    Recognition,
+    XmlHead,
+    read_head,
+    recognize_xml,
+    xml_head,
+)
 from wats_converter.converters.ids import unit_id
 from wats_converter.converters.localtime import (
     LocalTime,
@@ -32,6 +40,7 @@ from wats_converter.converters.values import parse_number, parse_status, parse_t
 from wats_converter.errors import ConversionError
 
 __all__ = [
+    "HEAD_BYTES",
     "OHM",
     "ConversionContext",
     "ConversionError",
@@ -39,9 +48,11 @@ __all__ = [
     "ConverterBase",
     "ConverterSettings",
     "LocalTime",
+    "Recognition",
     "RetryLater",
     "SkipFile",
     "StationDefaults",
+    "XmlHead",
     "decode_text",
     "is_nan_reading",
     "localize",
@@ -50,10 +61,13 @@ __all__ = [
     "parse_si",
     "parse_status",
     "parse_time",
+    "read_head",
     "read_limited",
+    "recognize_xml",
     "round_noise",
     "station_zone",
     "unit_id",
     "unit_symbol",
+    "xml_head",
     "zone",
 ]

@@ -1,0 +1,140 @@
+"""Recognising a file by its first bytes, so converters of one extension can share a folder.
+
+An `.xml` file may be WSXF, ATML or TestStand XML. A converter that overrides
+`ConverterBase.recognizes` looks at the head of a file (at most `HEAD_BYTES`, read once) and
+says whether the file is its own and why; the service gives a file to the first converter of
+its folder that accepts it. `xml_head` reads the root element and its first children from such
+a head without parsing the whole document, and refuses hostile XML (DTDs, entities) exactly as
+the converters do, so a look at a file is cheap and safe.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import DefusedXMLParser
+
+from wats_converter.errors import ConversionError
+
+HEAD_BYTES = 16 * 1024
+# enough children of the root to tell formats apart that share a root name
+HEAD_CHILDREN = 8
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """A converter's answer about one file: `accepted`, and `reason` (shown in logs and by
+    `wats-converter convert`), e.g. "root element <TSReport> is TestStand XML"."""
+
+    accepted: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class XmlHead:
+    """The root element of an XML document and the first of its children, as read from a head.
+
+    Attributes:
+        namespace: the root element's namespace URI ("" for none).
+        name: the root element's local name.
+        attributes: the root element's attributes (names with `{namespace}` when namespaced).
+        children: (namespace, local name) of the root's first child elements found in the head.
+    """
+
+    namespace: str
+    name: str
+    attributes: dict[str, str]
+    children: tuple[tuple[str, str], ...]
+
+    def describe(self) -> str:
+        """`<name xmlns="...">`, as a reason text."""
+        return f'<{self.name} xmlns="{self.namespace}">' if self.namespace else f"<{self.name}>"
+
+
+def read_head(path: Path, limit: int = HEAD_BYTES) -> bytes:
+    """The first `limit` bytes of `path` (fewer for a shorter file)."""
+    with path.open("rb") as f:
+        return f.read(limit)
+
+
+def split_tag(tag: str) -> tuple[str, str]:
+    """`{namespace}local` -> (namespace, local); a name without namespace -> ("", name)."""
+    if tag.startswith("{"):
+        namespace, _, local = tag[1:].partition("}")
+        return namespace, local
+    return "", tag
+
+
+class _Enough(Exception):
+    """Stops the parser once the root and enough children are seen."""
+
+
+class _HeadTarget:
+    def __init__(self) -> None:
+        self.depth = 0
+        self.root: tuple[str, dict[str, str]] | None = None
+        self.children: list[tuple[str, str]] = []
+
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        if self.root is None:
+            self.root = (tag, dict(attrib))
+        elif self.depth == 1:
+            self.children.append(split_tag(tag))
+            if len(self.children) >= HEAD_CHILDREN:
+                raise _Enough
+        self.depth += 1
+
+    def end(self, tag: str) -> None:
+        self.depth -= 1
+        if self.depth == 0:
+            raise _Enough  # the whole document fitted in the head
+
+    def data(self, data: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def xml_head(head: bytes) -> XmlHead:
+    """The root element (and first children) of the XML document that starts with `head`.
+
+    `head` may stop anywhere (it is the start of a larger file). Raises `ConversionError` when
+    it is not XML, or when it declares a DTD or entities (refused, never expanded).
+    """
+    target = _HeadTarget()
+    parser = DefusedXMLParser(
+        target=target, forbid_dtd=True, forbid_entities=True, forbid_external=True
+    )
+    try:
+        parser.feed(head)
+    except _Enough:
+        pass
+    except DefusedXmlException as exc:
+        raise ConversionError(
+            f"refused unsafe XML ({type(exc).__name__}): DTDs and entities are not allowed"
+        ) from None
+    except ET.ParseError as exc:
+        if target.root is None:
+            line = exc.position[0] if exc.position else None
+            raise ConversionError(f"not well-formed XML: {exc}", line=line) from None
+    if target.root is None:
+        raise ConversionError("no XML root element in the first bytes of the file")
+    namespace, name = split_tag(target.root[0])
+    return XmlHead(namespace, name, target.root[1], tuple(target.children))
+
+
+def recognize_xml(head: bytes, judge: Callable[[XmlHead], Recognition]) -> Recognition:
+    """`judge(xml_head(head))`, or a refusal saying why the head is not (safe) XML.
+
+    The usual body of an XML converter's `recognizes`.
+    """
+    try:
+        root = xml_head(head)
+    except ConversionError as exc:
+        return Recognition(False, str(exc))
+    return judge(root)
