@@ -33,6 +33,13 @@ def test_converter_api() -> None:
         "round_noise",
         "unit_symbol",
         "unit_id",
+        "HEAD_BYTES",
+        "Recognition",
+        "XmlHead",
+        "read_head",
+        "recognize_xml",
+        "xml_head",
+        "parse_xml",
     }
     assert all(hasattr(converters, name) for name in converters.__all__)
 

@@ -1,5 +1,9 @@
 """The converter API: subclass `ConverterBase`, raise `SkipFile` / `RetryLater` when needed.
 
+Modules for particular families of formats: `wats_converter.converters.xmldoc` (safe XML,
+elements by local name) and `wats_converter.converters.teststand` (NI TestStand's status words,
+step types and comparators).
+
 See docs/converters/writing-a-converter.md for a walk-through.
 """
 
@@ -37,6 +41,7 @@ from wats_converter.converters.units import (
     unit_symbol,
 )
 from wats_converter.converters.values import parse_number, parse_status, parse_time
+from wats_converter.converters.xmldoc import parse_xml
 from wats_converter.errors import ConversionError
 
 __all__ = [
@@ -61,6 +66,7 @@ __all__ = [
     "parse_si",
     "parse_status",
     "parse_time",
+    "parse_xml",
     "read_head",
     "read_limited",
     "recognize_xml",
