@@ -135,18 +135,27 @@ def test_a_file_no_converter_takes_is_left_alone_and_the_reason_logged(
 ) -> None:
     slots, watch = shared_folder(tmp_path)
     (watch / "other.xml").write_text("<Inventory><Item/></Inventory>")
-    (watch / "lol.xml").write_text(BILLION_LAUGHS)
     with caplog.at_level(logging.DEBUG, logger="wats_converter.pipeline.slot"):
         assert not any(s.claims(watch / "other.xml") for s in slots)
-        assert not any(s.claims(watch / "lol.xml") for s in slots)
     lines = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
-    assert len(lines) == 2
+    assert len(lines) == 1
     assert "other.xml: no converter of this folder takes it" in lines[0]
     assert "<Inventory> is not TestStand XML" in lines[0]
-    assert "refused unsafe XML" in lines[1]
     debug = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
     assert any("not for converter 'atml'" in line for line in debug)
     assert "other.xml" not in {c.path.name for c in scan(slots, set(), ScanStats())}
+
+
+def test_a_file_that_is_not_safe_xml_goes_to_the_first_converter_to_fail_there(
+    tmp_path: Path,
+) -> None:
+    slots, watch = shared_folder(tmp_path)
+    (watch / "lol.xml").write_text(BILLION_LAUGHS)
+    (watch / "junk.xml").write_bytes(b"\x00\xffnot xml")
+    for name in ("lol.xml", "junk.xml"):
+        assert [s.name for s in slots if s.claims(watch / name)] == ["wsxf", "atml", "teststand"]
+    found = {c.path.name: c.slot.name for c in scan(slots, set(), ScanStats())}
+    assert (found["lol.xml"], found["junk.xml"]) == ("wsxf", "wsxf")
 
 
 def test_a_verdict_is_remembered_until_the_file_changes(
@@ -204,10 +213,15 @@ def test_a_shared_watch_folder_delivers_every_kind_to_the_server(
     watch = station.folder("watch")
     for name, source in SAMPLES.items():
         shutil.copy(source, watch / name)
+    (watch / "bomb.xml").write_text(BILLION_LAUGHS)
+    (watch / "inventory.xml").write_text("<Inventory/>")
     result = station.run_once()
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "done: 5 converted, 0 failed" in result.stderr
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "done: 5 converted, 1 failed" in result.stderr
     assert sorted(p.name for p in station.files("done")) == sorted(SAMPLES)
+    error = json.loads((tmp_path / "error" / "bomb.xml.error").read_text())
+    assert "refused unsafe XML" in error["exception"]
+    assert [p.name for p in station.files("watch")] == ["inventory.xml"]  # nobody's: left alone
     for report_id in (
         "33efe64e-770d-11e9-826e-00155d017250",
         "67294591-770d-11e9-826e-00155d017250",

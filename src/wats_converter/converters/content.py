@@ -129,12 +129,16 @@ def xml_head(head: bytes) -> XmlHead:
 
 
 def recognize_xml(head: bytes, judge: Callable[[XmlHead], Recognition]) -> Recognition:
-    """`judge(xml_head(head))`, or a refusal saying why the head is not (safe) XML.
+    """`judge(xml_head(head))`: the usual body of an XML converter's `recognizes`.
 
-    The usual body of an XML converter's `recognizes`.
+    A head that is not (safe) XML at all is accepted, with the reason: it belongs to no XML
+    format, so the first XML converter of the folder takes it, and its conversion fails with
+    that same clear error and puts the file in the error folder, as it would in a folder of its
+    own (a broken file must not lie unnoticed in the watch folder). Well-formed XML of another
+    format is refused, and stays for a converter that knows it.
     """
     try:
         root = xml_head(head)
     except ConversionError as exc:
-        return Recognition(False, str(exc))
+        return Recognition(True, f"{exc}; converting it says why it failed")
     return judge(root)
