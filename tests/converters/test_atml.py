@@ -10,6 +10,7 @@ import pytest
 
 from tests.converters.teststand_checks import failed, post_all, step, steps
 from tests.faults.hostile_xml import BILLION_LAUGHS, EXTERNAL
+from wats_converter.converters import RetryLater
 from wats_converter.converters.builtin import ATMLConverter
 from wats_converter.errors import ConversionError, FileTooLarge
 from wats_converter.pipeline.conversion import convert_path
@@ -231,7 +232,7 @@ def _variant(tmp_path: Path, data: bytes, name: str = "bad.xml") -> Path:
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda raw: raw[: len(raw) // 2], "not well-formed XML"),
+        (lambda raw: raw[: len(raw) // 2] + b"</wrong>", "not well-formed XML"),
         (lambda raw: b"\x00\x01garbage\xff" * 100, "not well-formed XML"),
         (lambda raw: BILLION_LAUGHS.encode(), "refused unsafe XML"),
         (lambda raw: EXTERNAL.encode(), "refused unsafe XML"),
@@ -248,7 +249,7 @@ def _variant(tmp_path: Path, data: bytes, name: str = "bad.xml") -> Path:
         (lambda raw: raw.replace(b"tr:TestResults", b"tr:Results"), "not ATML"),
     ],
     ids=[
-        "truncated",
+        "broken",
         "garbage",
         "entity-bomb",
         "xxe",
@@ -280,3 +281,15 @@ def test_atml_recognises_its_files_and_only_those() -> None:
         assert seen.accepted and generation in seen.reason
     teststand = Path(__file__).parent.parent / "data" / "teststand-xml" / "TSWithWats.xml"
     assert not converter.recognizes(teststand.read_bytes(), teststand).accepted
+
+
+@pytest.mark.parametrize("cut", [0.3, 0.5, 0.999], ids=["in-first-unit", "between", "last-tag"])
+def test_a_report_still_being_written_is_retried_later_never_half_converted(
+    tmp_path: Path, cut: float
+) -> None:
+    raw = BATCH.read_bytes()
+    path = _variant(tmp_path, raw[: int(len(raw) * cut)])
+    with pytest.raises(RetryLater, match="end marker not written yet"):
+        convert(path)
+    path.write_bytes(raw)  # TestStand finished the file: both units, with their own ids
+    assert [str(r.id)[:8] for r in convert(path)] == ["67294591", "67294592"]

@@ -10,6 +10,7 @@ import pytest
 
 from tests.converters.teststand_checks import failed, post_all, step, steps
 from tests.faults.hostile_xml import BILLION_LAUGHS, EXTERNAL
+from wats_converter.converters import RetryLater
 from wats_converter.converters.builtin import TestStandXMLConverter
 from wats_converter.errors import ConversionError, FileTooLarge
 from wats_converter.pipeline.conversion import convert_path
@@ -161,7 +162,7 @@ def test_the_same_file_converted_twice_gives_the_same_ids() -> None:
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda raw: raw[: len(raw) // 2], "not well-formed XML"),
+        (lambda raw: raw[: len(raw) // 2] + b"</wrong>", "not well-formed XML"),
         (lambda raw: b"\xff\xfe\x00garbage" * 50, "not well-formed XML"),
         (lambda raw: BILLION_LAUGHS.encode(), "refused unsafe XML"),
         (lambda raw: EXTERNAL.encode(), "refused unsafe XML"),
@@ -183,7 +184,7 @@ def test_the_same_file_converted_twice_gives_the_same_ids() -> None:
         ),
     ],
     ids=[
-        "truncated",
+        "broken",
         "garbage",
         "entity-bomb",
         "xxe",
@@ -222,3 +223,13 @@ def test_teststand_xml_recognises_both_shapes_and_not_wsxf() -> None:
     assert converter.recognizes(PLAIN.read_bytes()[:4096], PLAIN).accepted
     wsxf = b'<Reports xmlns="http://wats.virinco.com/schemas/WATS/Report/wsxf"><Report/></Reports>'
     assert not converter.recognizes(wsxf, Path("r.xml")).accepted
+
+
+def test_a_report_still_being_written_is_retried_later(tmp_path: Path) -> None:
+    raw = BATCH.read_bytes()
+    path = tmp_path / "growing.xml"
+    path.write_bytes(raw[: len(raw) * 2 // 3])
+    with pytest.raises(RetryLater, match="end marker not written yet"):
+        convert(path)
+    path.write_bytes(raw)
+    assert [r.id for r in convert(path)] == [r.id for r in convert(BATCH)]

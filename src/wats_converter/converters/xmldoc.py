@@ -19,6 +19,13 @@ from wats_converter.converters.text import decode_text
 from wats_converter.errors import ConversionError
 
 _DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+# expat's "no element found", "unclosed token", "partial character": the text just stops
+_ENDED_EARLY = {3, 5, 6}
+
+
+class UnfinishedXML(ConversionError):
+    """The document stops before its root element is closed, at the end of the file: a report
+    still being written (TestStand's on-the-fly reporting appends as the test runs)."""
 
 
 def parse_xml(raw: bytes, encoding: str = "auto", fallback: str = "cp1252") -> ET.Element:
@@ -42,6 +49,11 @@ def parse_xml(raw: bytes, encoding: str = "auto", fallback: str = "cp1252") -> E
         ) from None
     except ET.ParseError as exc:
         line = exc.position[0] if exc.position else None
+        document = content.decode("latin-1") if isinstance(content, bytes) else content
+        if exc.code in _ENDED_EARLY and line == document.count("\n") + 1 and document.strip():
+            raise UnfinishedXML(
+                f"the document ends before its root element is closed ({exc})", line=line
+            ) from None
         raise ConversionError(f"not well-formed XML: {exc}", line=line) from None
     return root
 

@@ -14,7 +14,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from wats_converter.converters.api import ConversionContext, ConverterBase, ConverterSettings
+from wats_converter.converters.api import (
+    ConversionContext,
+    ConverterBase,
+    ConverterSettings,
+    RetryLater,
+)
 from wats_converter.converters.content import Recognition, XmlHead, recognize_xml
 from wats_converter.converters.ids import unit_id
 from wats_converter.converters.localtime import localize, zone
@@ -31,7 +36,7 @@ from wats_converter.converters.teststand import (
 )
 from wats_converter.converters.text import read_limited
 from wats_converter.converters.units import is_nan_reading, unit_symbol
-from wats_converter.converters.xmldoc import child, children, local, parse_xml, text
+from wats_converter.converters.xmldoc import UnfinishedXML, child, children, local, parse_xml, text
 from wats_converter.errors import ConversionError
 from wats_converter.report import CompOp, Step, UUTReport
 from wats_converter.report.parts import SeqCall, StepStatus
@@ -47,6 +52,7 @@ GENERATIONS = {
 ROOT_NAMES = ("TestResults", "TestResultsCollection")
 STEP_ELEMENTS = ("SessionAction", "Test", "TestGroup")
 NAME_MAX = 100
+UNFINISHED_RETRY_S = 10.0  # a report still being written is looked at again this much later
 NUMERIC_TYPES = ("double", "float", "integer", "int", "long", "short", "decimal", "number")
 
 
@@ -81,7 +87,12 @@ class ATMLConverter(ConverterBase):
     def convert_file(self, file_path: Path, context: ConversionContext) -> list[UUTReport]:
         settings = self.settings
         raw = read_limited(file_path, settings.max_file_size_bytes)
-        root = parse_xml(raw, settings.encoding, settings.fallback_encoding)
+        try:
+            root = parse_xml(raw, settings.encoding, settings.fallback_encoding)
+        except UnfinishedXML as exc:
+            raise RetryLater(
+                f"end marker not written yet: {exc}", after_s=UNFINISHED_RETRY_S
+            ) from None
         if local(root) not in ROOT_NAMES:
             raise ConversionError(
                 f"root element <{local(root)}> is not ATML (<TestResults> or "

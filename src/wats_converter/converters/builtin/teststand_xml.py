@@ -15,7 +15,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from wats_converter.converters.api import ConversionContext, ConverterBase, ConverterSettings
+from wats_converter.converters.api import (
+    ConversionContext,
+    ConverterBase,
+    ConverterSettings,
+    RetryLater,
+)
 from wats_converter.converters.content import Recognition, XmlHead, recognize_xml
 from wats_converter.converters.ids import unit_id
 from wats_converter.converters.localtime import localize, zone
@@ -31,13 +36,14 @@ from wats_converter.converters.teststand import (
 )
 from wats_converter.converters.text import read_limited
 from wats_converter.converters.units import is_nan_reading, unit_symbol
-from wats_converter.converters.xmldoc import child, children, parse_xml, text
+from wats_converter.converters.xmldoc import UnfinishedXML, child, children, parse_xml, text
 from wats_converter.errors import ConversionError
 from wats_converter.report import AdditionalData, AdditionalProp, CompOp, Step, UUTReport
 from wats_converter.report.compare import SINGLE_LIMIT_OPS
 from wats_converter.report.parts import SeqCall, StepStatus
 
 NAME_MAX = 100
+UNFINISHED_RETRY_S = 10.0  # a report still being written is looked at again this much later
 # TEResult properties this converter maps to WSJF fields; any other is an additional result
 STANDARD_PROPS = frozenset(
     {
@@ -93,7 +99,12 @@ class TestStandXMLConverter(ConverterBase):
     def convert_file(self, file_path: Path, context: ConversionContext) -> list[UUTReport]:
         settings = self.settings
         raw = read_limited(file_path, settings.max_file_size_bytes)
-        root = parse_xml(raw, settings.encoding, settings.fallback_encoding)
+        try:
+            root = parse_xml(raw, settings.encoding, settings.fallback_encoding)
+        except UnfinishedXML as exc:
+            raise RetryLater(
+                f"end marker not written yet: {exc}", after_s=UNFINISHED_RETRY_S
+            ) from None
         if root.tag == "TSReport":
             units = [root]
         elif root.tag == "Reports":
