@@ -293,3 +293,25 @@ def test_a_report_still_being_written_is_retried_later_never_half_converted(
         convert(path)
     path.write_bytes(raw)  # TestStand finished the file: both units, with their own ids
     assert [str(r.id)[:8] for r in convert(path)] == ["67294591", "67294592"]
+
+
+def _nested(levels: int) -> bytes:
+    group = (
+        '<tr:TestGroup name="f.seq#Inner" ID="g" callerName="Level"><tr:Outcome value="Passed"/>'
+    )
+    inner = '<tr:Test ID="t" name="Deep Test"><tr:Extension><ts:TSStepProperties><ts:StepType>PassFailTest</ts:StepType></ts:TSStepProperties></tr:Extension><tr:Outcome value="Passed"/></tr:Test>'
+    tree = group * levels + inner + "</tr:TestGroup>" * levels
+    raw = V202.read_bytes()
+    start = raw.index(b'<tr:SessionAction ID = "31"')
+    end = raw.index(b'<tr:SessionAction ID = "54"')
+    return raw[:start] + tree.encode() + raw[end:]
+
+
+def test_sequence_calls_nest_to_any_real_depth_and_a_nesting_bomb_is_refused(
+    tmp_path: Path,
+) -> None:
+    (report,) = convert(_variant(tmp_path, _nested(30), "deep.xml"))
+    assert len(steps(report)) == 30 + 1 + 1  # 30 sequence calls, the test, the cleanup action
+    assert steps(report)[30].name == "Deep Test"
+    with pytest.raises(ConversionError, match="nested deeper than 100"):
+        convert(_variant(tmp_path, _nested(5000), "bomb.xml"))

@@ -87,6 +87,17 @@ STRING_COMPARATORS = {
     "LOG": CompOp.LOG,
 }
 SEVERITY = {"T": 3, "E": 2, "F": 1}
+# deeper nesting is no real sequence but a hostile file (and would exhaust Python's stack)
+MAX_SEQUENCE_DEPTH = 100
+
+
+def check_depth(depth: int, where: str) -> None:
+    """Refuse sequence calls nested deeper than `MAX_SEQUENCE_DEPTH` with a clear error."""
+    if depth > MAX_SEQUENCE_DEPTH:
+        raise ConversionError(
+            f"{where}: sequence calls nested deeper than {MAX_SEQUENCE_DEPTH} levels",
+            field="SequenceCall",
+        )
 
 
 def step_status(word: str | None, qualifier: str | None = None) -> StepStatus:

@@ -26,6 +26,7 @@ from wats_converter.converters.localtime import localize, zone
 from wats_converter.converters.teststand import (
     WATS_STEP_TYPES,
     StepKind,
+    check_depth,
     keep_verdict,
     limit_pair,
     single_comparator,
@@ -240,7 +241,7 @@ class _Unit:
             return "U"
         return step_status(outcome.get("value"), outcome.get("qualifier"))
 
-    def _step(self, parent: Step, el: ET.Element) -> None:
+    def _step(self, parent: Step, el: ET.Element, depth: int = 1) -> None:
         where = f"{self.where} step {el.get('ID') or ''} {el.get('name') or ''}".rstrip()
         props = child(el, "Extension", "TSStepProperties")
         step_type = text(child(props, "StepType"))
@@ -248,6 +249,7 @@ class _Unit:
         common = self._common(el, props, where)
         kind = step_kind(step_type)
         if local(el) == "TestGroup" or kind == "sequence":
+            check_depth(depth, where)
             path, seq = _split_sequence(el.get("name") or "")
             name = _caller(el) or seq or path or "Sequence"
             sequence = parent.add_sequence(
@@ -258,7 +260,7 @@ class _Unit:
                 **common,
             )
             for item in _step_elements(el):
-                self._step(sequence, item)
+                self._step(sequence, item, depth + 1)
             return
         name = (el.get("name") or step_type or "Step")[:NAME_MAX]
         results = children(el, "TestResult")

@@ -27,6 +27,7 @@ from wats_converter.converters.localtime import localize, zone
 from wats_converter.converters.teststand import (
     WATS_STEP_TYPES,
     StepKind,
+    check_depth,
     keep_verdict,
     numeric_comparator,
     step_group,
@@ -306,7 +307,7 @@ class _Unit:
                     (value(item, "PartRevisionNumber") or value(item, "Revision") or "")[:NAME_MAX],
                 )
 
-    def _step(self, parent: Step, te: ET.Element) -> None:
+    def _step(self, parent: Step, te: ET.Element, depth: int = 1) -> None:
         ts = prop(te, "TS")
         step_type = value(ts, "StepType")
         name = (value(ts, "StepName") or step_type or "Step")[:NAME_MAX]
@@ -315,6 +316,7 @@ class _Unit:
         call = prop(ts, "SequenceCall")
         kind = step_kind(step_type)
         if call is not None or kind == "sequence":
+            check_depth(depth, f"{self.where} step {name!r}")
             sequence = parent.add_sequence(
                 name,
                 path=(value(call, "SequenceFile") or "")[:500] or None,
@@ -325,7 +327,7 @@ class _Unit:
             assert sequence.seqCall is not None
             sequence.seqCall.name = (value(call, "Sequence") or name)[:200]
             for item in array_items(prop(call, "ResultList")):
-                self._step(sequence, item)
+                self._step(sequence, item, depth + 1)
             return
         kind = _kind_from_data(te) or kind or "action"
         where = f"{self.where} step {name!r}"
