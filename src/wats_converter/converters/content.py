@@ -3,7 +3,7 @@
 An `.xml` file may be WSXF, ATML or TestStand XML. A converter that overrides
 `ConverterBase.recognizes` looks at the head of a file (at most `HEAD_BYTES`, read once) and
 says whether the file is its own and why; the service gives a file to the first converter of
-its folder that accepts it. `xml_head` reads the root element and its first children from such
+its folder that accepts it. `xml_head` reads the root element and its first child from such
 a head without parsing the whole document, and refuses hostile XML (DTDs, entities) exactly as
 the converters do, so a look at a file is cheap and safe.
 """
@@ -21,8 +21,10 @@ from defusedxml.ElementTree import DefusedXMLParser
 from wats_converter.errors import ConversionError
 
 HEAD_BYTES = 16 * 1024
+# the head is fed in chunks, so a look at a file costs what its root element takes, not 16 KiB
+FEED_BYTES = 1024
 # enough children of the root to tell formats apart that share a root name
-HEAD_CHILDREN = 8
+HEAD_CHILDREN = 1
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,8 @@ class XmlHead:
         namespace: the root element's namespace URI ("" for none).
         name: the root element's local name.
         attributes: the root element's attributes (names with `{namespace}` when namespaced).
-        children: (namespace, local name) of the root's first child elements found in the head.
+        children: (namespace, local name) of the root's first child element (`HEAD_CHILDREN`),
+            when the head reaches it.
     """
 
     namespace: str
@@ -101,7 +104,7 @@ class _HeadTarget:
 
 
 def xml_head(head: bytes) -> XmlHead:
-    """The root element (and first children) of the XML document that starts with `head`.
+    """The root element (and first child) of the XML document that starts with `head`.
 
     `head` may stop anywhere (it is the start of a larger file). Raises `ConversionError` when
     it is not XML, or when it declares a DTD or entities (refused, never expanded).
@@ -111,7 +114,8 @@ def xml_head(head: bytes) -> XmlHead:
         target=target, forbid_dtd=True, forbid_entities=True, forbid_external=True
     )
     try:
-        parser.feed(head)
+        for at in range(0, len(head), FEED_BYTES):
+            parser.feed(head[at : at + FEED_BYTES])
     except _Enough:
         pass
     except DefusedXmlException as exc:

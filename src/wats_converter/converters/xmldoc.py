@@ -58,10 +58,20 @@ def parse_xml(raw: bytes, encoding: str = "auto", fallback: str = "cp1252") -> E
     return root
 
 
+_LOCAL_NAMES: dict[str, str] = {}
+_MAX_LOCAL_NAMES = 10_000  # a format has a few hundred tags; a hostile file may have millions
+
+
 def local(element: ET.Element) -> str:
     """The element's name without its namespace."""
     tag = element.tag
-    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
+    name = _LOCAL_NAMES.get(tag)
+    if name is None:
+        # comments and processing instructions have a function as tag: no name
+        name = tag.rpartition("}")[2] if isinstance(tag, str) else ""
+        if len(_LOCAL_NAMES) < _MAX_LOCAL_NAMES and isinstance(tag, str):
+            _LOCAL_NAMES[tag] = name
+    return name
 
 
 def child(element: ET.Element | None, *names: str) -> ET.Element | None:

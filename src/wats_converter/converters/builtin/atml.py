@@ -127,9 +127,15 @@ class _Unit:
         self.where = f"TestResults[{index}]"
         self.index = index
         self.tz = zone(self.settings.timezone)
+        # TestStand's extension properties of the unit (not of its steps): failure stack, batch
+        self.properties = [
+            e
+            for top in (*children(element, "Extension"), *children(element, "UUT"))
+            for e in top.iter()
+        ]
         self.critical = {
             e.get("resultID")
-            for e in element.iter()
+            for e in self.properties
             if local(e) == "CriticalFailureStackEntry" and e.get("resultID")
         }
 
@@ -208,7 +214,7 @@ class _Unit:
 
     def _batch(self, report: UUTReport) -> None:
         """Test socket and batch serial from TestStand's extension properties, where written."""
-        for e in self.el.iter():
+        for e in self.properties:
             name = local(e)
             value = e.get("value") if e.get("value") is not None else text(e)
             if not value:
