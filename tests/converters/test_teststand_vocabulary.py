@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import ValidationError
 
+from wats_converter.converters.builtin import ATMLConverter, TestStandXMLConverter
 from wats_converter.converters.teststand import (
     keep_verdict,
     limit_pair,
@@ -101,3 +103,11 @@ def test_the_testers_verdict_is_kept_and_a_disagreement_noted() -> None:
     unknown = _report("F")
     keep_verdict(unknown, "U")
     assert unknown.result is None  # finalize computes it from the steps
+
+
+def test_settings_are_bounded_like_the_fields_they_fill() -> None:
+    for cls in (ATMLConverter, TestStandXMLConverter):
+        with pytest.raises(ValidationError, match="sequence_version"):
+            cls({"sequence_version": "x" * 31})
+        with pytest.raises(ValidationError, match="timezones"):
+            cls({"timezones": "Europe/Oslo"})  # a typo is refused, not ignored

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field
+
+from wats_converter.converters.api import ConverterSettings
 from wats_converter.converters.localtime import NOTE_DESCRIPTION, NOTE_MAX_CHARS
 from wats_converter.errors import ConversionError
 from wats_converter.report import CompOp, UUTReport
@@ -19,6 +22,26 @@ StepKind = Literal[
     "sequence", "numeric", "multi_numeric", "pass_fail", "multi_pass_fail", "string",
     "multi_string", "action",
 ]  # fmt: skip
+
+
+class TestStandSettings(ConverterSettings):
+    """What a TestStand report may lack, for both report formats. The file's own value wins.
+
+    Attributes:
+        part_number: the part number for reports that name none.
+        revision: the part revision for reports that name none.
+        sequence_version: the root sequence's version for reports that name none.
+        timezone: IANA zone of the station's clock, for times written without an offset
+            (empty: the station's own zone).
+    """
+
+    __test__ = False  # not a pytest test class, whatever its name says
+
+    part_number: str = Field(default="", max_length=100)
+    revision: str = Field(default="", max_length=100)
+    sequence_version: str = Field(default="", max_length=30)
+    timezone: str = ""
+
 
 STATUSES: dict[str, StepStatus] = {
     "passed": "P",

@@ -17,7 +17,6 @@ from typing import Any
 from wats_converter.converters.api import (
     ConversionContext,
     ConverterBase,
-    ConverterSettings,
     RetryLater,
 )
 from wats_converter.converters.content import Recognition, XmlHead, recognize_xml
@@ -26,6 +25,7 @@ from wats_converter.converters.localtime import localize, zone
 from wats_converter.converters.teststand import (
     WATS_STEP_TYPES,
     StepKind,
+    TestStandSettings,
     check_depth,
     keep_verdict,
     limit_pair,
@@ -57,30 +57,13 @@ UNFINISHED_RETRY_S = 10.0  # a report still being written is looked at again thi
 NUMERIC_TYPES = ("double", "float", "integer", "int", "long", "short", "decimal", "number")
 
 
-class ATMLSettings(ConverterSettings):
-    """What ATML does not carry. The file's own value wins where it has one.
-
-    Attributes:
-        part_number: the part number when the file names none (`UUT/Definition/.../
-            IdentificationNumber@number`).
-        revision: the part revision (ATML has none).
-        sequence_version: the test sequence's version (ATML has none).
-        timezone: IANA zone of the station's clock; ATML times carry no offset.
-    """
-
-    part_number: str = ""
-    revision: str = ""
-    sequence_version: str = ""
-    timezone: str = ""
-
-
 class ATMLConverter(ConverterBase):
     """Reads TestStand ATML reports (`.xml`); recognises them by root element, so it can share
     a folder with WSXF and TestStand XML files."""
 
     name = "ATMLConverter"
     supported_extensions = (".xml",)
-    Settings = ATMLSettings
+    Settings = TestStandSettings
 
     def recognizes(self, head: bytes, file_path: Path) -> Recognition:
         return recognize_xml(head, _is_atml)
@@ -122,7 +105,7 @@ class _Unit:
 
     def __init__(self, converter: ATMLConverter, element: ET.Element, index: int) -> None:
         self.converter = converter
-        self.settings: ATMLSettings = converter.settings
+        self.settings: TestStandSettings = converter.settings
         self.el = element
         self.where = f"TestResults[{index}]"
         self.index = index

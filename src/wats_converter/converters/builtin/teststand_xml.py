@@ -18,7 +18,6 @@ from typing import Any
 from wats_converter.converters.api import (
     ConversionContext,
     ConverterBase,
-    ConverterSettings,
     RetryLater,
 )
 from wats_converter.converters.content import Recognition, XmlHead, recognize_xml
@@ -27,6 +26,7 @@ from wats_converter.converters.localtime import localize, zone
 from wats_converter.converters.teststand import (
     WATS_STEP_TYPES,
     StepKind,
+    TestStandSettings,
     check_depth,
     keep_verdict,
     numeric_comparator,
@@ -67,24 +67,6 @@ STANDARD_PROPS = frozenset(
 )
 
 
-class TestStandXMLSettings(ConverterSettings):
-    """What a TestStand XML report may lack. The file's own value wins where it has one.
-
-    Attributes:
-        part_number: the part number when the report has none (plain TestStand often leaves
-            `UUT.PartNumber` empty).
-        revision: the part revision when the report has none.
-        sequence_version: the sequence file version when the report has none.
-        timezone: IANA zone of the station's clock, for reports without `ReportInfo Start`
-            (their start is rebuilt from the date and time properties, which carry no offset).
-    """
-
-    part_number: str = ""
-    revision: str = ""
-    sequence_version: str = ""
-    timezone: str = ""
-
-
 class TestStandXMLConverter(ConverterBase):
     """Reads TestStand XML reports (`.xml`); recognises them by root element, so it can share
     a folder with WSXF and ATML files."""
@@ -92,7 +74,7 @@ class TestStandXMLConverter(ConverterBase):
     __test__ = False  # not a pytest test class, whatever its name says
     name = "TestStandXMLConverter"
     supported_extensions = (".xml",)
-    Settings = TestStandXMLSettings
+    Settings = TestStandSettings
 
     def recognizes(self, head: bytes, file_path: Path) -> Recognition:
         return recognize_xml(head, _is_teststand_xml)
@@ -163,7 +145,7 @@ class _Unit:
 
     def __init__(self, converter: TestStandXMLConverter, element: ET.Element, index: int) -> None:
         self.converter = converter
-        self.settings: TestStandXMLSettings = converter.settings
+        self.settings: TestStandSettings = converter.settings
         self.el = element
         self.index = index
         self.where = f"Report[{index}]"
