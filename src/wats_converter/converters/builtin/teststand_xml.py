@@ -456,7 +456,8 @@ def _additional_prop(p: ET.Element) -> AdditionalProp:
             )
         out.array = {"dimension": 1, "type": p.get("ElementType"), "indexes": items}
     else:
-        out.value = child(p, "Value").text if child(p, "Value") is not None else None  # type: ignore[union-attr]
+        held = child(p, "Value")
+        out.value = held.text if held is not None else None
     return out
 
 
