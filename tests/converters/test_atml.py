@@ -156,6 +156,11 @@ def test_more_step_kinds_limits_strings_multi_numeric_nan_and_errors() -> None:
         3.4,
         "V",
     )
+    (extra,) = step(report, "Supply Voltage").additionalResults or []
+    assert extra.name == "Temperature" and extra.props is not None
+    (temperature,) = extra.props
+    assert temperature.props is not None
+    assert (temperature.props[0].name, temperature.props[0].value) == ("Ambient", "23.5")
     leakage = step(report, "Leakage")
     assert leakage.status == "F" and leakage.numericMeas is not None
     assert leakage.numericMeas[0].value is None and leakage.numericMeas[0].status == "F"

@@ -67,6 +67,17 @@ def atml_batch() -> str:
 
 RICH_202_STEPS = """\
 			<tr:Test ID = "60" name = "Supply Voltage" startDateTime = "2019-05-15T14:30:29.207"  endDateTime = "2019-05-15T14:30:29.208" >
+				<tr:Data>
+					<c:Collection>
+						<c:Item name = "Temperature">
+							<c:Collection>
+								<c:Item name = "Ambient">
+									<c:Datum value = "23.5" xsi:type="c:double"/>
+								</c:Item>
+							</c:Collection>
+						</c:Item>
+					</c:Collection>
+				</tr:Data>
 				<tr:Extension>
 					<ts:TSStepProperties>
 						<ts:StepType>NumericLimitTest</ts:StepType>

@@ -39,7 +39,7 @@ from wats_converter.converters.text import read_limited
 from wats_converter.converters.units import is_nan_reading, unit_symbol
 from wats_converter.converters.xmldoc import UnfinishedXML, child, children, local, parse_xml, text
 from wats_converter.errors import ConversionError
-from wats_converter.report import CompOp, Step, UUTReport
+from wats_converter.report import AdditionalData, AdditionalProp, CompOp, Step, UUTReport
 from wats_converter.report.parts import SeqCall, StepStatus
 
 # TestResults namespaces by generation; later generations are recognised by their URN prefix
@@ -54,6 +54,11 @@ ROOT_NAMES = ("TestResults", "TestResultsCollection")
 STEP_ELEMENTS = ("SessionAction", "Test", "TestGroup")
 NAME_MAX = 100
 UNFINISHED_RETRY_S = 10.0  # a report still being written is looked at again this much later
+# step Data items mapped to WSJF fields; any other is one of TestStand's additional results
+DATA_ITEMS = frozenset(
+    {"ReportText", "Error", "ErrorMessage", "ErrorCode", "Error.Msg", "Error.Code", None}
+)
+XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 NUMERIC_TYPES = ("double", "float", "integer", "int", "long", "short", "decimal", "number")
 
 
@@ -292,6 +297,13 @@ class _Unit:
             fields["errorCode"] = code
         if message:
             fields["errorMessage"] = message[:200]
+        extra = [
+            AdditionalData(name=item.get("name", ""), props=[_additional(item)])
+            for item in children(child(el, "Data", "Collection"), "Item")
+            if item.get("name") not in DATA_ITEMS
+        ]
+        if extra:
+            fields["additionalResults"] = extra
         return fields
 
     def _numeric(
@@ -456,6 +468,32 @@ def _data(el: ET.Element, props: ET.Element | None) -> tuple[str | None, int | N
     return report_text, code, message
 
 
+def _additional(item: ET.Element) -> AdditionalProp:
+    """A `Data` item (a `Datum`, a `Collection` of items, or an `IndexedArray`) as a WSJF
+    additional-data property."""
+    datum, collection = child(item, "Datum"), child(item, "Collection")
+    array = child(item, "IndexedArray")
+    if collection is not None:
+        return AdditionalProp(
+            name=item.get("name"),
+            type="Obj",
+            props=[_additional(i) for i in children(collection, "Item")] or None,
+        )
+    if array is not None:
+        indexes = [
+            {"text": e.get("position", ""), "value": {"value": _datum_value(e) or ""}}
+            for e in children(array, "Element")
+        ]
+        kind = (array.get(XSI_TYPE) or "").rpartition(":")[2]
+        return AdditionalProp(
+            name=item.get("name"),
+            type="Array",
+            array={"dimension": 1, "type": kind or None, "indexes": indexes},
+        )
+    kind = ((datum.get(XSI_TYPE) or "") if datum is not None else "").rpartition(":")[2]
+    return AdditionalProp(name=item.get("name"), type=kind or None, value=_datum_value(datum))
+
+
 def _int(value: str) -> int | None:
     try:
         number = int(float(value))
@@ -481,7 +519,7 @@ def _kind_from_data(results: list[ET.Element]) -> StepKind:
     datum = child(results[0], "TestData", "Datum")
     if datum is None:
         return "action"
-    kind = (datum.get("{http://www.w3.org/2001/XMLSchema-instance}type") or "").lower()
+    kind = (datum.get(XSI_TYPE) or "").lower()
     if "bool" in kind:
         return "pass_fail"
     if any(t in kind for t in NUMERIC_TYPES):
