@@ -87,10 +87,11 @@ def test_the_xml_head_is_the_root_element_and_its_first_children() -> None:
     [
         (BILLION_LAUGHS.encode(), "refused unsafe XML"),
         (EXTERNAL.encode(), "refused unsafe XML"),
+        (b"<!DOCTYPE r><r/>", r"refused unsafe XML \(DTDForbidden\)"),
         (b"SN,PN\n1,2\n", "not well-formed XML"),
         (b"", "no XML root element"),
     ],
-    ids=["entity-bomb", "xxe", "csv", "empty"],
+    ids=["entity-bomb", "xxe", "doctype", "csv", "empty"],
 )
 def test_a_head_that_is_not_safe_xml_is_refused(head: bytes, message: str) -> None:
     with pytest.raises(ConversionError, match=message):
