@@ -12,7 +12,7 @@ import pytest
 
 from tests.faults.hostile_xml import BILLION_LAUGHS, EXTERNAL
 from tests.helpers import cli
-from tests.service.harness import Station
+from tests.service.harness import Station, wait_until
 from tests.service.yaml_writer import dump
 from wats_converter.config import build_config
 from wats_converter.converters import Recognition, xml_head
@@ -20,6 +20,7 @@ from wats_converter.errors import ConfigError, ConversionError
 from wats_converter.pipeline.scanner import ScanStats, scan
 from wats_converter.pipeline.slot import ConverterSlot, build_slots
 from wats_converter.server.fixture import ServerThread
+from wats_converter.testing import write_atomically
 
 DATA = Path(__file__).parent.parent / "data"
 EXAMPLES = Path(__file__).parent.parent.parent / "examples"
@@ -230,3 +231,24 @@ def test_a_shared_watch_folder_delivers_every_kind_to_the_server(
     ):
         assert server.store.get(report_id) is not None
     assert server.store.count() == 5
+
+
+def test_files_dropped_into_a_running_services_shared_folder_are_told_apart(
+    tmp_path: Path, server: ServerThread
+) -> None:
+    station = Station(
+        tmp_path,
+        server,
+        xml_converters(done_folder="done", error_folder="error", post_process_action="MOVE"),
+    )
+    watch = station.folder("watch")
+    station.start()
+    wait_until(lambda: "startup scan" in station.log(), 30, "startup scan", station)
+    for name, source in SAMPLES.items():  # after the startup scan: watcher events (or a rescan)
+        write_atomically(watch / name, source.read_bytes())
+    wait_until(lambda: server.store.count() == 5, 60, "5 reports stored", station)
+    wait_until(lambda: len(station.files("done")) == 5, 30, "5 files done", station)
+    assert station.stop() == 0
+    log = station.log()
+    for name, converter in EXPECTED.items():
+        assert f"{watch / name} with {converter} in" in log
