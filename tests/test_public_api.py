@@ -44,6 +44,13 @@ def test_converter_api() -> None:
         "keep_verdict",
         "log_not_finished",
         "steps_status",
+        "HEAD_BYTES",
+        "Recognition",
+        "XmlHead",
+        "read_head",
+        "recognize_xml",
+        "xml_head",
+        "parse_xml",
     }
     assert all(hasattr(converters, name) for name in converters.__all__)
 

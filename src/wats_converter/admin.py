@@ -140,6 +140,19 @@ converters:
     post_process_action: MOVE
     settings: {{delimiter: ",", decimal: "."}}
 
+  # NI TestStand reports: ATML and TestStand XML files may share one folder (each file goes
+  # to the converter that recognises its root element; WSXF may join them)
+  # - name: TestStand ATML
+  #   class_name: ATMLConverter
+  #   watch_folder: data/watch/teststand
+  #   done_folder: data/done
+  #   settings: {{timezone: Europe/Oslo, revision: A}}
+  # - name: TestStand XML
+  #   class_name: TestStandXMLConverter
+  #   watch_folder: data/watch/teststand
+  #   done_folder: data/done
+  #   settings: {{timezone: Europe/Oslo, part_number: PCBA-100}}
+
   # Your own converter: a module on PYTHONPATH and its class
   # - name: Line 3
   #   module_path: my_company.converters.line3

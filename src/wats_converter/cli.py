@@ -33,6 +33,7 @@ from wats_converter.converters.api import (
     SkipFile,
 )
 from wats_converter.converters.builtin import BUILTIN_CONVERTERS
+from wats_converter.converters.content import Recognition, read_head
 from wats_converter.converters.loading import (
     build_converter,
     known_converter_names,
@@ -78,9 +79,11 @@ def main() -> None:
 def convert(file: Path, converter_name: str | None, config_path: Path | None, pretty: bool) -> None:
     """Convert FILE and print its WSJF report(s) on stdout, without submitting anything."""
     try:
-        converter = pick_converter(file, converter_name, config_path)
+        converter, why = pick_converter(file, converter_name, config_path)
     except ConfigError as exc:
         fail(str(exc), EXIT_USAGE)
+    if config_path is not None or converter.sniffs_content:
+        click.echo(f"{file}: converter {converter.display_name}: {why}", err=True)
     try:
         conversion = convert_path(converter, file)
     except SkipFile as exc:
@@ -96,8 +99,11 @@ def convert(file: Path, converter_name: str | None, config_path: Path | None, pr
     click.echo(json.dumps(output, indent=2 if pretty else None, ensure_ascii=False))
 
 
-def pick_converter(file: Path, name: str | None, config_path: Path | None) -> ConverterBase:
-    """The converter for `file`: by name, else the first whose extensions match."""
+def pick_converter(
+    file: Path, name: str | None, config_path: Path | None
+) -> tuple[ConverterBase, str]:
+    """The converter for `file` and why: by name, else the first whose extensions match and,
+    for converters that recognise content, that accepts the file's first bytes."""
     if config_path is not None:
         config = load_config(config_path)
         use_converter_paths(config.converter_paths)
@@ -113,10 +119,23 @@ def pick_converter(file: Path, name: str | None, config_path: Path | None) -> Co
         if not named:
             raise ConfigError(_no_converter_named(name, entries, config_path))
         entries = named
+    refusals: list[str] = []
     for entry in entries:
         converter = build_converter(entry, config.station, f"converter {entry.name!r}")
-        if name is not None or converter.matches_file(file):
-            return converter
+        if name is not None:
+            return converter, "named with --converter"
+        if not converter.matches_file(file):
+            continue
+        if not converter.sniffs_content:
+            return converter, f"the first converter for {file.suffix or 'its name'}"
+        seen = converter.recognizes(read_head(file), file) or Recognition(True, "by name")
+        if seen.accepted:
+            return converter, seen.reason
+        refusals.append(f"{converter.display_name}: {seen.reason}")
+    if refusals:
+        raise ConfigError(
+            f"{file}: no converter recognises it ({'; '.join(refusals)}); pick one with --converter"
+        )
     raise ConfigError(
         f"{file}: no converter handles {file.suffix or 'files without extension'}; "
         "pick one with --converter"

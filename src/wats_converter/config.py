@@ -279,6 +279,9 @@ def embedded_config(data_dir: Path) -> Config:
             ("WSJF", "WSJFConverter", "*.json"),
             ("CSV", "CSVConverter", "*.csv"),
             ("WSXF", "WSXFConverter", "*.xml"),
+            # the three XML converters share *.xml: each file goes to the one that recognises it
+            ("ATML", "ATMLConverter", "*.xml"),
+            ("TestStand XML", "TestStandXMLConverter", "*.xml"),
             ("WSTF", "WSTFConverter", "*.txt"),
         )
     ]

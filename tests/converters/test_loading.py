@@ -98,7 +98,7 @@ def test_user_converter_works_through_convert_with_a_config(user_package: Path) 
         (
             "Nope",
             None,
-            "converters[0].class_name: no converter named 'Nope'; built-in and installed converters are CSVConverter",
+            "converters[0].class_name: no converter named 'Nope'; built-in and installed converters are ATMLConverter, CSVConverter",
         ),
         (
             "X",

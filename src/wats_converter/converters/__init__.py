@@ -1,5 +1,9 @@
 """The converter API: subclass `ConverterBase`, raise `SkipFile` / `RetryLater` when needed.
 
+Modules for particular families of formats: `wats_converter.converters.xmldoc` (safe XML,
+elements by local name) and `wats_converter.converters.teststand` (NI TestStand's status words,
+step types and comparators).
+
 See docs/converters/writing-a-converter.md for a walk-through.
 """
 
@@ -14,6 +18,14 @@ from wats_converter.converters.api import (
 )
 from wats_converter.converters.archive import ArchiveLimits, check_member_name, read_members
 from wats_converter.converters.components import ComponentClass, component_class
+from wats_converter.converters.content import (
+    HEAD_BYTES,
+    Recognition,
+    XmlHead,
+    read_head,
+    recognize_xml,
+    xml_head,
+)
 from wats_converter.converters.ids import unit_id
 from wats_converter.converters.localtime import (
     LocalTime,
@@ -43,9 +55,11 @@ from wats_converter.converters.values import (
     parse_status,
     parse_time,
 )
+from wats_converter.converters.xmldoc import parse_xml
 from wats_converter.errors import ConversionError
 
 __all__ = [
+    "HEAD_BYTES",
     "OHM",
     "ArchiveLimits",
     "ComponentClass",
@@ -57,9 +71,11 @@ __all__ = [
     "GrowingLogSettings",
     "HeaderSettings",
     "LocalTime",
+    "Recognition",
     "RetryLater",
     "SkipFile",
     "StationDefaults",
+    "XmlHead",
     "check_member_name",
     "component_class",
     "decode_text",
@@ -73,12 +89,16 @@ __all__ = [
     "parse_si",
     "parse_status",
     "parse_time",
+    "parse_xml",
+    "read_head",
     "read_limited",
     "read_members",
+    "recognize_xml",
     "round_noise",
     "station_zone",
     "steps_status",
     "unit_id",
     "unit_symbol",
+    "xml_head",
     "zone",
 ]

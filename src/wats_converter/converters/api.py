@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Generic, cast
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypeVar
 
+from wats_converter.converters.content import Recognition
 from wats_converter.converters.text import decode_text, read_limited
 from wats_converter.report import UUTReport
 
@@ -151,6 +152,22 @@ class ConverterBase(Generic[S]):
         later, as with `RetryLater`. Keep it cheap: it runs on every change of the file.
         """
         return True
+
+    def recognizes(self, head: bytes, file_path: Path) -> Recognition | None:
+        """Whether a file whose name matched is this converter's, judged by its first bytes.
+
+        `head` is at most `content.HEAD_BYTES` of the file. The default (`None`) does not look:
+        the name alone decides, and two such converters may not watch the same files. Override
+        it (for XML, with `content.recognize_xml`) to let converters of one extension share a
+        folder: the service gives each file to the first of them that accepts it. Keep it
+        cheap and free of side effects; it runs for every candidate file of a shared folder.
+        """
+        return None
+
+    @property
+    def sniffs_content(self) -> bool:
+        """Whether this converter recognises its files by content (overrides `recognizes`)."""
+        return type(self).recognizes is not ConverterBase.recognizes
 
     def convert(self, content: str, file_path: Path) -> ConvertResult:
         """Turn the decoded text of `file_path` into report(s).

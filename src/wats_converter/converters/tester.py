@@ -63,18 +63,24 @@ def log_not_finished(what: str, settings: GrowingLogSettings) -> RetryLater:
 def keep_verdict(report: UUTReport, verdict: ReportResult) -> None:
     """Make the tester's `verdict` the report's result; add a note when the steps disagree.
 
-    The steps disagree when the tester passed the unit but a step failed (or erred), or failed
-    it while every step passed. A terminated or erred unit never gets a note: its steps may
-    well have passed.
+    The steps disagree when the status they compute (worst of Terminated, Error, Failed, else
+    Passed) is not the verdict: a passed unit with a failed step, a failed unit whose steps all
+    passed or whose worst step erred. A terminated or erred unit never gets a note: it stopped,
+    so its steps may well have passed.
     """
     report.result = verdict
-    computed = steps_status(report.root)
-    if verdict == "P" and computed != "P":
+    if verdict in ("T", "E"):
+        return
+    # the root's own status is the tester's verdict again (TestStand sets it): ask its children
+    computed = _worst([steps_status(child) for child in report.root.steps or ()])
+    if computed == verdict:
+        return
+    if computed == "P":
+        report.add_conversion_note(f"tester verdict {_WORDS[verdict]}, but no step failed")
+    else:
         report.add_conversion_note(
-            f"tester verdict Passed, but a step is {_WORDS.get(computed, computed)}"
+            f"tester verdict {_WORDS[verdict]}, but a step is {_WORDS.get(computed, computed)}"
         )
-    elif verdict == "F" and computed == "P":
-        report.add_conversion_note("tester verdict Failed, but no step failed")
 
 
 def steps_status(step: Step) -> str:
@@ -92,5 +98,9 @@ def steps_status(step: Step) -> str:
             statuses.append("F")
     statuses += [b.status for b in step.booleanMeas or ()]
     statuses += [s.status for s in step.stringMeas or () if s.status is not None]
+    return _worst(statuses)
+
+
+def _worst(statuses: list[str]) -> str:
     worst = max(statuses, key=lambda s: _SEVERITY.get(s, 0), default="P")
     return worst if worst in _SEVERITY else "P"

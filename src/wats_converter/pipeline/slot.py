@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import logging
+import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from wats_converter.config import Config, ConverterEntry, PostProcessAction, claims_overlap
 from wats_converter.converters.api import ConverterBase
+from wats_converter.converters.content import Recognition, read_head
 from wats_converter.converters.loading import build_converter, use_converter_paths
 from wats_converter.errors import ConfigError
 
@@ -29,16 +32,30 @@ IGNORED_NAMES = (
     "*.error",
     "*.queued",
 )
+log = logging.getLogger(__name__)
+# verdicts remembered per slot, so a rescan does not open every kept file of a shared folder again
+MAX_VERDICTS = 50_000
 
 
 @dataclass(frozen=True)
 class ConverterSlot:
-    """`index` is the entry's position in the config; it is what crosses to worker processes."""
+    """`index` is the entry's position in the config; it is what crosses to worker processes.
+
+    `shared_with` names the slots (by index) that claim some of the same files; all of them
+    recognise files by content, and a file is this slot's only if its converter accepts it.
+    `last_to_choose`: no later slot shares this one's files, so its refusal means no converter
+    took the file.
+    """
 
     index: int
     entry: ConverterEntry
     converter: ConverterBase
     patterns: tuple[str, ...]
+    shared_with: tuple[int, ...] = ()
+    last_to_choose: bool = True
+    _verdicts: dict[tuple[str, int, int], bool] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def name(self) -> str:
@@ -65,7 +82,45 @@ class ConverterSlot:
             return False
         # explicit `patterns` decide alone; otherwise a converter that overrides matches_file
         # may refine its extensions (the default patterns already are its extensions)
-        return not self.refines or self.converter.matches_file(folder / name)
+        if self.refines and not self.converter.matches_file(folder / name):
+            return False
+        return not self.shared_with or self.accepts(folder / name)
+
+    def accepts(self, path: Path) -> bool:
+        """Whether this slot's converter recognises `path` by content (remembered per version
+        of the file). An unreadable file is not accepted now; the next scan looks again."""
+        try:
+            st = os.stat(path)
+        except OSError:
+            return False
+        key = (str(path), st.st_size, st.st_mtime_ns)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            try:
+                recognition = self.converter.recognizes(read_head(path), path)
+            except OSError as exc:
+                log.debug("%s: cannot look at it for %s: %s", path, self.name, exc)
+                return False
+            recognition = recognition or Recognition(True, "by name")
+            verdict = recognition.accepted
+            self._log(path, recognition)
+            if len(self._verdicts) >= MAX_VERDICTS:
+                self._verdicts.clear()
+            self._verdicts[key] = verdict
+        return verdict
+
+    def _log(self, path: Path, recognition: Recognition) -> None:
+        if recognition.accepted:
+            log.debug("%s: converter %r takes it: %s", path, self.name, recognition.reason)
+        elif self.last_to_choose:
+            log.info(
+                "%s: no converter of this folder takes it (the last, %r: %s)",
+                path,
+                self.name,
+                recognition.reason,
+            )
+        else:
+            log.debug("%s: not for converter %r: %s", path, self.name, recognition.reason)
 
     @functools.cached_property
     def refines(self) -> bool:
@@ -96,6 +151,7 @@ def build_slots(config: Config) -> list[ConverterSlot]:
     """One slot per enabled converter, in config order (worker processes rebuild the same list)."""
     use_converter_paths(config.converter_paths)
     slots: list[ConverterSlot] = []
+    shared: dict[int, set[int]] = {}
     for i, entry in enumerate(config.converters):
         if not entry.enabled:
             continue
@@ -103,14 +159,29 @@ def build_slots(config: Config) -> list[ConverterSlot]:
         patterns = entry.patterns or default_patterns(converter)
         slot = ConverterSlot(len(slots), entry, converter, tuple(patterns))
         for other in slots:
-            if claims_overlap(other.entry, other.patterns, entry, slot.patterns):
+            if not claims_overlap(other.entry, other.patterns, entry, slot.patterns):
+                continue
+            if not (converter.sniffs_content and other.converter.sniffs_content):
                 raise ConfigError(
                     f"converters[{i}] ({entry.name!r}) watches the same files as {other.name!r} "
                     f"in {entry.watch_folder}; give them different folders or non-overlapping "
-                    "`patterns`"
+                    "`patterns` (only converters that recognise their files by content, such "
+                    "as WSXF, ATML and TestStand XML, may share files)"
                 )
+            shared.setdefault(slot.index, set()).add(other.index)
+            shared.setdefault(other.index, set()).add(slot.index)
         slots.append(slot)
-    return slots
+    # config order decides: the first converter of a shared folder that accepts a file gets it
+    return [
+        replace(
+            s,
+            shared_with=tuple(sorted(shared[s.index])),
+            last_to_choose=max(shared[s.index]) < s.index,
+        )
+        if s.index in shared
+        else s
+        for s in slots
+    ]
 
 
 def folder_patterns(slots: Sequence[ConverterSlot], folder: Path) -> str:

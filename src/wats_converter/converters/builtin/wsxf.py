@@ -25,6 +25,7 @@ from defusedxml import DefusedXmlException
 from pydantic import ValidationError
 
 from wats_converter.converters.api import ConverterBase, ConverterSettings
+from wats_converter.converters.content import Recognition, XmlHead, recognize_xml
 from wats_converter.errors import ConversionError, ReportValidationError
 from wats_converter.report import UUTReport, infer_step_type
 from wats_converter.report.model import Step, describe_validation_error
@@ -56,6 +57,16 @@ class WSXFConverter(ConverterBase):
 
     def convert(self, content: str, file_path: Path) -> list[UUTReport]:
         return parse_wsxf(content, self.context.logger)
+
+    def recognizes(self, head: bytes, file_path: Path) -> Recognition:
+        """WSXF is `<Reports>` in the WSXF namespace (TestStand XML's `<Reports>` has none)."""
+        return recognize_xml(head, _is_wsxf)
+
+
+def _is_wsxf(root: XmlHead) -> Recognition:
+    if root.name == "Reports" and root.namespace == NS:
+        return Recognition(True, f"root element {root.describe()} is WSXF")
+    return Recognition(False, f'root element {root.describe()} is not <Reports xmlns="{NS}">')
 
 
 def parse_wsxf(content: str | bytes, logger: logging.Logger | None = None) -> list[UUTReport]:
