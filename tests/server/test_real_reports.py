@@ -6,7 +6,6 @@ import json
 import sqlite3
 from pathlib import Path
 
-import aiohttp
 import pytest
 
 from tests.helpers import normalise
@@ -23,9 +22,10 @@ REPAIR = DATA / "wsjf" / "repair_export.json"
 
 
 async def html(server: ServerThread, path: str) -> str:
-    async with aiohttp.ClientSession() as session, session.get(server.url + path) as resp:
-        assert resp.status == 200
-        return await resp.text()
+    status, page = await get(server, path)  # the pages are behind the token, like the API
+    assert status == 200
+    assert isinstance(page, str)
+    return page
 
 
 EXPORTS = [PRODUCTION, REPAIR, DATA / "wsjf" / "teststand_export.json"]
