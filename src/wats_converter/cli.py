@@ -1,4 +1,9 @@
-"""The `wats-converter` command. Exit codes: 0 ok, 1 work failed, 2 bad usage or config."""
+"""The `wats-converter` command.
+
+Exit codes: 0 ok, 1 work failed, 2 bad usage or config, 3 service not running (`status`,
+`pending retry`), 4 missing watch folders, 5 server unreachable, 6 server refused this client
+(`check-config --connect`). docs/operations.md lists them.
+"""
 
 from __future__ import annotations
 
@@ -24,9 +29,11 @@ from wats_converter.config import (
     EMBEDDED,
     Config,
     ConverterEntry,
+    check_runnable,
     embedded_config,
     ensure_folders,
     load_config,
+    missing_watch_folders,
 )
 from wats_converter.converters.api import (
     ConverterBase,
@@ -35,16 +42,27 @@ from wats_converter.converters.api import (
 )
 from wats_converter.converters.builtin import BUILTIN_CONVERTERS
 from wats_converter.converters.loading import build_converter
-from wats_converter.errors import ConfigError, WatsConverterError
+from wats_converter.errors import (
+    ConfigError,
+    ServerUnavailable,
+    SubmissionPaused,
+    WatsConverterError,
+)
 from wats_converter.pipeline.conversion import convert_path
 from wats_converter.pipeline.slot import build_slots
 from wats_converter.server.app import LocalServer
 from wats_converter.server.faults import FaultPlan, Faults
 from wats_converter.server.store import ReportStore
 from wats_converter.service import STATUS_FILE, RunResult, Service
+from wats_converter.wats_client import ServerProbe, WatsClient
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_NOT_RUNNING = 3
+EXIT_MISSING_FOLDERS = 4
+EXIT_UNREACHABLE = 5
+EXIT_REFUSED = 6
+CLOCK_SKEW_WARN_S = 60.0
 
 
 def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
@@ -124,11 +142,34 @@ def pick_converter(file: Path, name: str | None, config_path: Path | None) -> Co
     required=True,
     help="The YAML config file to check.",
 )
-def check_config(config_path: Path) -> None:
-    """Validate a config file, load its converters and create its folders."""
+@click.option(
+    "--create-folders", is_flag=True, help="Create missing watch folders instead of refusing."
+)
+@click.option(
+    "--connect",
+    is_flag=True,
+    help="Also reach the server: an authenticated call checks the URL, token and clock.",
+)
+def check_config(config_path: Path, create_folders: bool, connect: bool) -> None:
+    """Check that a config can run: valid, converters load, token set, folders there.
+
+    Exit codes: 0 OK, 2 invalid, 4 missing watch folders, 5 server unreachable, 6 server
+    refuses the URL or token (with --connect).
+    """
     try:
         config = load_config(config_path)
         build_slots(config)
+        check_runnable(config, str(config_path))
+    except ConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
+    missing = missing_watch_folders(config)
+    if missing and not create_folders:
+        fail(
+            f"{config_path}: watch folder {', '.join(map(str, missing))} does not exist "
+            "(a typo?); create it, or run again with --create-folders",
+            EXIT_MISSING_FOLDERS,
+        )
+    try:
         ensure_folders(config)
     except ConfigError as exc:
         fail(str(exc), EXIT_USAGE)
@@ -139,6 +180,55 @@ def check_config(config_path: Path) -> None:
             f"  {entry.name}: {entry.class_name} priority {entry.priority}, "
             f"watching {entry.watch_folder}, then {entry.post_process_action}"
         )
+    for folder in missing:
+        click.echo(f"  created watch folder {folder}")
+    if connect:
+        _check_connection(config)
+
+
+def _check_connection(config: Config) -> None:
+    server = config.server
+    if server.url == EMBEDDED:
+        click.echo("server: embedded (the local server that `run` starts); nothing to reach")
+        return
+    try:
+        probe = asyncio.run(_probe(config))
+    except SubmissionPaused as exc:
+        fail(f"server {server.url} refuses this client: {exc}", EXIT_REFUSED)
+    except ServerUnavailable as exc:
+        fail(f"server {server.url} cannot be reached: {exc}", EXIT_UNREACHABLE)
+    token = "token accepted" if server.resolved_token() else "no token sent, none asked"
+    click.echo(
+        f"server {server.url}: version {probe.version}, {token}, "
+        f"answered in {probe.round_trip_s * 1000:.0f} ms"
+    )
+    if probe.clock_skew_s is None:
+        click.echo("clock: the server sent no Date header; skew unknown")
+    elif abs(probe.clock_skew_s) > CLOCK_SKEW_WARN_S:
+        click.secho(
+            f"clock: this PC is {abs(probe.clock_skew_s):.0f} s "
+            f"{'behind' if probe.clock_skew_s > 0 else 'ahead of'} the server; report start "
+            "times will be off: fix the PC's time sync (NTP)",
+            fg="yellow",
+        )
+    else:
+        click.echo(f"clock: within {max(abs(probe.clock_skew_s), 1.0):.0f} s of the server")
+
+
+async def _probe(config: Config) -> ServerProbe:
+    server = config.server
+    client = WatsClient(
+        server.url,
+        server.resolved_token(),
+        connect_timeout_s=server.connect_timeout_s,
+        timeout_s=min(server.timeout_s, 30.0),
+        verify_tls=server.verify_tls,
+        max_connections=1,
+    )
+    try:
+        return await client.probe()
+    finally:
+        await client.aclose()
 
 
 @main.command()
@@ -300,6 +390,10 @@ def run(
 ) -> None:
     """Watch, convert, submit and post-process until stopped (Ctrl+C)."""
     config = _load(config_path, data_dir)
+    try:
+        check_runnable(config, str(config_path or "embedded defaults"))
+    except ConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
     log_file = config.state_dir / "wats-converter.log" if config.log_file else None
     _setup_logging(log_level, as_json=log_json, file=log_file)
     progress = _progress_printer() if once and sys.stderr.isatty() else None

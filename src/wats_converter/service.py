@@ -93,7 +93,8 @@ class Service:
 
     async def run(self, *, once: bool = False, once_timeout_s: float = 120.0) -> RunResult:
         """Run until `stop()` (or, with `once`, until everything present is converted and sent)."""
-        ensure_folders(self.config)
+        for folder in ensure_folders(self.config):
+            log.info("created watch folder %s (it did not exist)", folder)
         with InstanceLock(self.state_dir):
             return await self._run_locked(once, once_timeout_s)
 

@@ -7,7 +7,9 @@ refused: bad token, no permission, wrong URL, untrusted certificate).
 
 from __future__ import annotations
 
+import contextlib
 import ssl
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from time import time
 
@@ -27,6 +29,16 @@ def api_base(url: str) -> str:
     """Normalise a configured server URL: no trailing slash and no trailing `/api`."""
     url = url.strip().rstrip("/")
     return url[: -len("/api")] if url.lower().endswith("/api") else url
+
+
+@dataclass(frozen=True)
+class ServerProbe:
+    """What one authenticated `GET /api/App/Version` learned about the server."""
+
+    version: str
+    clock_skew_s: float | None
+    """Server clock minus ours (from the `Date` header, 1 s resolution); None without one."""
+    round_trip_s: float
 
 
 class WatsClient:
@@ -77,6 +89,11 @@ class WatsClient:
 
     async def version(self) -> str:
         """`GET /api/App/Version`: proves the server is reachable and the token accepted."""
+        return (await self.probe()).version
+
+    async def probe(self) -> ServerProbe:
+        """`GET /api/App/Version` with the token, timed, with the server's clock from `Date`."""
+        sent = time()
         try:
             async with self._client().get(f"{self.base}/api/App/Version") as resp:
                 text = await resp.text(errors="replace")
@@ -84,7 +101,12 @@ class WatsClient:
                     raise classify_status(
                         resp.status, text[:MAX_ERROR_TEXT], resp.headers.get("Retry-After")
                     )
-                return text.strip().strip('"')
+                answered = time()
+                skew, date = None, resp.headers.get("Date")
+                if date:
+                    with contextlib.suppress(TypeError, ValueError):
+                        skew = parsedate_to_datetime(date).timestamp() - (sent + answered) / 2
+                return ServerProbe(text.strip().strip('"'), skew, answered - sent)
         except aiohttp.ClientConnectorCertificateError as exc:
             raise SubmissionPaused(f"TLS certificate of {self.base} is not trusted: {exc}") from exc
         except (aiohttp.ClientError, TimeoutError, ssl.SSLError, OSError) as exc:
