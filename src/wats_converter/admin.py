@@ -92,6 +92,11 @@ def pending_reports(config: Config) -> list[tuple[Path, float, dict[str, object]
     return sorted(out, key=lambda item: -item[1])
 
 
+def is_pending(config: Config, report_id: str) -> bool:
+    """Whether a report with this id waits in the pending folder."""
+    return (config.pending_folder / f"{report_id}{QUEUED_SUFFIX}").exists()
+
+
 def request_retry(config: Config, report_id: str | None) -> Path:
     """Ask a running service to send pending reports now (it checks every second)."""
     path = config.state_dir / RETRY_REQUEST

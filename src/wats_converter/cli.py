@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 from pydantic import ValidationError
@@ -49,6 +49,7 @@ from wats_converter.errors import (
     WatsConverterError,
 )
 from wats_converter.pipeline.conversion import convert_path
+from wats_converter.pipeline.instance_lock import holder_running
 from wats_converter.pipeline.slot import build_slots
 from wats_converter.server.app import LocalServer
 from wats_converter.server.faults import FaultPlan, Faults
@@ -63,6 +64,8 @@ EXIT_MISSING_FOLDERS = 4
 EXIT_UNREACHABLE = 5
 EXIT_REFUSED = 6
 CLOCK_SKEW_WARN_S = 60.0
+STALE_STATUS_S = 5.0  # the service rewrites status.json every second
+RETRY_TAKEN_S = 5.0  # and looks for a retry request as often
 
 
 def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
@@ -435,7 +438,7 @@ async def _run_service(
         if reload.next_service is None:
             return result
         service, reload.next_service = reload.next_service, None
-        logging.getLogger(__name__).warning("configuration reloaded from %s", config_path)
+        logging.getLogger(__name__).info("configuration reloaded from %s", config_path)
 
 
 class Reloader:
@@ -482,11 +485,13 @@ def _progress_printer() -> Callable[[int, int], None]:
 @click.option("--json", "as_json", is_flag=True, help="Print the raw status JSON.")
 @click.option("--watch", is_flag=True, help="Refresh every second until Ctrl+C.")
 def status(config_path: Path | None, data_dir: Path, as_json: bool, watch: bool) -> None:
-    """Show what a running service is doing (queue, pending, errors, last submit)."""
+    """Show what a running service is doing (queue, pending, errors, last submit).
+
+    Exit code 0 while the service runs, 3 when it does not (like `systemctl status`).
+    """
     config = _load(config_path, data_dir)
     if not watch:
-        _show_status(config, as_json)
-        return
+        sys.exit(_show_status(config, as_json))
     try:
         while True:
             click.clear()
@@ -497,23 +502,50 @@ def status(config_path: Path | None, data_dir: Path, as_json: bool, watch: bool)
         pass
 
 
-def _show_status(config: Config, as_json: bool) -> None:
+def _show_status(config: Config, as_json: bool) -> int:
+    """Print the status; return 0 while a service holds the lock, 3 when none does."""
     path = config.state_dir / STATUS_FILE
+    running = holder_running(config.state_dir)
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
-        fail(f"no status in {path}: is the service running with this config?")
+        if as_json:
+            click.echo(json.dumps({"running": running}))
+        else:
+            what = "running, but no status yet" if running else "NOT RUNNING"
+            click.secho(f"service: {what} (no status in {path})", fg=None if running else "red")
+        return 0 if running else EXIT_NOT_RUNNING
     if as_json:
-        click.echo(json.dumps(data, indent=2))
-        return
-    # click drops the colours when the output is not a terminal (piped, redirected)
+        click.echo(json.dumps({**data, "running": running}, indent=2))
+        return 0 if running else EXIT_NOT_RUNNING
     age = time.time() - data["updated_at"]
-    state = (
-        click.style("running", fg="green")
-        if age < 5
-        else click.style(f"NOT RUNNING (last seen {age:.0f} s ago)", fg="red", bold=True)
-    )
-    click.echo(f"service: {state}, pid {data['pid']}, server {data['server_url']}")
+    if not running:
+        state = click.style(
+            f"NOT RUNNING (last seen {_age(age)} ago as pid {data['pid']})", fg="red", bold=True
+        )
+    elif age < STALE_STATUS_S:
+        state = click.style("running", fg="green") + f", pid {data['pid']}"
+    else:
+        state = click.style(
+            f"running (pid {data['pid']}) but its status is {_age(age)} old: hung?",
+            fg="yellow",
+            bold=True,
+        )
+    click.echo(f"service: {state}, server {data['server_url']}")
+    _show_status_details(data)
+    return 0 if running else EXIT_NOT_RUNNING
+
+
+def _age(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _show_status_details(data: dict[str, Any]) -> None:
+    # click drops the colours when the output is not a terminal (piped, redirected)
     if data["paused"]:
         click.secho(f"SUBMISSION PAUSED: {data['paused_reason']}", fg="red", bold=True)
     if data["storage_blocked"]:
@@ -638,9 +670,26 @@ def pending_list(config_path: Path | None, data_dir: Path) -> None:
 @click.argument("report_id", required=False)
 @_config_options
 def pending_retry(report_id: str | None, config_path: Path | None, data_dir: Path) -> None:
-    """Ask the running service to send REPORT_ID (or every pending report) now."""
-    path = admin.request_retry(_load(config_path, data_dir), report_id)
-    click.echo(f"asked the service to retry {report_id or 'every pending report'} ({path})")
+    """Ask the running service to send REPORT_ID (or every pending report) now.
+
+    Exit code 3 when no service runs (it sends them when it starts), 1 for an unknown id.
+    """
+    config = _load(config_path, data_dir)
+    if not holder_running(config.state_dir):
+        fail(
+            f"no service is running on {config.state_dir}; pending reports are sent when it "
+            "starts (`wats-converter run`)",
+            EXIT_NOT_RUNNING,
+        )
+    if report_id is not None and not admin.is_pending(config, report_id):
+        fail(f"no pending report {report_id!r}; `pending list` shows them")
+    path = admin.request_retry(config, report_id)
+    deadline = time.monotonic() + RETRY_TAKEN_S
+    while path.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if path.exists():
+        fail(f"the service did not take the request within {RETRY_TAKEN_S:.0f} s ({path})")
+    click.echo(f"the service is retrying {report_id or 'every pending report'} now")
 
 
 @main.command("install-service")

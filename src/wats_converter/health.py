@@ -1,8 +1,8 @@
 """The optional health and metrics endpoint (loopback by default, off unless configured).
 
 `/health`: the process is alive. `/ready`: it can make progress (submission not paused, the
-disk accepts writes, pending below a threshold). `/metrics`: Prometheus text, computed from the
-service's counters at scrape time.
+server answered the last post, the disk accepts writes, pending below a threshold).
+`/metrics`: Prometheus text, computed from the service's counters at scrape time.
 """
 
 from __future__ import annotations
@@ -101,6 +101,10 @@ class HealthServer:
             problems.append(f"submission paused: {s['paused_reason']}")
         if s["storage_blocked"]:
             problems.append(f"disk: {s['storage_blocked']}")
+        last = s["last_submit_result"]
+        if last.startswith("failed") and s["pending"]:
+            # the last post could not reach the server (refused, timeout, 5xx): reports pile up
+            problems.append(f"server unavailable: {last.removeprefix('failed: ')}")
         if s["pending"] > self.ready_max_pending:
             problems.append(f"{s['pending']} reports pending (more than {self.ready_max_pending})")
         body = {"ready": not problems, "problems": problems, "pending": s["pending"]}

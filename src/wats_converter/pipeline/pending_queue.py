@@ -514,10 +514,11 @@ class AsyncPendingQueue:
         if not self.paused:
             log.error(
                 "SUBMISSION PAUSED: %s. Reports stay in %s until this is fixed; "
-                "checking every %g s.",
+                "checking again in %g s, then less often (at most every %g s).",
                 reason,
                 self.folder,
                 self._probe_interval(),
+                PROBE_INTERVAL_MAX_S,
             )
             self.stats.paused_reason = reason
             self._paused.set()
@@ -538,7 +539,7 @@ class AsyncPendingQueue:
                 )
                 delay = min(PROBE_INTERVAL_MAX_S, delay * 2)
                 continue
-            log.warning("submission resumed: the server accepts this client again")
+            log.info("submission resumed: the server accepts this client again")
             self.stats.paused_reason = ""
             self._paused.clear()
             self.retry_now()
