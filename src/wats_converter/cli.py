@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import logging.handlers
 import os
 import shutil
 import signal
@@ -48,9 +47,11 @@ from wats_converter.errors import (
     SubmissionPaused,
     WatsConverterError,
 )
+from wats_converter.logs import setup_logging
 from wats_converter.pipeline.conversion import convert_path
 from wats_converter.pipeline.instance_lock import holder_running
 from wats_converter.pipeline.slot import build_slots
+from wats_converter.progress import PeriodicSummary, TerminalBar
 from wats_converter.server.app import LocalServer
 from wats_converter.server.faults import FaultPlan, Faults
 from wats_converter.server.store import ReportStore
@@ -311,44 +312,6 @@ def _load(config_path: Path | None, data_dir: Path) -> Config:
         fail(str(exc), EXIT_USAGE)
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line, for log collectors."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        if record.exc_info:
-            entry["traceback"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
-
-
-def _setup_logging(level: str, *, as_json: bool = False, file: Path | None = None) -> None:
-    console = logging.StreamHandler()
-    plain = logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S")
-    console.setFormatter(JsonFormatter() if as_json else plain)
-    handlers: list[logging.Handler] = [console]
-    if file is not None:
-        try:
-            file.parent.mkdir(parents=True, exist_ok=True)
-            rotating = logging.handlers.RotatingFileHandler(
-                file, maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8"
-            )
-        except OSError as exc:  # the start-up checks explain an unwritable state folder
-            click.echo(
-                f"warning: no log file ({exc.strerror}: {file}); logging to the console", err=True
-            )
-        else:
-            rotating.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s"))
-            handlers.append(rotating)
-    logging.basicConfig(level=level.upper(), handlers=handlers, force=True)
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    logging.getLogger("watchfiles").setLevel(logging.WARNING)  # it logs every batch at INFO
-
-
 def _config_options(f: Callable[..., None]) -> Callable[..., None]:
     """`--config FILE` and `--data DIR` (the folder of zero-config mode) for a command."""
     f = click.option(
@@ -398,17 +361,24 @@ def run(
     except ConfigError as exc:
         fail(str(exc), EXIT_USAGE)
     log_file = config.state_dir / "wats-converter.log" if config.log_file else None
-    _setup_logging(log_level, as_json=log_json, file=log_file)
-    progress = _progress_printer() if once and sys.stderr.isatty() else None
+    progress = _progress_display(config, once, log_json)
+    setup_logging(
+        log_level,
+        as_json=log_json,
+        file=log_file,
+        console=progress.log_handler if isinstance(progress, TerminalBar) else None,
+        quiet_per_file=isinstance(progress, PeriodicSummary),
+    )
     try:
-        service = Service(config, on_progress=progress)
+        service = Service(config, on_progress=progress.update if progress else None)
     except ConfigError as exc:
         fail(str(exc), EXIT_USAGE)
     if config.server.url == EMBEDDED:
         watch = sorted({str(s.entry.watch_folder) for s in service.slots})
         click.echo(f"Drop result files (.json, .xml, .txt, .csv) into: {', '.join(watch)}")
     try:
-        result = asyncio.run(_run_service(service, once, once_timeout, config_path))
+        with progress or contextlib.nullcontext():
+            result = asyncio.run(_run_service(service, once, once_timeout, config_path))
     except ConfigError as exc:
         fail(str(exc), EXIT_USAGE)
     except (WatsConverterError, OSError) as exc:  # never a traceback for a disk or state problem
@@ -467,17 +437,20 @@ class Reloader:
         current.stop()
 
 
-def _progress_printer() -> Callable[[int, int], None]:
-    def show(done: int, total: int) -> None:
-        width = 30
-        filled = width * done // total if total else width
-        click.echo(
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} files",
-            err=True,
-            nl=done >= total,
-        )
+def _progress_display(
+    config: Config, once: bool, log_json: bool
+) -> TerminalBar | PeriodicSummary | None:
+    """`run --once` shows its progress: a live bar on a terminal, a summary line elsewhere."""
+    if not once or log_json:
+        return None
+    if sys.stderr.isatty():
+        return TerminalBar()
 
-    return show
+    def counts() -> tuple[int, int]:
+        pending = sum(1 for _ in config.pending_folder.glob("*.queued"))
+        return pending, sum(1 for _ in admin.failed_files(config))
+
+    return PeriodicSummary(counts)
 
 
 @main.command()

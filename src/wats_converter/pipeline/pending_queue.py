@@ -34,6 +34,7 @@ from pathlib import Path
 from wats_converter.config import RetryConfig
 from wats_converter.errors import ReportRejected, ServerUnavailable, SubmissionPaused, SubmitError
 from wats_converter.failpoints import failpoint
+from wats_converter.logs import file_fields
 from wats_converter.pipeline.durable import TMP_SUFFIX, fsync_dir, write_atomic
 from wats_converter.pipeline.error_folder import ErrorInfo, quarantine
 from wats_converter.pipeline.stats import ServiceStats
@@ -434,7 +435,15 @@ class AsyncPendingQueue:
         await asyncio.to_thread(_unlink, item.path)
         self._forget(item)
         log.info(
-            "submitted report %s%s", item.report_id, f" ({item.source})" if item.source else ""
+            "submitted report %s%s",
+            item.report_id,
+            f" ({item.source})" if item.source else "",
+            extra=file_fields(
+                file=item.source or None,
+                converter=item.converter or None,
+                report_id=item.report_id,
+                outcome="submitted",
+            ),
         )
         if released:
             self._released()
@@ -507,7 +516,18 @@ class AsyncPendingQueue:
             )
             self._backoff(item, None)
             return
-        log.error("report %s rejected by the server: %s -> %s", item.report_id, exc, moved)
+        log.error(
+            "report %s rejected by the server: %s -> %s",
+            item.report_id,
+            exc,
+            moved,
+            extra=file_fields(
+                file=item.source or None,
+                converter=item.converter or None,
+                report_id=item.report_id,
+                outcome="rejected",
+            ),
+        )
         self._forget(item)
 
     def _pause(self, reason: str) -> None:
