@@ -536,6 +536,8 @@ def _show_status_details(data: dict[str, Any]) -> None:
         )
     if data["last_error"]:
         click.secho(f"last error: {data['last_error']}", fg="yellow")
+    if data.get("health_url"):
+        click.echo(f"metrics: {data['health_url']}/metrics, readiness: {data['health_url']}/ready")
 
 
 @main.command()

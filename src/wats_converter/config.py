@@ -365,6 +365,7 @@ def embedded_config(data_dir: Path) -> Config:
             "archive_folder": "archive",
             "error_folder": "error",
             "converters": converters,
+            "health": {"enabled": True},  # metrics on from the first try (any free port)
         },
         data_dir,
         source="embedded defaults",

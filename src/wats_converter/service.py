@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from wats_converter import systemd
-from wats_converter.admin import RETRY_REQUEST
+from wats_converter.admin import RETRY_REQUEST, count_error_files
 from wats_converter.config import EMBEDDED, Config, ensure_folders
 from wats_converter.errors import ConfigError
 from wats_converter.health import HealthServer
@@ -347,8 +347,17 @@ class Service:
         cfg = self.config.health
         if not cfg.enabled:
             return None
-        health = HealthServer(lambda: self._snapshot(queue, pending), cfg.ready_max_pending)
-        self.health_url = await health.start(cfg.host, cfg.port)
+        health = HealthServer(
+            lambda: self._snapshot(queue, pending),
+            cfg.ready_max_pending,
+            error_files=lambda: count_error_files(self.config),
+        )
+        try:
+            self.health_url = await health.start(cfg.host, cfg.port)
+        except OSError:
+            if self.config.server.url != EMBEDDED:
+                raise  # a configured port that is taken is the operator's to fix
+            self.health_url = await health.start(cfg.host, 0)  # zero-config: any free port
         log.info("health and metrics at %s/health, /ready, /metrics", self.health_url)
         return health
 

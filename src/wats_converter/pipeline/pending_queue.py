@@ -203,13 +203,21 @@ class AsyncPendingQueue:
     def _in_outage(self) -> bool:
         return self._failures_in_row >= OUTAGE_AFTER_FAILURES
 
+    async def _submit(self, body: bytes) -> None:
+        """One POST, timed for the submit-latency histogram whatever its outcome."""
+        started = time.monotonic()
+        try:
+            await self.client.submit(body)
+        finally:
+            self.stats.submit_seconds.observe(time.monotonic() - started)
+
     async def _submit_direct(self, report_id: str, body: bytes, source: str) -> None:
         # in an outage this send is the one probe: with nothing pending, nobody else would ask
         probe = self._in_outage()
         if probe:
             self._probing = True
         try:
-            await self.client.submit(body)
+            await self._submit(body)
         except ServerUnavailable as exc:
             self._note_unavailable(exc)
             raise
@@ -412,7 +420,7 @@ class AsyncPendingQueue:
             self._backoff(item, None)
             return
         try:
-            await self.client.submit(body)
+            await self._submit(body)
         except ServerUnavailable as exc:
             self._note_failure(item, exc)
         except ReportRejected as exc:

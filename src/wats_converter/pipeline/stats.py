@@ -58,6 +58,8 @@ class ServiceStats:
     storage_blocked: str = ""
     scans: int = 0
     conversion_seconds: Histogram = field(default_factory=Histogram)
+    submit_seconds: Histogram = field(default_factory=Histogram)
+    """Every POST of a report, answered or not (a timeout counts its full wait)."""
 
     def counts(self, converter: str) -> ConverterCounts:
         return self.converters.setdefault(converter, ConverterCounts())
@@ -76,4 +78,5 @@ class ServiceStats:
             "storage_blocked": self.storage_blocked,
             "scans": self.scans,
             "conversion_seconds": self.conversion_seconds.snapshot(),
+            "submit_seconds": self.submit_seconds.snapshot(),
         }
