@@ -27,7 +27,7 @@ def shown_commands() -> list[tuple[str, str]]:
             if line.startswith("```"):
                 inside = not inside
                 continue
-            match = re.search(r"(?:^|[\s/])wats-converter(\.exe)? ([^#(]*)", line)
+            match = re.search(r"(?:^|\s|/bin/|\\Scripts\\)wats-converter(\.exe)? ([^#(]*)", line)
             if inside and match and not line.lstrip().startswith(("ln ", "journalctl", "<")):
                 found.append((doc, match.group(2).strip()))
             if not inside:  # `wats-converter errors list\|show NAME` in a table: the first form
