@@ -41,6 +41,7 @@ from wats_converter.converters.api import (
 )
 from wats_converter.converters.builtin import BUILTIN_CONVERTERS
 from wats_converter.converters.loading import build_converter
+from wats_converter.embedded import ADDRESS_FILE, load_address
 from wats_converter.errors import (
     ConfigError,
     ServerUnavailable,
@@ -505,6 +506,12 @@ def _show_status(config: Config, as_json: bool) -> int:
             bold=True,
         )
     click.echo(f"service: {state}, server {data['server_url']}")
+    embedded = load_address(config.state_dir) if config.server.url == EMBEDDED else None
+    if embedded is not None:
+        click.echo(
+            f"reports page: {embedded.url}/ (port and token kept in "
+            f"{config.state_dir / ADDRESS_FILE})"
+        )
     _show_status_details(data)
     return 0 if running else EXIT_NOT_RUNNING
 

@@ -12,7 +12,6 @@ import contextlib
 import json
 import logging
 import os
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +21,13 @@ from typing import Any
 from wats_converter import systemd
 from wats_converter.admin import RETRY_REQUEST, count_error_files
 from wats_converter.config import EMBEDDED, Config, ensure_folders
+from wats_converter.embedded import (
+    EmbeddedAddress,
+    choose_token,
+    load_address,
+    save_address,
+    start_embedded,
+)
 from wats_converter.errors import ConfigError
 from wats_converter.health import HealthServer
 from wats_converter.pipeline.converter_pool import AsyncConverterPool
@@ -104,9 +110,11 @@ class Service:
     async def _run_locked(self, once: bool, once_timeout_s: float) -> RunResult:
         token = self.config.server.resolved_token()
         if self.server_url == EMBEDDED:
-            token = token or secrets.token_urlsafe(16)
+            saved = load_address(self.state_dir)  # the same page and token as the last start
+            token = choose_token(token, saved)
             self.embedded = LocalServer(ReportStore(self.state_dir / "server.sqlite"), token=token)
-            self.server_url = await self._start_embedded()
+            self.server_url = await start_embedded(self.embedded, saved, self.embedded_port)
+            save_address(self.state_dir, EmbeddedAddress(self.embedded.port, token))
         client = WatsClient(
             self.server_url,
             token,
@@ -130,13 +138,6 @@ class Service:
             if self.embedded is not None:
                 await self.embedded.stop()
                 self.embedded.store.close()
-
-    async def _start_embedded(self) -> str:
-        assert self.embedded is not None
-        try:
-            return await self.embedded.start("127.0.0.1", self.embedded_port)
-        except OSError:
-            return await self.embedded.start("127.0.0.1", 0)  # the usual port is taken
 
     async def _run_components(
         self,
