@@ -22,6 +22,17 @@ def test_converter_api() -> None:
         "parse_status",
         "parse_time",
         "read_limited",
+        "LocalTime",
+        "localize",
+        "parse_local_time",
+        "station_zone",
+        "zone",
+        "OHM",
+        "is_nan_reading",
+        "parse_si",
+        "round_noise",
+        "unit_symbol",
+        "unit_id",
     }
     assert all(hasattr(converters, name) for name in converters.__all__)
 

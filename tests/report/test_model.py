@@ -61,15 +61,14 @@ def test_error_and_terminated_outrank_failure() -> None:
 
 def test_explicit_statuses_are_kept() -> None:
     report = new_report(result="P")
-    step = report.root.add_numeric_step("VCC", 9.0, 4.9, 5.1, status="P")
-    step.status = "P"
+    step = report.root.add_numeric_step("VCC", 9.0, 4.9, 5.1, meas_status="P", status="P")
     finalize(report)
     assert (step.numericMeas[0].status, step.status, report.result) == ("P", "P", "P")  # type: ignore[index]
 
 
 def test_skipped_measurements_make_a_skipped_step_that_does_not_fail() -> None:
     report = new_report()
-    step = report.root.add_numeric_step("Not run", None, 1, 2, status="S")
+    step = report.root.add_numeric_step("Not run", None, 1, 2, meas_status="S")
     assert finalize(report).result == "P"
     assert step.status == "S"
 

@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wats_converter.converters.api import ConverterBase, ConvertResult
+from wats_converter.converters.ids import unit_id
 from wats_converter.converters.text import too_large
 from wats_converter.failpoints import failpoint
 from wats_converter.report import UUTReport, finalize
 
-# Fixed namespace for report ids: changing it would re-identify every report ever converted.
-REPORT_ID_NAMESPACE = uuid.UUID("6c7f3c1e-2f0a-5b1e-9d3a-8e4b2a7c5f10")
 HASH_CHUNK_BYTES = 1024 * 1024
 
 
@@ -43,7 +42,7 @@ def file_sha256(path: Path) -> str:
 
 def report_id(converter_name: str, sha256: str, index: int) -> uuid.UUID:
     """The deterministic id of the `index`-th report converted from content `sha256`."""
-    return uuid.uuid5(REPORT_ID_NAMESPACE, f"{converter_name}\x00{sha256}\x00{index}")
+    return unit_id(converter_name, sha256, index)
 
 
 def convert_path(converter: ConverterBase, path: Path) -> Conversion:

@@ -8,6 +8,7 @@ converter may leave out and checks the structural rules; `to_wsjf()` emits only 
 from __future__ import annotations
 
 import base64
+import math
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -16,7 +17,12 @@ from typing import Any, Literal, TypeVar
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 
 from wats_converter.errors import ReportValidationError
-from wats_converter.report.compare import CompOp, parse_comp_op
+from wats_converter.report.compare import (
+    NUMERIC_OPS,
+    SINGLE_LIMIT_OPS,
+    CompOp,
+    parse_comp_op,
+)
 from wats_converter.report.parts import (
     AdditionalData,
     Asset,
@@ -99,16 +105,26 @@ class Step(WsjfModel):
         *,
         comp: str | CompOp | None = None,
         unit: str | None = None,
-        status: MeasStatus | None = None,
+        meas_status: MeasStatus | None = None,
         **step: Any,
     ) -> Step:
-        """Add a numeric-limit step with one measurement.
+        """Add a numeric-limit step with one measurement and return the step.
 
-        `comp` defaults to GELE with two limits, GE with only `low`, LOG with none. For single-
-        limit operators (EQ, NE, GT, GE, LT, LE) the limit is `low`, as on the wire.
+        Limits and operator (see `NumericMeas`): without `comp` the operator follows from the
+        limits given: both GELE, `low` only GE, `high` only LE, none LOG. Give `comp` for
+        strict or other forms; a single-limit operator (EQ NE GT GE LT LE) takes its one limit
+        from `low` or `high`, whichever is given, and stores it in `lowLimit` as the schema
+        wants. Limits that contradict the operator (LOG with a limit, GELE with one) raise
+        `ReportValidationError` saying what to write instead.
+
+        `value=math.nan` (a tester's "not a number") is kept as a measurement without a value:
+        its status is F when it has limits (it cannot have passed) and the step's `reportText`
+        says the reading was NaN. Statuses left out are computed when the report is finalized;
+        `meas_status` sets the measurement's (P F S) and `status=` the step's (P F D S E T).
+        Other keywords (`group`, `totTime`, `reportText`, ...) are `Step` fields.
         """
-        meas = _numeric(None, value, low, high, comp, unit, status)
-        return self._add(name, step, numericMeas=[meas])
+        meas, note = _numeric(None, value, low, high, comp, unit, meas_status)
+        return self._add(name, _noted(step, note), numericMeas=[meas])
 
     def add_numeric_measurement(
         self,
@@ -119,10 +135,15 @@ class Step(WsjfModel):
         *,
         comp: str | CompOp | None = None,
         unit: str | None = None,
-        status: MeasStatus | None = None,
+        meas_status: MeasStatus | None = None,
     ) -> NumericMeas:
-        """Add a named numeric measurement to this step (a multiple numeric step)."""
-        meas = _numeric(name, value, low, high, comp, unit, status)
+        """Add a named numeric measurement to this step (a multiple numeric step).
+
+        Limits, operator and NaN are handled as in `add_numeric_step`.
+        """
+        meas, note = _numeric(name, value, low, high, comp, unit, meas_status)
+        if note:
+            self.reportText = f"{self.reportText}\n{note}" if self.reportText else note
         self.numericMeas = _appended(self.numericMeas, meas)
         return meas
 
@@ -138,16 +159,16 @@ class Step(WsjfModel):
         limit: str | None = None,
         *,
         comp: str | CompOp | None = None,
-        status: MeasStatus | None = None,
+        meas_status: MeasStatus | None = None,
         **step: Any,
     ) -> Step:
-        """Add a string-value step; `comp` defaults to CASESENSIT with a limit, else LOG."""
-        op = (
-            parse_comp_op(comp)
-            if comp
-            else (CompOp.CASESENSIT if limit is not None else CompOp.LOG)
-        )
-        meas = _build(StringMeas, name, compOp=op, value=value, limit=limit, status=status)
+        """Add a string-value step and return it.
+
+        `comp` defaults to CASESENSIT with a `limit` and LOG without one; IGNORECASE compares
+        case-insensitively. `meas_status` sets the measurement's status, `status=` the step's.
+        """
+        op = _string_op(comp, limit, name)
+        meas = _build(StringMeas, name, compOp=op, value=value, limit=limit, status=meas_status)
         return self._add(name, step, stringMeas=[meas])
 
     def add_pass_fail_step(self, name: str, passed: bool, **step: Any) -> Step:
@@ -167,15 +188,18 @@ class Step(WsjfModel):
         limit: str | None = None,
         *,
         comp: str | CompOp | None = None,
+        meas_status: MeasStatus | None = None,
     ) -> StringMeas:
         """Add a named string measurement to this step (a multiple string step)."""
-        op = (
-            parse_comp_op(comp)
-            if comp
-            else (CompOp.CASESENSIT if limit is not None else CompOp.LOG)
-        )
+        op = _string_op(comp, limit, name)
         meas = _build(
-            StringMeas, f"measurement {name}", name=name, compOp=op, value=value, limit=limit
+            StringMeas,
+            f"measurement {name}",
+            name=name,
+            compOp=op,
+            value=value,
+            limit=limit,
+            status=meas_status,
         )
         self.stringMeas = _appended(self.stringMeas, meas)
         return meas
@@ -344,16 +368,19 @@ def _numeric(
     comp: str | CompOp | None,
     unit: str | None,
     status: MeasStatus | None,
-) -> NumericMeas:
-    if comp:
-        op = parse_comp_op(comp)
-    elif low is not None and high is not None:
-        op = CompOp.GELE
-    else:
-        op = CompOp.GE if low is not None else CompOp.LOG
-    return _build(
+) -> tuple[NumericMeas, str | None]:
+    """The measurement, and a note for the step when the reading was NaN."""
+    where = f"measurement {name or ''}".strip()
+    op, low, high = numeric_limits(comp, low, high, where)
+    note = None
+    if value is not None and math.isnan(value):
+        value = None
+        note = f"{name or 'reading'}: reading was NaN (not a number); no value recorded"
+        if op is not CompOp.LOG and status is None:
+            status = "F"
+    meas = _build(
         NumericMeas,
-        f"measurement {name or ''}".strip(),
+        where,
         compOp=op,
         name=name,
         value=value,
@@ -362,6 +389,72 @@ def _numeric(
         unit=unit,
         status=status,
     )
+    return meas, note
+
+
+def numeric_limits(
+    comp: str | CompOp | None, low: float | None, high: float | None, where: str = "measurement"
+) -> tuple[CompOp, float | None, float | None]:
+    """The operator and the (lowLimit, highLimit) pair the schema wants for these limits.
+
+    Without `comp`: both limits GELE, low only GE, high only LE, none LOG. A single-limit
+    operator keeps its one limit in `lowLimit`. Raises `ReportValidationError` for limits the
+    operator cannot use, so a value with limits can never silently become a logged value.
+    """
+    if not comp:
+        if low is not None and high is not None:
+            return CompOp.GELE, low, high
+        if low is not None:
+            return CompOp.GE, low, None
+        if high is not None:
+            return CompOp.LE, high, None
+        return CompOp.LOG, None, None
+    op = parse_comp_op(comp)  # ValueError names an unknown operator
+    given = [x for x in (low, high) if x is not None]
+    if op is CompOp.LOG:
+        if given:
+            raise ReportValidationError(
+                [
+                    f"{where}: comp LOG cannot have limits (low={low}, high={high}); "
+                    "leave comp out to infer GELE/GE/LE from the limits, or drop the limits"
+                ]
+            )
+        return op, None, None
+    if op in SINGLE_LIMIT_OPS:
+        if len(given) != 1:
+            raise ReportValidationError(
+                [f"{where}: comp {op} takes exactly one limit (low or high), got {len(given)}"]
+            )
+        return op, given[0], None
+    if op in NUMERIC_OPS and len(given) != 2:
+        raise ReportValidationError(
+            [
+                f"{where}: comp {op} needs both low and high limits; for one limit use GE, LE, "
+                "GT or LT"
+            ]
+        )
+    return op, low, high
+
+
+def _string_op(comp: str | CompOp | None, limit: str | None, name: str | None) -> CompOp:
+    if not comp:
+        return CompOp.CASESENSIT if limit is not None else CompOp.LOG
+    op = parse_comp_op(comp)
+    if op is CompOp.LOG and limit is not None:
+        raise ReportValidationError(
+            [
+                f"measurement {name or ''}: comp LOG cannot have a limit ({limit!r}); leave comp "
+                "out to compare case-sensitively, or drop the limit"
+            ]
+        )
+    return op
+
+
+def _noted(step: dict[str, Any], note: str | None) -> dict[str, Any]:
+    if not note:
+        return step
+    text = step.get("reportText")
+    return {**step, "reportText": f"{text}\n{note}" if text else note}
 
 
 def _join(values: Iterable[float]) -> str:

@@ -24,7 +24,7 @@ from pydantic import Field
 
 from wats_converter.converters.api import ConverterBase, ConverterSettings
 from wats_converter.converters.values import parse_number, parse_status, parse_time
-from wats_converter.errors import ConversionError
+from wats_converter.errors import ConversionError, ReportValidationError
 from wats_converter.report import Step, UUTReport
 from wats_converter.report.compare import STRING_OPS, CompOp, parse_comp_op
 from wats_converter.report.parts import MeasStatus, ReportResult
@@ -166,7 +166,7 @@ class CSVConverter(ConverterBase):
             parent.add_pass_fail_step(name, PASS_FAIL_WORDS[value.lower()])
         elif _is_string_row(op, value, cell("high"), decimal):
             limit = cell("limit") or cell("low") or None
-            parent.add_string_step(name, value, limit, comp=op, status=meas_status)
+            parent.add_string_step(name, value, limit, comp=op, meas_status=meas_status)
         else:
             low, high = (
                 parse_number(cell(f), decimal, line=line, field=titles[f]) if cell(f) else None
@@ -175,15 +175,18 @@ class CSVConverter(ConverterBase):
             number = (
                 parse_number(value, decimal, line=line, field=titles["value"]) if value else None
             )
-            parent.add_numeric_step(
-                name,
-                number,
-                low,
-                high,
-                comp=op,
-                unit=cell("unit") or None,
-                status=meas_status,
-            )
+            try:
+                parent.add_numeric_step(
+                    name,
+                    number,
+                    low,
+                    high,
+                    comp=op,
+                    unit=cell("unit") or None,
+                    meas_status=meas_status,
+                )
+            except ReportValidationError as exc:
+                raise ConversionError(str(exc), line=line, field=titles["comp"]) from None
 
 
 def _is_table_header(row: list[str], titles: dict[str, str]) -> bool:

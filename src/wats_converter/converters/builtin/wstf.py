@@ -326,7 +326,7 @@ class _StepBuilder:
                 high,
                 comp=cols[6].strip() or None,
                 unit=cols[7].strip() or None,
-                status=self._status(cols, line, "PFS"),
+                meas_status=self._status(cols, line, "PFS"),
             )
         except ValueError as exc:
             raise ConversionError(str(exc), line=line, field="CompOperator") from None
