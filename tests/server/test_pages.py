@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
 import re
 import shutil
@@ -9,9 +11,11 @@ import subprocess
 import urllib.request
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from wats_converter.server.fixture import ServerThread, local_server
+from wats_converter.server.pages import REFRESH_S
 from wats_converter.testing import minimal_report, rich_report
 
 CHROMIUM = next((p for p in (shutil.which(n) for n in ("chromium", "chromium-browser")) if p), None)
@@ -125,7 +129,9 @@ def test_search_is_partial_case_insensitive_paged_and_counted() -> None:
         assert "121 of 121 reports match; showing 1 to 50." in first and "page 1 of 3" in first
         assert 'href="/?page=2" rel="next"' in first
         third = get(server.url + "/?page=3")
-        assert "showing 101 to 121." in third and 'rel="prev"' in third and 'rel="next"' not in third
+        assert (
+            "showing 101 to 121." in third and 'rel="prev"' in third and 'rel="next"' not in third
+        )
         kept = get(server.url + "/?sn=unit&page=2")
         assert 'href="/?sn=unit&amp;page=1" rel="prev"' in kept  # paging keeps the filter
         assert "120 of 121" in kept and 'value="unit"' in kept
@@ -204,3 +210,134 @@ def test_report_pages_render_in_headless_chromium(tmp_path: Path) -> None:
     for shot in ("reports.png", "report.png", "yield.png"):
         png = (tmp_path / shot).read_bytes()
         assert png.startswith(b"\x89PNG") and len(png) > 10_000
+
+
+class DevTools:
+    """A page in a real headless Chromium, driven over the DevTools protocol (aiohttp's
+    websocket client): type into it, wait, read it back."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.ws = ws
+        self.next_id = 0
+
+    async def call(self, method: str, **params: object) -> dict[str, object]:
+        self.next_id += 1
+        await self.ws.send_json({"id": self.next_id, "method": method, "params": params})
+        while True:
+            message = await self.ws.receive_json(timeout=30)
+            if message.get("id") == self.next_id:
+                assert "error" not in message, message
+                return dict(message.get("result", {}))
+
+    async def js(self, expression: str) -> object:
+        result = await self.call("Runtime.evaluate", expression=expression, returnByValue=True)
+        return dict(result["result"]).get("value")  # type: ignore[call-overload]
+
+    async def load(self, url: str) -> None:
+        await self.call("Page.navigate", url=url)
+        for _ in range(100):
+            await asyncio.sleep(0.1)
+            if await self.js("document.readyState") == "complete":
+                return
+        raise AssertionError(f"{url} did not load")
+
+
+def chromium_with_devtools(tmp_path: Path) -> tuple[subprocess.Popen[str], str]:
+    """A headless Chromium with its DevTools endpoint on a free loopback port."""
+    assert CHROMIUM is not None
+    browser = subprocess.Popen(
+        [
+            CHROMIUM,
+            *FLAGS,
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--remote-debugging-port=0",
+            "about:blank",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert browser.stderr is not None
+    line = ""
+    while "DevTools listening on" not in line:
+        line = browser.stderr.readline()
+        assert line, "chromium exited"
+    return browser, line.split("ws://127.0.0.1:")[1].split("/")[0]
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="needs Debian's chromium (`apt-get install chromium`); .ci/run installs it",
+)
+async def test_the_refresh_keeps_the_filter_and_never_loses_typing(tmp_path: Path) -> None:
+    assert CHROMIUM is not None
+    with local_server() as server:
+        post(server, rich_report("SN-RICH-3").to_wsjf())
+        browser, port = chromium_with_devtools(tmp_path)
+        try:
+            async with aiohttp.ClientSession() as session:
+                async with session.get(f"http://127.0.0.1:{port}/json/list") as response:
+                    pages = [t for t in await response.json() if t["type"] == "page"]
+                async with session.ws_connect(pages[0]["webSocketDebuggerUrl"]) as ws:
+                    page = DevTools(ws)
+                    await page.load(server.url + "/?pn=pcba")
+                    await page.js("window.marker = 1")
+                    await asyncio.sleep(REFRESH_S + 1.5)
+                    # untouched: the list refreshed itself, with its filter
+                    assert await page.js("window.marker") is None
+                    assert await page.js("location.search") == "?pn=pcba"
+                    assert await page.js("document.querySelector('[name=pn]').value") == "pcba"
+                    await page.js("document.querySelector('[name=sn]').focus(); window.marker = 2")
+                    await page.call("Input.insertText", text="rich")
+                    await page.js("document.activeElement.blur()")  # typed, then looked away
+                    await asyncio.sleep(REFRESH_S + 1.5)
+                    # what was typed is still there: no refresh threw it away
+                    assert await page.js("window.marker") == 2
+                    assert await page.js("document.querySelector('[name=sn]').value") == "rich"
+        finally:
+            browser.kill()
+            browser.wait()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="needs Debian's chromium (`apt-get install chromium`); .ci/run installs it",
+)
+async def test_the_step_tree_folds_and_the_failure_links_jump(tmp_path: Path) -> None:
+    with local_server() as server:
+        rich = rich_report("SN-RICH-3")
+        post(server, rich.to_wsjf())
+        browser, port = chromium_with_devtools(tmp_path)
+        try:
+            async with aiohttp.ClientSession() as session:
+                async with session.get(f"http://127.0.0.1:{port}/json/list") as response:
+                    pages = [t for t in await response.json() if t["type"] == "page"]
+                async with session.ws_connect(pages[0]["webSocketDebuggerUrl"]) as ws:
+                    page = DevTools(ws)
+                    await page.load(f"{server.url}/reports/{rich.id}")
+                    closed = "[...document.querySelectorAll('details:not([open]) > summary b')]"
+                    shut = await page.js(f"{closed}.map(b => b.textContent)")
+                    assert isinstance(shut, list) and "Block 0" in shut and "Limits" not in shut
+                    visible = "(e => e.checkVisibility())"
+                    row = "document.querySelector('#step-51')"  # R0, inside Block 0
+                    assert await page.js(f"{visible}({row})") is False
+                    await page.js(
+                        f"{closed}.find(b => b.textContent == 'Block 0').parentElement.click()"
+                    )
+                    assert await page.js(f"{visible}({row})") is True  # unfolded on a click
+                    await page.js("document.querySelector('#failures li:last-child a').click()")
+                    await asyncio.sleep(0.3)
+                    target = await page.js(
+                        "(() => { const r = document.querySelector(location.hash)"
+                        ".getBoundingClientRect(); return [location.hash, r.top, innerHeight] })()"
+                    )
+                    assert isinstance(target, list)
+                    hash_, top, height = target
+                    assert hash_.startswith("#step-") and 0 <= top < height  # scrolled to it
+                    shot = await page.call("Page.captureScreenshot", format="png")
+                    (tmp_path / "failure.png").write_bytes(base64.b64decode(str(shot["data"])))
+        finally:
+            browser.kill()
+            browser.wait()
+    assert (tmp_path / "failure.png").read_bytes().startswith(b"\x89PNG")
