@@ -66,6 +66,7 @@ EXIT_MISSING_FOLDERS = 4
 EXIT_UNREACHABLE = 5
 EXIT_REFUSED = 6
 CLOCK_SKEW_WARN_S = 60.0
+CLOCK_RESOLUTION_S = 2.0  # the Date header has whole seconds, and the answer takes time
 STALE_STATUS_S = 5.0  # the service rewrites status.json every second
 RETRY_TAKEN_S = 5.0  # and looks for a retry request as often
 
@@ -216,8 +217,10 @@ def _check_connection(config: Config) -> None:
             "times will be off: fix the PC's time sync (NTP)",
             fg="yellow",
         )
+    elif abs(probe.clock_skew_s) < CLOCK_RESOLUTION_S:
+        click.echo(f"clock: within {CLOCK_RESOLUTION_S:.0f} s of the server")
     else:
-        click.echo(f"clock: within {max(abs(probe.clock_skew_s), 1.0):.0f} s of the server")
+        click.echo(f"clock: {probe.clock_skew_s:+.0f} s from the server")
 
 
 async def _probe(config: Config) -> ServerProbe:

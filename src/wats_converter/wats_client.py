@@ -105,7 +105,9 @@ class WatsClient:
                 skew, date = None, resp.headers.get("Date")
                 if date:
                     with contextlib.suppress(TypeError, ValueError):
-                        skew = parsedate_to_datetime(date).timestamp() - (sent + answered) / 2
+                        # Date has whole seconds: its middle, not its start, is the estimate
+                        server = parsedate_to_datetime(date).timestamp() + 0.5
+                        skew = server - (sent + answered) / 2
                 return ServerProbe(text.strip().strip('"'), skew, answered - sent)
         except aiohttp.ClientConnectorCertificateError as exc:
             raise SubmissionPaused(f"TLS certificate of {self.base} is not trusted: {exc}") from exc

@@ -346,7 +346,7 @@ class AsyncConverterPool:
                 if was_ok and not self._space_ok:
                     self._storage_blocked(f"only {free // 1024 // 1024} MiB free")
                 elif self._space_ok and not was_ok:
-                    log.warning("disk space is back; converting again")
+                    log.info("disk space is back; converting again")
                     self.stats.storage_blocked = ""
         return self._space_ok
 
