@@ -12,6 +12,7 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from tests.helpers import cli
+from wats_converter import systemd
 
 CONFIG = """\
 server:
@@ -77,7 +78,6 @@ def test_the_system_unit_checks_the_config_first_and_is_hardened(config: Path) -
         "NoNewPrivileges": "yes",
         "ProtectSystem": "strict",
         "ProtectHome": "yes",
-        "PrivateTmp": "yes",
         "PrivateDevices": "yes",
         "PrivateUsers": "yes",
         "PrivateMounts": "yes",
@@ -124,6 +124,12 @@ def test_data_under_home_makes_home_read_only_not_hidden(tmp_path: Path, config:
     text = CONFIG.replace("/var/lib/wats-converter", "/home/wats/data")
     config.write_text(text)
     assert directives(system_unit(config))["Service.ProtectHome"] == ["read-only"]
+
+
+def test_data_in_the_real_tmp_keeps_tmp_shared(config: Path) -> None:
+    # the test's own folders are under /tmp: a private /tmp would hide them from the service
+    assert str(config.resolve()).startswith("/tmp/")
+    assert directives(system_unit(config))["Service.PrivateTmp"] == ["no"]
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="needs systemd-analyze")
@@ -217,3 +223,20 @@ def test_the_windows_route_writes_a_winsw_definition(tmp_path: Path, config: Pat
     printed = cli("install-service", "--windows", "--config", str(config), "--exe", exe, "--print")
     bare = ET.fromstring(printed.stdout)  # LocalSystem, WinSW's default: no account element
     assert bare.find("serviceaccount") is None and bare.findtext("executable") == exe
+
+
+def test_data_away_from_tmp_gets_a_private_tmp() -> None:
+    unit = systemd.unit_text(
+        "/opt/w/bin/wats-converter",
+        "/etc/wats-converter/converters.yaml",
+        "/etc/wats-converter",
+        user="wats",
+        system=True,
+        folders=["/var/lib/wats-converter/pending", "/srv/stations/watch"],
+    )
+    d = directives(unit)
+    assert d["Service.PrivateTmp"] == ["yes"] and d["Service.ProtectHome"] == ["yes"]
+    assert d["Service.ReadWritePaths"] == [
+        "-/srv/stations/watch",
+        "-/var/lib/wats-converter/pending",
+    ]

@@ -52,7 +52,7 @@ UMask=0027
 SYSTEM_HARDENING = """\
 ProtectSystem=strict
 ProtectHome={protect_home}
-PrivateTmp=yes
+PrivateTmp={private_tmp}
 PrivateDevices=yes
 DevicePolicy=closed
 PrivateUsers=yes
@@ -126,7 +126,12 @@ def unit_text(
     hardening = COMMON_HARDENING
     if system:
         under_home = any(f.startswith(("/home/", "/root/", "/run/user/")) for f in folders)
-        hardening += SYSTEM_HARDENING.format(protect_home="read-only" if under_home else "yes")
+        # a private /tmp would hide data folders that live in the real one
+        under_tmp = any(f.startswith(("/tmp/", "/var/tmp/")) for f in folders)
+        hardening += SYSTEM_HARDENING.format(
+            protect_home="read-only" if under_home else "yes",
+            private_tmp="no" if under_tmp else "yes",
+        )
         # "-": a folder that is not there yet does not stop the unit; check-config reports it
         hardening += "".join(f"ReadWritePaths=-{f}\n" for f in folders)
     account = ""
