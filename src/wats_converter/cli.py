@@ -452,7 +452,7 @@ def _progress_display(
 
     def counts() -> tuple[int, int]:
         pending = sum(1 for _ in config.pending_folder.glob("*.queued"))
-        return pending, sum(1 for _ in admin.failed_files(config))
+        return pending, admin.count_error_files(config)
 
     return PeriodicSummary(counts)
 
@@ -512,8 +512,8 @@ def _show_status(config: Config, as_json: bool) -> int:
     embedded = load_address(config.state_dir) if config.server.url == EMBEDDED else None
     if embedded is not None:
         click.echo(
-            f"reports page: {embedded.url}/ (port and token kept in "
-            f"{config.state_dir / ADDRESS_FILE})"
+            f"reports page{'' if running else ' (while it runs)'}: {embedded.url}/ "
+            f"(port and token kept in {config.state_dir / ADDRESS_FILE})"
         )
     _show_status_details(data)
     return 0 if running else EXIT_NOT_RUNNING
