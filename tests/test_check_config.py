@@ -52,6 +52,8 @@ def check(path: Path, *args: str, env: dict[str, str] | None = None) -> tuple[in
         ("http://", "names no host"),
         ("http://host:99999", "is not a valid URL"),
         ("http://host:80x", "is not a valid URL"),
+        ("http://host:0", "port 0 is not a port"),
+        ("https://host/?x=1", "has no ?query"),
     ],
 )
 def test_a_url_that_cannot_work_is_refused(tmp_path: Path, url: str, message: str) -> None:

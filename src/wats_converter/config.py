@@ -58,16 +58,17 @@ class ServerConfig(Strict):
         hint = "write it as https://host or http://host:port (or `embedded`)"
         try:
             parts = urlsplit(value)
-            port = parts.port  # raises on a port that is not a number in range
+            port = parts.port  # raises on a port that is not a number up to 65535
         except ValueError as exc:
             raise ValueError(f"{value!r} is not a valid URL ({exc}); {hint}") from None
         if parts.scheme not in ("http", "https"):
             raise ValueError(f"{value!r} does not start with http:// or https://; {hint}")
         if not parts.hostname:
             raise ValueError(f"{value!r} names no host; {hint}")
+        if port == 0:
+            raise ValueError(f"{value!r}: port 0 is not a port a server listens on; {hint}")
         if parts.query or parts.fragment:
             raise ValueError(f"{value!r}: a server URL has no ?query or #fragment; {hint}")
-        del port
         return value
 
     def resolved_token(self) -> str | None:
@@ -165,7 +166,7 @@ class Config(Strict):
 
 
 def load_config(path: Path) -> Config:
-    """Read, validate and resolve a YAML config file (folders are created)."""
+    """Read, validate and resolve a YAML config file; `${NAME}` comes from the environment."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

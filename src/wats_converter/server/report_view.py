@@ -64,7 +64,8 @@ STRING_LIMITS = {
 def numeric_limit(m: dict[str, Any]) -> str:
     op = str(m.get("compOp", "LOG")).upper()
     template = NUMERIC_LIMITS.get(op, op + " {low} {high}")
-    return template.format(low=number(m.get("lowLimit")), high=number(m.get("highLimit")))
+    low, high = (number(m.get(k)) or "?" for k in ("lowLimit", "highLimit"))  # "?": missing
+    return template.format(low=low, high=high)
 
 
 def string_limit(m: dict[str, Any]) -> str:
