@@ -217,9 +217,26 @@ def test_the_windows_route_writes_a_winsw_definition(tmp_path: Path, config: Pat
     assert xml.findtext("stoptimeout") == "60 sec"
     assert [f.get("action") for f in xml.findall("onfailure")] == ["restart"] * 3
     assert xml.find("log").get("mode") == "roll-by-size"  # type: ignore[union-attr]
-    assert xml.findtext("serviceaccount/username") == r"NT AUTHORITY\LocalService"
-    assert xml.find("serviceaccount/prompt") is None  # a built-in account has no password
+    assert xml.findtext("serviceaccount/domain") == "NT AUTHORITY"
+    assert xml.findtext("serviceaccount/user") == "LocalService"
+    assert "install /p" not in result.stdout  # a built-in account has no password
     assert "secret" not in (tmp_path / "svc" / "wats-converter-service.xml").read_text()
+    local = cli(
+        "install-service",
+        "--windows",
+        "--config",
+        str(config),
+        "--exe",
+        exe,
+        "--user",
+        r".\wats",
+        "--dir",
+        str(tmp_path / "svc2"),
+    )
+    assert "wats-converter-service.exe install /p" in local.stdout  # asks for its password
+    account = ET.parse(tmp_path / "svc2" / "wats-converter-service.xml").getroot()
+    assert account.findtext("serviceaccount/domain") == "."
+    assert account.findtext("serviceaccount/user") == "wats"
     printed = cli("install-service", "--windows", "--config", str(config), "--exe", exe, "--print")
     bare = ET.fromstring(printed.stdout)  # LocalSystem, WinSW's default: no account element
     assert bare.find("serviceaccount") is None and bare.findtext("executable") == exe

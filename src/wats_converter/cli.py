@@ -809,4 +809,4 @@ def _install_windows(
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / winsw.XML_NAME
     target.write_text(text, encoding="utf-8")
-    click.echo(f"wrote {target}\n{winsw.next_steps(str(folder))}")
+    click.echo(f"wrote {target}\n{winsw.next_steps(str(folder), account)}")

@@ -32,9 +32,9 @@ def service_xml(
 
     Args:
         exe: the full path of `wats-converter.exe` (in the venv's `Scripts` folder).
-        account: run as this account (e.g. `NT AUTHORITY\\LocalService` or `.\\wats`); WinSW
-            asks for the password of a real account at `install` (`<prompt>`). None:
-            LocalSystem, WinSW's default.
+        account: run as this account (e.g. `NT AUTHORITY\\LocalService` or `.\\wats`); the
+            password of a real account is given at `install /p`. None: LocalSystem, WinSW's
+            default.
         log_dir: where WinSW keeps the console output (default: `logs` beside the config).
     """
     service = ET.Element("service")
@@ -62,23 +62,30 @@ def service_xml(
     # only the token variable's name is in the file; its value is the machine's environment
     ET.SubElement(service, "env", name="PYTHONUNBUFFERED", value="1")
     if account:
-        user = ET.SubElement(service, "serviceaccount")
-        ET.SubElement(user, "username").text = account
-        if "\\" in account and not account.upper().startswith("NT AUTHORITY\\"):
-            ET.SubElement(user, "prompt").text = "dialog"
-        ET.SubElement(user, "allowservicelogon").text = "true"
+        # WinSW 2.x form (3.x reads it too); a real account's password is asked at `install /p`
+        domain, _, user = account.rpartition("\\")
+        element = ET.SubElement(service, "serviceaccount")
+        ET.SubElement(element, "domain").text = domain or "."
+        ET.SubElement(element, "user").text = user
+        ET.SubElement(element, "allowservicelogon").text = "true"
     ET.indent(service)
     return ET.tostring(service, encoding="unicode") + "\n"
 
 
-def next_steps(folder: str) -> str:
+def needs_password(account: str | None) -> bool:
+    """A real account (not LocalSystem, LocalService or NetworkService) logs on with one."""
+    return bool(account) and not str(account).upper().startswith("NT AUTHORITY\\")
+
+
+def next_steps(folder: str, account: str | None = None) -> str:
     """What to do after the XML is written, as commands for an administrator's prompt."""
     where = PureWindowsPath(folder)
     exe = where / EXE_NAME
+    install = "install /p" if needs_password(account) else "install"
     return (
         f"next (as administrator): put WinSW-x64.exe (from the WinSW releases page) in {where}\n"
         f"  as {EXE_NAME}, then:\n"
-        f"  {exe} install\n"
+        f"  {exe} {install}\n"
         f"  {exe} start\n"
         f"  {exe} status"
     )
