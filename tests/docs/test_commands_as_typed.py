@@ -15,7 +15,7 @@ import pytest
 from wats_converter.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCS = ("README.md", "docs/operations.md")
+DOCS = ("README.md", *sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("docs/**/*.md")))
 
 
 def shown_commands() -> list[tuple[str, str]]:
@@ -38,7 +38,8 @@ def shown_commands() -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize(("doc", "line"), shown_commands())
 def test_each_documented_command_and_option_exists(doc: str, line: str) -> None:
-    words = [w for w in shlex.split(line.replace("[", "").replace("]", "")) if w != "\\"]
+    text = line.replace("[", "").replace("]", "").rstrip(" \\")  # a continued line ends in \\
+    words = shlex.split(text)
     command: click.Command = main
     path = []
     while isinstance(command, click.Group) and words and words[0] in command.commands:
