@@ -1,19 +1,47 @@
-# The two commands of the README: `make run` and `make test`. Both create .venv on first use.
+# The two commands of the README: `make run` and `make test`. Both create .venv on first use:
+# `make run` installs only what running needs, `make test` adds the development tools.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+RUN_STAMP := $(VENV)/.runtime
 STAMP := $(VENV)/.installed
+CONFIG ?=
+CONFIG_ARG := $(if $(CONFIG),--config $(CONFIG))
 
-.PHONY: run test test-slow test-faults lint bench clean
+.PHONY: run status errors pending check-config dist test test-slow test-faults lint bench clean
 
-$(STAMP): pyproject.toml
+$(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
 
-run: $(STAMP)
-	$(BIN)/wats-converter run
+# running needs the package and its runtime dependencies, nothing else
+$(RUN_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(RUN_STAMP) $(STAMP)
+
+run: $(RUN_STAMP)
+	$(BIN)/wats-converter run $(CONFIG_ARG)
+
+# the operator commands, for the service that `make run` (or CONFIG=FILE) runs
+status: $(RUN_STAMP)
+	$(BIN)/wats-converter status $(CONFIG_ARG)
+
+errors: $(RUN_STAMP)
+	$(BIN)/wats-converter errors list $(CONFIG_ARG)
+
+pending: $(RUN_STAMP)
+	$(BIN)/wats-converter pending list $(CONFIG_ARG)
+
+check-config: $(RUN_STAMP)
+	$(BIN)/wats-converter check-config --config $(or $(CONFIG),converters.yaml)
+
+# a wheel in dist/ to install on a station PC: pip install dist/wats_converter-*.whl
+dist: $(RUN_STAMP)
+	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir dist .
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests $(wildcard bench)
@@ -36,4 +64,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) wats-data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) wats-data dist .pytest_cache .mypy_cache .ruff_cache

@@ -60,7 +60,7 @@ def test_documented_example_loads_with_folders_relative_to_the_file(tmp_path: Pa
 
 def test_check_config_accepts_the_example_and_creates_folders(tmp_path: Path) -> None:
     path = write(tmp_path, ISSUE_EXAMPLE)
-    result = cli("check-config", "--config", str(path))
+    result = cli("check-config", "--config", str(path), "--create-folders")
     assert result.returncode == 0, result.stderr
     assert "OK, 1 of 2 converters enabled" in result.stdout
     for folder in ("data/pending", "data/archive", "data/watch/json", "data/done", "data/error"):

@@ -73,7 +73,8 @@ def test_pending_reports_are_listed_and_retried_on_request(
     assert listed.stdout.count("sn=FILE-") == 3 and "3 reports pending" in listed.stderr
     time.sleep(0.5)
     server.resume_listening()  # the service would wait ~a minute on its own
-    assert cli("pending", "retry", *config_args(st)).returncode == 0
+    retried = cli("pending", "retry", *config_args(st))
+    assert retried.returncode == 0 and "retrying every pending report now" in retried.stdout
     wait_until(lambda: server.store.count() == 3, 15, "sent after retry request", st)
     assert "retrying 3 pending reports now" in st.log()
     assert st.stop() == 0
@@ -172,6 +173,7 @@ def test_sighup_reloads_a_good_config_and_refuses_a_bad_one(
     )
     st.proc.send_signal(signal.SIGHUP)
     wait_until(lambda: "configuration reloaded" in st.log(), 30, "reloaded", st)
+    assert "INFO    configuration reloaded" in st.log()  # good news is no warning
     TestFileGenerator.generate_batch(st.folder("watch"), "json", 2, prefix="new")
     wait_until(lambda: server.store.count() == 4, 30, "the new converter works", st)
     assert st.stop() == 0

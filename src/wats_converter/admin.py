@@ -33,6 +33,11 @@ def error_folders(config: Config) -> list[Path]:
     return sorted(f for f in folders if f.is_dir())
 
 
+def count_error_files(config: Config) -> int:
+    """How many `.error` files the error folders hold (one per failed file or report)."""
+    return sum(1 for folder in error_folders(config) for _ in folder.glob(f"*{ERROR_SUFFIX}"))
+
+
 def failed_files(config: Config) -> list[FailedFile]:
     """Every quarantined file with its `.error` detail, oldest first."""
     out = []
@@ -92,6 +97,11 @@ def pending_reports(config: Config) -> list[tuple[Path, float, dict[str, object]
     return sorted(out, key=lambda item: -item[1])
 
 
+def is_pending(config: Config, report_id: str) -> bool:
+    """Whether a report with this id waits in the pending folder."""
+    return (config.pending_folder / f"{report_id}{QUEUED_SUFFIX}").exists()
+
+
 def request_retry(config: Config, report_id: str | None) -> Path:
     """Ask a running service to send pending reports now (it checks every second)."""
     path = config.state_dir / RETRY_REQUEST
@@ -119,6 +129,11 @@ pending_folder: data/pending    # converted reports waiting for the server: back
 archive_folder: data/archive    # ZIP post-processing writes here
 error_folder: data/error        # rejected reports (and files of converters without one)
 max_workers: 4
+
+health:                         # /health, /ready and Prometheus /metrics
+  enabled: true
+  host: 127.0.0.1               # loopback only; 0.0.0.0 lets a collector on the network scrape
+  port: 9464
 
 converters:
   - name: WSJF files

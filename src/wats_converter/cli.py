@@ -1,4 +1,9 @@
-"""The `wats-converter` command. Exit codes: 0 ok, 1 work failed, 2 bad usage or config."""
+"""The `wats-converter` command.
+
+Exit codes: 0 ok, 1 work failed, 2 bad usage or config, 3 service not running (`status`,
+`pending retry`), 4 missing watch folders, 5 server unreachable, 6 server refused this client
+(`check-config --connect`). docs/operations.md lists them.
+"""
 
 from __future__ import annotations
 
@@ -6,26 +11,27 @@ import asyncio
 import contextlib
 import json
 import logging
-import logging.handlers
 import os
 import signal
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 from pydantic import ValidationError
 
-from wats_converter import __version__, admin, systemd
+from wats_converter import __version__, admin, systemd, winsw
 from wats_converter.config import (
     EMBEDDED,
     Config,
     ConverterEntry,
+    check_runnable,
     embedded_config,
     ensure_folders,
     load_config,
+    missing_watch_folders,
 )
 from wats_converter.converters.api import (
     ConverterBase,
@@ -39,18 +45,35 @@ from wats_converter.converters.loading import (
     known_converter_names,
     use_converter_paths,
 )
-from wats_converter.errors import ConfigError, WatsConverterError
-from wats_converter.logsafe import EscapeControls
+from wats_converter.embedded import ADDRESS_FILE, load_address
+from wats_converter.errors import (
+    ConfigError,
+    ServerUnavailable,
+    SubmissionPaused,
+    WatsConverterError,
+)
+from wats_converter.logs import setup_logging
 from wats_converter.pipeline.conversion import convert_path
+from wats_converter.pipeline.instance_lock import holder_running
 from wats_converter.pipeline.scanner import ScanStats, Unmatched, output_folders, scan
 from wats_converter.pipeline.slot import build_slots, folder_patterns, watch_summary
+from wats_converter.progress import PeriodicSummary, TerminalBar
 from wats_converter.server.app import LocalServer
 from wats_converter.server.faults import FaultPlan, Faults
 from wats_converter.server.store import ReportStore
 from wats_converter.service import STATUS_FILE, RunResult, Service
+from wats_converter.wats_client import ServerProbe, WatsClient
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_NOT_RUNNING = 3
+EXIT_MISSING_FOLDERS = 4
+EXIT_UNREACHABLE = 5
+EXIT_REFUSED = 6
+CLOCK_SKEW_WARN_S = 60.0
+CLOCK_RESOLUTION_S = 2.0  # the Date header has whole seconds, and the answer takes time
+STALE_STATUS_S = 5.0  # the service rewrites status.json every second
+RETRY_TAKEN_S = 5.0  # and looks for a retry request as often
 
 
 def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
@@ -164,11 +187,34 @@ def _no_converter_named(name: str, entries: list[ConverterEntry], config: Path |
     required=True,
     help="The YAML config file to check.",
 )
-def check_config(config_path: Path) -> None:
-    """Validate a config file, load its converters and create its folders."""
+@click.option(
+    "--create-folders", is_flag=True, help="Create missing watch folders instead of refusing."
+)
+@click.option(
+    "--connect",
+    is_flag=True,
+    help="Also reach the server: an authenticated call checks the URL, token and clock.",
+)
+def check_config(config_path: Path, create_folders: bool, connect: bool) -> None:
+    """Check that a config can run: valid, converters load, token set, folders there.
+
+    Exit codes: 0 OK, 2 invalid, 4 missing watch folders, 5 server unreachable, 6 server
+    refuses the URL or token (with --connect).
+    """
     try:
         config = load_config(config_path)
         build_slots(config)
+        check_runnable(config, str(config_path))
+    except ConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
+    missing = missing_watch_folders(config)
+    if missing and not create_folders:
+        fail(
+            f"{config_path}: watch folder {', '.join(map(str, missing))} does not exist "
+            "(a typo?); create it, or run again with --create-folders",
+            EXIT_MISSING_FOLDERS,
+        )
+    try:
         ensure_folders(config)
     except ConfigError as exc:
         fail(str(exc), EXIT_USAGE)
@@ -179,6 +225,57 @@ def check_config(config_path: Path) -> None:
             f"  {entry.name}: {entry.class_name} priority {entry.priority}, "
             f"watching {entry.watch_folder}, then {entry.post_process_action}"
         )
+    for folder in missing:
+        click.echo(f"  created watch folder {folder}")
+    if connect:
+        _check_connection(config)
+
+
+def _check_connection(config: Config) -> None:
+    server = config.server
+    if server.url == EMBEDDED:
+        click.echo("server: embedded (the local server that `run` starts); nothing to reach")
+        return
+    try:
+        probe = asyncio.run(_probe(config))
+    except SubmissionPaused as exc:
+        fail(f"server {server.url} refuses this client: {exc}", EXIT_REFUSED)
+    except ServerUnavailable as exc:
+        fail(f"server {server.url} cannot be reached: {exc}", EXIT_UNREACHABLE)
+    token = "token accepted" if server.resolved_token() else "no token sent, none asked"
+    click.echo(
+        f"server {server.url}: version {probe.version}, {token}, "
+        f"answered in {probe.round_trip_s * 1000:.0f} ms"
+    )
+    if probe.clock_skew_s is None:
+        click.echo("clock: the server sent no Date header; skew unknown")
+    elif abs(probe.clock_skew_s) > CLOCK_SKEW_WARN_S:
+        click.secho(
+            f"clock: this PC is {abs(probe.clock_skew_s):.0f} s "
+            f"{'behind' if probe.clock_skew_s > 0 else 'ahead of'} the server; report start "
+            "times will be off: fix the PC's time sync (NTP)",
+            fg="yellow",
+        )
+    elif abs(probe.clock_skew_s) < CLOCK_RESOLUTION_S:
+        click.echo(f"clock: within {CLOCK_RESOLUTION_S:.0f} s of the server")
+    else:
+        click.echo(f"clock: {probe.clock_skew_s:+.0f} s from the server")
+
+
+async def _probe(config: Config) -> ServerProbe:
+    server = config.server
+    client = WatsClient(
+        server.url,
+        server.resolved_token(),
+        connect_timeout_s=server.connect_timeout_s,
+        timeout_s=min(server.timeout_s, 30.0),
+        verify_tls=server.verify_tls,
+        max_connections=1,
+    )
+    try:
+        return await client.probe()
+    finally:
+        await client.aclose()
 
 
 @main.command()
@@ -258,50 +355,6 @@ def _load(config_path: Path | None, data_dir: Path) -> Config:
         fail(str(exc), EXIT_USAGE)
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line, for log collectors."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        if record.exc_info:
-            entry["traceback"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
-
-
-def _setup_logging(level: str, *, as_json: bool = False, file: Path | None = None) -> None:
-    console = logging.StreamHandler()
-    plain = logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S")
-    console.setFormatter(JsonFormatter() if as_json else plain)
-    handlers: list[logging.Handler] = [console]
-    if file is not None:
-        try:
-            file.parent.mkdir(parents=True, exist_ok=True)
-            rotating = logging.handlers.RotatingFileHandler(
-                file,
-                maxBytes=10 * 1024 * 1024,
-                backupCount=5,
-                encoding="utf-8",
-                errors="backslashreplace",
-            )
-        except OSError as exc:  # the start-up checks explain an unwritable state folder
-            click.echo(
-                f"warning: no log file ({exc.strerror}: {file}); logging to the console", err=True
-            )
-        else:
-            rotating.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s"))
-            handlers.append(rotating)
-    for handler in handlers:  # file names in messages cannot forge lines or break a handler
-        handler.addFilter(EscapeControls())
-    logging.basicConfig(level=level.upper(), handlers=handlers, force=True)
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    logging.getLogger("watchfiles").setLevel(logging.WARNING)  # it logs every batch at INFO
-
-
 def _config_options(f: Callable[..., None]) -> Callable[..., None]:
     """`--config FILE` and `--data DIR` (the folder of zero-config mode) for a command."""
     f = click.option(
@@ -346,11 +399,21 @@ def run(
 ) -> None:
     """Watch, convert, submit and post-process until stopped (Ctrl+C)."""
     config = _load(config_path, data_dir)
-    log_file = config.state_dir / "wats-converter.log" if config.log_file else None
-    _setup_logging(log_level, as_json=log_json, file=log_file)
-    progress = _progress_printer() if once and sys.stderr.isatty() else None
     try:
-        service = Service(config, on_progress=progress)
+        check_runnable(config, str(config_path or "embedded defaults"))
+    except ConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
+    log_file = config.state_dir / "wats-converter.log" if config.log_file else None
+    progress = _progress_display(config, once, log_json)
+    setup_logging(
+        log_level,
+        as_json=log_json,
+        file=log_file,
+        console=progress.log_handler if isinstance(progress, TerminalBar) else None,
+        quiet_per_file=isinstance(progress, PeriodicSummary),
+    )
+    try:
+        service = Service(config, on_progress=progress.update if progress else None)
     except ConfigError as exc:
         fail(str(exc), EXIT_USAGE)
     if config.server.url == EMBEDDED:
@@ -358,7 +421,8 @@ def run(
         for line in watch_summary(service.slots):
             click.echo(f"  {line}")
     try:
-        result = asyncio.run(_run_service(service, once, once_timeout, config_path))
+        with progress or contextlib.nullcontext():
+            result = asyncio.run(_run_service(service, once, once_timeout, config_path))
     except ConfigError as exc:
         fail(str(exc), EXIT_USAGE)
     except (WatsConverterError, OSError) as exc:  # never a traceback for a disk or state problem
@@ -394,7 +458,7 @@ async def _run_service(
         if reload.next_service is None:
             return result
         service, reload.next_service = reload.next_service, None
-        logging.getLogger(__name__).warning("configuration reloaded from %s", config_path)
+        logging.getLogger(__name__).info("configuration reloaded from %s", config_path)
 
 
 class Reloader:
@@ -423,17 +487,20 @@ class Reloader:
         current.stop()
 
 
-def _progress_printer() -> Callable[[int, int], None]:
-    def show(done: int, total: int) -> None:
-        width = 30
-        filled = width * done // total if total else width
-        click.echo(
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} files",
-            err=True,
-            nl=done >= total,
-        )
+def _progress_display(
+    config: Config, once: bool, log_json: bool
+) -> TerminalBar | PeriodicSummary | None:
+    """`run --once` shows its progress: a live bar on a terminal, a summary line elsewhere."""
+    if not once or log_json:
+        return None
+    if sys.stderr.isatty():
+        return TerminalBar()
 
-    return show
+    def counts() -> tuple[int, int]:
+        pending = sum(1 for _ in config.pending_folder.glob("*.queued"))
+        return pending, admin.count_error_files(config)
+
+    return PeriodicSummary(counts)
 
 
 @main.command()
@@ -441,11 +508,13 @@ def _progress_printer() -> Callable[[int, int], None]:
 @click.option("--json", "as_json", is_flag=True, help="Print the raw status JSON.")
 @click.option("--watch", is_flag=True, help="Refresh every second until Ctrl+C.")
 def status(config_path: Path | None, data_dir: Path, as_json: bool, watch: bool) -> None:
-    """Show what a running service is doing (queue, pending, errors, last submit)."""
+    """Show what a running service is doing (queue, pending, errors, last submit).
+
+    Exit code 0 while the service runs, 3 when it does not (like `systemctl status`).
+    """
     config = _load(config_path, data_dir)
     if not watch:
-        _show_status(config, as_json)
-        return
+        sys.exit(_show_status(config, as_json))
     try:
         while True:
             click.clear()
@@ -456,23 +525,56 @@ def status(config_path: Path | None, data_dir: Path, as_json: bool, watch: bool)
         pass
 
 
-def _show_status(config: Config, as_json: bool) -> None:
+def _show_status(config: Config, as_json: bool) -> int:
+    """Print the status; return 0 while a service holds the lock, 3 when none does."""
     path = config.state_dir / STATUS_FILE
+    running = holder_running(config.state_dir)
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
-        fail(f"no status in {path}: is the service running with this config?")
+        if as_json:
+            click.echo(json.dumps({"running": running}))
+        else:
+            what = "running, but no status yet" if running else "NOT RUNNING"
+            click.secho(f"service: {what} (no status in {path})", fg=None if running else "red")
+        return 0 if running else EXIT_NOT_RUNNING
     if as_json:
-        click.echo(json.dumps(data, indent=2))
-        return
-    # click drops the colours when the output is not a terminal (piped, redirected)
+        click.echo(json.dumps({**data, "running": running}, indent=2))
+        return 0 if running else EXIT_NOT_RUNNING
     age = time.time() - data["updated_at"]
-    state = (
-        click.style("running", fg="green")
-        if age < 5
-        else click.style(f"NOT RUNNING (last seen {age:.0f} s ago)", fg="red", bold=True)
-    )
-    click.echo(f"service: {state}, pid {data['pid']}, server {data['server_url']}")
+    if not running:
+        state = click.style(
+            f"NOT RUNNING (last seen {_age(age)} ago as pid {data['pid']})", fg="red", bold=True
+        )
+    elif age < STALE_STATUS_S:
+        state = click.style("running", fg="green") + f", pid {data['pid']}"
+    else:
+        state = click.style(
+            f"running (pid {data['pid']}) but its status is {_age(age)} old: hung?",
+            fg="yellow",
+            bold=True,
+        )
+    click.echo(f"service: {state}, server {data['server_url']}")
+    embedded = load_address(config.state_dir) if config.server.url == EMBEDDED else None
+    if embedded is not None:
+        click.echo(
+            f"reports page{'' if running else ' (while it runs)'}: {embedded.url}/ "
+            f"(port and token kept in {config.state_dir / ADDRESS_FILE})"
+        )
+    _show_status_details(data)
+    return 0 if running else EXIT_NOT_RUNNING
+
+
+def _age(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _show_status_details(data: dict[str, Any]) -> None:
+    # click drops the colours when the output is not a terminal (piped, redirected)
     if data["paused"]:
         click.secho(f"SUBMISSION PAUSED: {data['paused_reason']}", fg="red", bold=True)
     if data["storage_blocked"]:
@@ -496,6 +598,8 @@ def _show_status(config: Config, as_json: bool) -> None:
         )
     if data["last_error"]:
         click.secho(f"last error: {data['last_error']}", fg="yellow")
+    if data.get("health_url"):
+        click.echo(f"metrics: {data['health_url']}/metrics, readiness: {data['health_url']}/ready")
 
 
 @main.command()
@@ -620,9 +724,26 @@ def pending_list(config_path: Path | None, data_dir: Path) -> None:
 @click.argument("report_id", required=False)
 @_config_options
 def pending_retry(report_id: str | None, config_path: Path | None, data_dir: Path) -> None:
-    """Ask the running service to send REPORT_ID (or every pending report) now."""
-    path = admin.request_retry(_load(config_path, data_dir), report_id)
-    click.echo(f"asked the service to retry {report_id or 'every pending report'} ({path})")
+    """Ask the running service to send REPORT_ID (or every pending report) now.
+
+    Exit code 3 when no service runs (it sends them when it starts), 1 for an unknown id.
+    """
+    config = _load(config_path, data_dir)
+    if not holder_running(config.state_dir):
+        fail(
+            f"no service is running on {config.state_dir}; pending reports are sent when it "
+            "starts (`wats-converter run`)",
+            EXIT_NOT_RUNNING,
+        )
+    if report_id is not None and not admin.is_pending(config, report_id):
+        fail(f"no pending report {report_id!r}; `pending list` shows them")
+    path = admin.request_retry(config, report_id)
+    deadline = time.monotonic() + RETRY_TAKEN_S
+    while path.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if path.exists():
+        fail(f"the service did not take the request within {RETRY_TAKEN_S:.0f} s ({path})")
+    click.echo(f"the service is retrying {report_id or 'every pending report'} now")
 
 
 @main.command("install-service")
@@ -638,27 +759,64 @@ def pending_retry(report_id: str | None, config_path: Path | None, data_dir: Pat
     is_flag=True,
     help="A system unit (/etc/systemd/system, needs root) instead of a user unit.",
 )
-@click.option("--user", "run_as", help="With --system: the account to run as.")
+@click.option("--user", "run_as", help="--system: the account to run as; --windows: likewise.")
+@click.option("--group", help="With --system: the group to run as (default: the user's name).")
+@click.option(
+    "--windows", is_flag=True, help="Write a WinSW service definition instead of a systemd unit."
+)
+@click.option(
+    "--dir",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to write (default: /etc/systemd/system, ~/.config/systemd/user, or with "
+    "--windows the config's folder).",
+)
+@click.option("--exe", help="The wats-converter executable the service runs (default: this one).")
 @click.option("--print", "just_print", is_flag=True, help="Print the unit instead of writing it.")
 def install_service(
-    config_path: Path, system_wide: bool, run_as: str | None, just_print: bool
+    config_path: Path,
+    system_wide: bool,
+    run_as: str | None,
+    group: str | None,
+    windows: bool,
+    out_dir: Path | None,
+    exe: str | None,
+    just_print: bool,
 ) -> None:
-    """Write a systemd unit (Type=notify, restart on failure, watchdog) for this config."""
+    """Write a service for this config: a hardened systemd unit, or with --windows a WinSW one.
+
+    The config must pass `check-config` first; the systemd unit runs it again before each start.
+    """
+    if run_as and not (system_wide or windows):
+        fail("--user NAME needs --system: a user unit always runs as its own user", EXIT_USAGE)
+    if group and not system_wide:
+        fail("--group NAME needs --system", EXIT_USAGE)
+    if system_wide and not run_as:
+        fail("--system needs --user NAME, the account the service runs as", EXIT_USAGE)
+    config_path = config_path.resolve()
+    env_file = config_path.parent / systemd.ENV_FILE
+    config = _config_for_service(config_path, env_file)
     # the same installation as this command (never another wats-converter found on PATH);
     # the config's converter_paths make its own converters importable without PYTHONPATH
     script = Path(sys.executable).with_name("wats-converter")
-    exe = str(script) if script.is_file() else f"{sys.executable} -m wats_converter"
+    exe = exe or (str(script) if script.is_file() else f"{sys.executable} -m wats_converter")
+    if windows:
+        _install_windows(config_path, exe, run_as, out_dir, just_print)
+        return
     text = systemd.unit_text(
         exe,
-        str(config_path.resolve()),
-        str(config_path.resolve().parent),
+        str(config_path),
+        str(config_path.parent),
         user=run_as,
+        group=group,
         system=system_wide,
+        folders=[str(f) for f in service_folders(config)],
+        env_file=str(env_file),
     )
     if just_print:
-        click.echo(text)
+        click.echo(text, nl=False)
         return
-    folder = (
+    folder = out_dir or (
         Path("/etc/systemd/system") if system_wide else Path.home() / ".config" / "systemd" / "user"
     )
     folder.mkdir(parents=True, exist_ok=True)
@@ -666,6 +824,61 @@ def install_service(
     unit.write_text(text)
     scope = "" if system_wide else "--user "
     click.echo(
-        f"wrote {unit}\nnext: systemctl {scope}daemon-reload && "
-        f"systemctl {scope}enable --now wats-converter"
+        f"wrote {unit}\n"
+        f"token: put WATS_TOKEN=... (for server.token_env) in {env_file}, mode 0600\n"
+        f"next: systemctl {scope}daemon-reload && systemctl {scope}enable --now wats-converter"
     )
+
+
+def _config_for_service(config_path: Path, env_file: Path) -> Config:
+    """The config, refused unless `check-config` would pass it with the service's environment."""
+    saved = dict(os.environ)
+    os.environ.update(_read_env_file(env_file))  # what systemd's EnvironmentFile= will set
+    try:
+        config = load_config(config_path)
+        build_slots(config)
+        check_runnable(config, str(config_path))
+    except ConfigError as exc:
+        fail(f"{exc} (install-service writes a service only for a config that checks)", EXIT_USAGE)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    missing = missing_watch_folders(config)
+    if missing:
+        fail(
+            f"{config_path}: watch folder {', '.join(map(str, missing))} does not exist; "
+            "`check-config --create-folders` creates it",
+            EXIT_MISSING_FOLDERS,
+        )
+    return config
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return {}
+    pairs = (line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
+    return {k.strip(): v.strip().strip('"') for k, v in pairs}
+
+
+def service_folders(config: Config) -> list[Path]:
+    """Every folder the service writes to: the only ones a hardened unit can write."""
+    folders = {config.pending_folder, config.archive_folder, config.error_folder, config.state_dir}
+    for entry in config.enabled_converters():
+        folders |= {f for f in (entry.watch_folder, entry.done_folder, entry.error_folder) if f}
+    return sorted(folders)
+
+
+def _install_windows(
+    config_path: Path, exe: str, account: str | None, out_dir: Path | None, just_print: bool
+) -> None:
+    text = winsw.service_xml(exe, str(config_path), str(config_path.parent), account=account)
+    if just_print:
+        click.echo(text, nl=False)
+        return
+    folder = out_dir or config_path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / winsw.XML_NAME
+    target.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {target}\n{winsw.next_steps(str(folder), account)}")

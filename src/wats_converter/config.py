@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from ruamel.yaml import YAML
@@ -45,6 +47,29 @@ class ServerConfig(Strict):
     timeout_s: float = Field(default=60.0, gt=0)
     max_concurrent: int = Field(default=4, ge=1, le=64)
     verify_tls: bool = True
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        """A URL that cannot work is refused here, not after every post has failed."""
+        value = value.strip()
+        if value == EMBEDDED:
+            return value
+        hint = "write it as https://host or http://host:port (or `embedded`)"
+        try:
+            parts = urlsplit(value)
+            port = parts.port  # raises on a port that is not a number up to 65535
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a valid URL ({exc}); {hint}") from None
+        if parts.scheme not in ("http", "https"):
+            raise ValueError(f"{value!r} does not start with http:// or https://; {hint}")
+        if not parts.hostname:
+            raise ValueError(f"{value!r} names no host; {hint}")
+        if port == 0:
+            raise ValueError(f"{value!r}: port 0 is not a port a server listens on; {hint}")
+        if parts.query or parts.fragment:
+            raise ValueError(f"{value!r}: a server URL has no ?query or #fragment; {hint}")
+        return value
 
     def resolved_token(self) -> str | None:
         if self.token_env:
@@ -147,7 +172,7 @@ class Config(Strict):
 
 
 def load_config(path: Path) -> Config:
-    """Read, validate and resolve a YAML config file (folders are created)."""
+    """Read, validate and resolve a YAML config file; `${NAME}` comes from the environment."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -165,7 +190,39 @@ def load_config(path: Path) -> Config:
         raise ConfigError(
             f"{path}: the top level must be a mapping of keys (server:, converters:, ...)"
         )
-    return build_config(data, path.resolve().parent, source=str(path))
+    return build_config(expand_variables(data, str(path)), path.resolve().parent, source=str(path))
+
+
+VARIABLE = re.compile(r"\$\{([^}]*)\}")
+
+
+def expand_variables(value: Any, source: str, where: tuple[str | int, ...] = ()) -> Any:
+    """Replace `${NAME}` in every string by the environment variable NAME.
+
+    A variable that is not set is an error naming the key, never an empty string: an empty
+    URL or folder would fail much later and far from its cause. `$${NAME}` keeps the text.
+    """
+    if isinstance(value, dict):
+        return {k: expand_variables(v, source, (*where, k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand_variables(v, source, (*where, i)) for i, v in enumerate(value)]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+
+    def variable(match: re.Match[str]) -> str:
+        start = match.start()
+        if start > 0 and value[start - 1] == "$":
+            return match.group(0)
+        name = match.group(1)
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise ConfigError(f"{source}: {format_path(where)}: ${{{name}}} is not a variable name")
+        if name not in os.environ:
+            raise ConfigError(
+                f"{source}: {format_path(where)}: ${{{name}}} is not set in the environment"
+            )
+        return os.environ[name]
+
+    return VARIABLE.sub(variable, value).replace("$${", "${")
 
 
 def build_config(data: dict[str, Any], base_dir: Path, source: str = "config") -> Config:
@@ -240,8 +297,37 @@ def claims_overlap(
     )
 
 
-def ensure_folders(config: Config) -> None:
-    """Create every folder the config names; a folder that cannot be made is a ConfigError."""
+def check_runnable(config: Config, source: str = "config") -> None:
+    """What `run` needs beyond a valid file: a converter to run and the token it names.
+
+    Kept out of `load_config` so that `status`, `errors` and `pending` still work for an
+    operator whose shell lacks the service's token variable.
+    """
+    if not config.enabled_converters():
+        raise ConfigError(
+            f"{source}: converters: no converter is enabled, so nothing would be watched; "
+            "add one (see `wats-converter init`) or set `enabled: true`"
+        )
+    server = config.server
+    if server.token_env and not os.environ.get(server.token_env) and not server.token:
+        raise ConfigError(
+            f"{source}: server.token_env: the environment variable {server.token_env} is not set "
+            "(or empty); set it for the service (systemd: EnvironmentFile=) or use server.token"
+        )
+
+
+def missing_watch_folders(config: Config) -> list[Path]:
+    """Watch folders of enabled converters that do not exist (a typo is watched for ever)."""
+    folders = {e.watch_folder for e in config.enabled_converters()}
+    return sorted(f for f in folders if not f.is_dir())
+
+
+def ensure_folders(config: Config) -> list[Path]:
+    """Create every folder the config names; a folder that cannot be made is a ConfigError.
+
+    Returns the watch folders that had to be created, for the caller to report.
+    """
+    created = missing_watch_folders(config)
     folders = [config.pending_folder, config.archive_folder, config.error_folder, config.state_dir]
     for entry in config.enabled_converters():
         folders += [f for f in (entry.watch_folder, entry.done_folder, entry.error_folder) if f]
@@ -259,6 +345,7 @@ def ensure_folders(config: Config) -> None:
                 f"cannot write to {folder} (it holds {role}); make it writable "
                 "for the user that runs wats-converter"
             )
+    return created
 
 
 def embedded_config(data_dir: Path) -> Config:
@@ -291,6 +378,7 @@ def embedded_config(data_dir: Path) -> Config:
             "archive_folder": "archive",
             "error_folder": "error",
             "converters": converters,
+            "health": {"enabled": True},  # metrics on from the first try (any free port)
         },
         data_dir,
         source="embedded defaults",

@@ -1,33 +1,48 @@
 """The optional health and metrics endpoint (loopback by default, off unless configured).
 
 `/health`: the process is alive. `/ready`: it can make progress (submission not paused, the
-disk accepts writes, pending below a threshold). `/metrics`: Prometheus text, computed from the
-service's counters at scrape time.
+server answered the last post, the disk accepts writes, pending below a threshold).
+`/metrics`: Prometheus text, computed from the service's counters at scrape time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import platform
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    InfoMetricFamily,
+)
 from prometheus_client.registry import Collector
 
+from wats_converter import __version__
+
 Snapshot = Callable[[], dict[str, Any]]
+Count = Callable[[], int]
 
 
 class ServiceCollector(Collector):
     """Turns a status snapshot into metric families (no process-global registry)."""
 
-    def __init__(self, snapshot: Snapshot) -> None:
+    def __init__(self, snapshot: Snapshot, error_files: Count | None = None) -> None:
         self.snapshot = snapshot
+        self.error_files = error_files
 
     def collect(self) -> Iterator[Any]:
         s = self.snapshot()
+        yield InfoMetricFamily(
+            "wats_build",
+            "the running wats-converter",
+            value={"version": __version__, "python": platform.python_version()},
+        )
         per_converter = {
             "discovered": "files seen in a watch folder",
             "converted": "files converted and handed over (to the server or pending/)",
@@ -45,13 +60,18 @@ class ServiceCollector(Collector):
         for outcome, n in s["submit_attempts"].items():
             attempts.add_metric([outcome], n)
         yield attempts
-        hist = s["conversion_seconds"]
-        yield HistogramMetricFamily(
-            "wats_conversion_duration_seconds",
-            "time to convert a file",
-            buckets=hist["buckets"],
-            sum_value=hist["sum"],
-        )
+        for name, key, text in (
+            ("wats_conversion_duration_seconds", "conversion_seconds", "time to convert a file"),
+            ("wats_submit_duration_seconds", "submit_seconds", "time of one report POST"),
+        ):
+            hist = s[key]
+            yield HistogramMetricFamily(name, text, buckets=hist["buckets"], sum_value=hist["sum"])
+        if self.error_files is not None:
+            yield GaugeMetricFamily(
+                "wats_error_files",
+                "files and reports in the error folders (each with its .error)",
+                value=self.error_files(),
+            )
         for name, value, text in (
             ("wats_pending_reports", s["pending"], "reports waiting for the server"),
             ("wats_pending_oldest_age_seconds", s["pending_oldest_age_s"], "oldest pending report"),
@@ -65,11 +85,16 @@ class ServiceCollector(Collector):
 
 
 class HealthServer:
-    def __init__(self, snapshot: Snapshot, ready_max_pending: int) -> None:
+    """`/health`, `/ready` and `/metrics` on their own port (process metrics included)."""
+
+    def __init__(
+        self, snapshot: Snapshot, ready_max_pending: int, error_files: Count | None = None
+    ) -> None:
         self.snapshot = snapshot
         self.ready_max_pending = ready_max_pending
         self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(ServiceCollector(snapshot))
+        self.registry.register(ServiceCollector(snapshot, error_files))
+        ProcessCollector(registry=self.registry)  # CPU, memory, open files (Linux /proc)
         app = web.Application()
         app.router.add_get("/health", self._health)
         app.router.add_get("/ready", self._ready)
@@ -102,6 +127,10 @@ class HealthServer:
             problems.append(f"submission paused: {s['paused_reason']}")
         if s["storage_blocked"]:
             problems.append(f"disk: {s['storage_blocked']}")
+        last = s["last_submit_result"]
+        if last.startswith("failed") and s["pending"]:
+            # the last post could not reach the server (refused, timeout, 5xx): reports pile up
+            problems.append(f"server unavailable: {last.removeprefix('failed: ')}")
         if s["pending"] > self.ready_max_pending:
             problems.append(f"{s['pending']} reports pending (more than {self.ready_max_pending})")
         body = {"ready": not problems, "problems": problems, "pending": s["pending"]}

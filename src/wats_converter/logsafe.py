@@ -38,4 +38,7 @@ class EscapeControls(logging.Filter):
         escaped = escape_controls(message)
         if escaped != message or record.args:
             record.msg, record.args = escaped, None
+        name = getattr(record, "file", None)  # the `file` field of a structured record
+        if isinstance(name, str):
+            record.file = escape_controls(name)
         return True

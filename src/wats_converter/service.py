@@ -12,7 +12,6 @@ import contextlib
 import json
 import logging
 import os
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,13 +19,21 @@ from pathlib import Path
 from typing import Any
 
 from wats_converter import systemd
-from wats_converter.admin import RETRY_REQUEST
+from wats_converter.admin import RETRY_REQUEST, count_error_files
 from wats_converter.config import EMBEDDED, Config, ensure_folders
+from wats_converter.embedded import (
+    ADDRESS_FILE,
+    EmbeddedAddress,
+    choose_token,
+    load_address,
+    save_address,
+    start_embedded,
+)
 from wats_converter.errors import ConfigError
 from wats_converter.health import HealthServer
 from wats_converter.pipeline.converter_pool import AsyncConverterPool
 from wats_converter.pipeline.converter_queue import ConverterQueue
-from wats_converter.pipeline.durable import TMP_SUFFIX, temp_path, write_private
+from wats_converter.pipeline.durable import TMP_SUFFIX, temp_path
 from wats_converter.pipeline.instance_lock import InstanceLock, WatchFolderClaims
 from wats_converter.pipeline.journal import Journal
 from wats_converter.pipeline.pending_queue import AsyncPendingQueue
@@ -47,7 +54,6 @@ from wats_converter.wats_client import WatsClient
 
 log = logging.getLogger(__name__)
 STATUS_FILE = "status.json"
-SERVER_TOKEN_FILE = "server-token"
 JOURNAL_FILE = "journal.sqlite"
 STATUS_INTERVAL_S = 1.0
 WATCHER_ARM_S = 0.3
@@ -102,7 +108,8 @@ class Service:
 
     async def run(self, *, once: bool = False, once_timeout_s: float = 120.0) -> RunResult:
         """Run until `stop()` (or, with `once`, until everything present is converted and sent)."""
-        ensure_folders(self.config)
+        for folder in ensure_folders(self.config):
+            log.info("created watch folder %s (it did not exist)", folder)
         with InstanceLock(self.state_dir):
             claims = WatchFolderClaims([s.entry.watch_folder for s in self.slots])
             for warning in claims.claim():
@@ -118,11 +125,11 @@ class Service:
     async def _run_locked(self, once: bool, once_timeout_s: float) -> RunResult:
         token = self.config.server.resolved_token()
         if self.server_url == EMBEDDED:
-            token = token or secrets.token_urlsafe(16)
-            # the pages need the token too: the operator reads it from a file only they can read
-            write_private(self.state_dir / SERVER_TOKEN_FILE, token.encode())
+            saved = load_address(self.state_dir)  # the same page and token as the last start
+            token = choose_token(token, saved)
             self.embedded = LocalServer(ReportStore(self.state_dir / "server.sqlite"), token=token)
-            self.server_url = await self._start_embedded()
+            self.server_url = await start_embedded(self.embedded, saved, self.embedded_port)
+            save_address(self.state_dir, EmbeddedAddress(self.embedded.port, token))
         client = WatsClient(
             self.server_url,
             token,
@@ -146,13 +153,6 @@ class Service:
             if self.embedded is not None:
                 await self.embedded.stop()
                 self.embedded.store.close()
-
-    async def _start_embedded(self) -> str:
-        assert self.embedded is not None
-        try:
-            return await self.embedded.start("127.0.0.1", self.embedded_port)
-        except OSError:
-            return await self.embedded.start("127.0.0.1", 0)  # the usual port is taken
 
     async def _run_components(
         self,
@@ -356,7 +356,7 @@ class Service:
                 "embedded local WATS server: reports page %s/ (sign in with any user name and "
                 "the token in %s as the password)",
                 self.server_url,
-                self.state_dir / SERVER_TOKEN_FILE,
+                self.state_dir / ADDRESS_FILE,
             )
         if recovered:
             log.info("%d reports from an earlier run are pending and will be sent", recovered)
@@ -399,8 +399,17 @@ class Service:
         cfg = self.config.health
         if not cfg.enabled:
             return None
-        health = HealthServer(lambda: self._snapshot(queue, pending), cfg.ready_max_pending)
-        self.health_url = await health.start(cfg.host, cfg.port)
+        health = HealthServer(
+            lambda: self._snapshot(queue, pending),
+            cfg.ready_max_pending,
+            error_files=lambda: count_error_files(self.config),
+        )
+        try:
+            self.health_url = await health.start(cfg.host, cfg.port)
+        except OSError:
+            if self.config.server.url != EMBEDDED:
+                raise  # a configured port that is taken is the operator's to fix
+            self.health_url = await health.start(cfg.host, 0)  # zero-config: any free port
         log.info("health and metrics at %s/health, /ready, /metrics", self.health_url)
         return health
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
 
 
 def notify(state: str) -> bool:
@@ -30,32 +31,119 @@ def watchdog_interval_s() -> float | None:
     return int(usec) / 2_000_000
 
 
+# Sandboxing that needs no privileges of its own (seccomp, no new privileges): user units too.
+COMMON_HARDENING = """\
+NoNewPrivileges=yes
+LockPersonality=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+RestrictNamespaces=yes
+MemoryDenyWriteExecute=yes
+SystemCallArchitectures=native
+SystemCallFilter=@system-service
+SystemCallFilter=~@privileged
+SystemCallErrorNumber=EPERM
+RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
+UMask=0027
+"""
+
+# Mount and capability sandboxing: a system unit's. The service needs its folders, the network
+# (to the WATS server, and loopback for the embedded server and metrics), nothing else.
+SYSTEM_HARDENING = """\
+ProtectSystem=strict
+ProtectHome={protect_home}
+PrivateTmp={private_tmp}
+PrivateDevices=yes
+DevicePolicy=closed
+PrivateUsers=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectClock=yes
+ProtectHostname=yes
+ProtectProc=invisible
+ProcSubset=pid
+CapabilityBoundingSet=
+AmbientCapabilities=
+RemoveIPC=yes
+PrivateMounts=yes
+KeyringMode=private
+"""
+
 UNIT = """\
 [Unit]
 Description=wats-converter: test results to WATS
+Documentation=file://{config}
 After=network-online.target
 Wants=network-online.target
 
 [Service]
 Type=notify
+NotifyAccess=main
+{account}EnvironmentFile=-{env_file}
+ExecStartPre={exe} check-config --config {config}
 ExecStart={exe} run --config {config}
 ExecReload=/bin/kill -HUP $MAINPID
 WorkingDirectory={workdir}
-Restart=on-failure
+{state}Restart=on-failure
 RestartSec=5
 WatchdogSec=60
 TimeoutStopSec=60
-{user}
+
+{hardening}
 [Install]
 WantedBy={wanted_by}
 """
 
+STATE_DIRECTORY = "wats-converter"
+"""`StateDirectory=`: /var/lib/wats-converter, made and owned for the service's user."""
+ENV_FILE = "wats-converter.env"
 
-def unit_text(exe: str, config: str, workdir: str, *, user: str | None, system: bool) -> str:
+
+def unit_text(
+    exe: str,
+    config: str,
+    workdir: str,
+    *,
+    user: str | None,
+    system: bool,
+    group: str | None = None,
+    folders: list[str] | None = None,
+    env_file: str | None = None,
+) -> str:
+    """The systemd unit for one config: hardened, checked before each start, token from a file.
+
+    Args:
+        user, group: the account of a system unit (`User=`, `Group=`; group defaults to user).
+        folders: the config's data folders, the only places a system unit may write.
+        env_file: `EnvironmentFile=` (default: `wats-converter.env` beside the config), where
+            `WATS_TOKEN=...` lives for `server.token_env`, readable by root only.
+    """
+    if user and not system:
+        raise ValueError("User= belongs in a system unit: a user unit runs as its user")
+    folders = sorted(set(folders or []))
+    hardening = COMMON_HARDENING
+    if system:
+        under_home = any(f.startswith(("/home/", "/root/", "/run/user/")) for f in folders)
+        # a private /tmp would hide data folders that live in the real one
+        under_tmp = any(f.startswith(("/tmp/", "/var/tmp/")) for f in folders)
+        hardening += SYSTEM_HARDENING.format(
+            protect_home="read-only" if under_home else "yes",
+            private_tmp="no" if under_tmp else "yes",
+        )
+        # "-": a folder that is not there yet does not stop the unit; check-config reports it
+        hardening += "".join(f"ReadWritePaths=-{f}\n" for f in folders)
+    account = ""
+    if user:
+        account = f"User={user}\nGroup={group or user}\n"
     return UNIT.format(
         exe=exe,
         config=config,
         workdir=workdir,
-        user=f"User={user}\n" if user else "",
+        account=account,
+        env_file=env_file or str(Path(config).parent / ENV_FILE),
+        state=f"StateDirectory={STATE_DIRECTORY}\nStateDirectoryMode=0750\n" if system else "",
+        hardening=hardening,
         wanted_by="multi-user.target" if system else "default.target",
     )

@@ -12,8 +12,10 @@ submission with a message that says what answered, and the reports wait in pendi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import ssl
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from time import time
 
@@ -34,6 +36,16 @@ def api_base(url: str) -> str:
     """Normalise a configured server URL: no trailing slash and no trailing `/api`."""
     url = url.strip().rstrip("/")
     return url[: -len("/api")] if url.lower().endswith("/api") else url
+
+
+@dataclass(frozen=True)
+class ServerProbe:
+    """What one authenticated `GET /api/App/Version` learned about the server."""
+
+    version: str
+    clock_skew_s: float | None
+    """Server clock minus ours (from the `Date` header, 1 s resolution); None without one."""
+    round_trip_s: float
 
 
 class WatsClient:
@@ -86,6 +98,11 @@ class WatsClient:
 
     async def version(self) -> str:
         """`GET /api/App/Version`: proves the server is reachable and the token accepted."""
+        return (await self.probe()).version
+
+    async def probe(self) -> ServerProbe:
+        """`GET /api/App/Version` with the token, timed, with the server's clock from `Date`."""
+        sent = time()
         try:
             async with self._client().get(f"{self.base}/api/App/Version") as resp:
                 text = (await resp.content.read(MAX_ANSWER_BYTES)).decode(errors="replace")
@@ -99,7 +116,15 @@ class WatsClient:
                     version = None
                 if not isinstance(version, str | dict):
                     raise not_wats(resp.status, resp.content_type, text.encode(), "a version")
-                return version if isinstance(version, str) else json.dumps(version)
+                answered = time()
+                skew, date = None, resp.headers.get("Date")
+                if date:
+                    with contextlib.suppress(TypeError, ValueError):
+                        # Date has whole seconds: its middle, not its start, is the estimate
+                        server = parsedate_to_datetime(date).timestamp() + 0.5
+                        skew = server - (sent + answered) / 2
+                shown = version if isinstance(version, str) else json.dumps(version)
+                return ServerProbe(shown, skew, answered - sent)
         except aiohttp.ClientConnectorCertificateError as exc:
             raise SubmissionPaused(f"TLS certificate of {self.base} is not trusted: {exc}") from exc
         except (aiohttp.ClientError, TimeoutError, ssl.SSLError, OSError) as exc:

@@ -81,7 +81,7 @@ async def test_a_repair_report_is_listed_and_shown_with_its_failures(
     assert "PSU-000778 (unit 1, replaced by unit 2)" in page
     assert "Out of tolerance" in page and "U12" in page and "VCC 5V" in page
     uut_id = json.loads(PRODUCTION.read_text())["id"]
-    assert f"href='/reports/{uut_id.lower()}'" in page
+    assert f'href="/reports/{uut_id.lower()}"' in page
     assert "4711-2401-000123" in await html(server, f"/reports/{uut_id.lower()}")
     assert "Repair" in await html(server, "/")
 

@@ -26,6 +26,7 @@ from wats_converter.errors import (
     StorageError,
 )
 from wats_converter.failpoints import failpoint
+from wats_converter.logs import file_fields
 from wats_converter.pipeline.converter_queue import ConverterQueue, WorkItem
 from wats_converter.pipeline.durable import is_storage_error
 from wats_converter.pipeline.error_folder import ErrorInfo, quarantine
@@ -264,6 +265,13 @@ class AsyncConverterPool:
             elapsed * 1000,
             ", ".join(r for r, _ in converted.reports),
             _handed_over(sent, len(converted.reports)),
+            extra=file_fields(
+                file=path,
+                converter=slot.name,
+                report_id=[r for r, _ in converted.reports],
+                duration_s=elapsed,
+                outcome="submitted" if sent == len(converted.reports) else "pending",
+            ),
         )
         self._delivered[path] = key
         await self._post_process(item, key)
@@ -305,7 +313,13 @@ class AsyncConverterPool:
         self.journal.clear_attempts(item.path)
         self.journal.keep(item.path, key.key, "SKIPPED", item.slot.name)
         self.stats.counts(item.slot.name).skipped += 1
-        log.info("%s skipped by %s: %s (left in place)", item.path, item.slot.name, reason)
+        log.info(
+            "%s skipped by %s: %s (left in place)",
+            item.path,
+            item.slot.name,
+            reason,
+            extra=file_fields(file=item.path, converter=item.slot.name, outcome="skipped"),
+        )
 
     async def _conversion_failed(self, item: WorkItem, key: FileIdentity, exc: Exception) -> None:
         if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError):
@@ -359,7 +373,14 @@ class AsyncConverterPool:
         self.journal.clear_attempts(item.path)
         self.stats.counts(item.slot.name).failed += 1
         self.stats.last_error = f"{item.path.name}: {type(exc).__name__}: {exc}"
-        log.error("%s failed to convert with %s: %s -> %s", item.path, item.slot.name, exc, moved)
+        log.error(
+            "%s failed to convert with %s: %s -> %s",
+            item.path,
+            item.slot.name,
+            exc,
+            moved,
+            extra=file_fields(file=item.path, converter=item.slot.name, outcome="failed"),
+        )
 
     async def reject_unmatched(self, path: Path, slot: ConverterSlot) -> bool:
         """Move a file no converter claims to `slot`'s error folder (`unmatched: error`);
@@ -412,7 +433,7 @@ class AsyncConverterPool:
                 if was_ok and not self._space_ok:
                     self._storage_blocked(f"only {free // 1024 // 1024} MiB free")
                 elif self._space_ok and not was_ok:
-                    log.warning("disk space is back; converting again")
+                    log.info("disk space is back; converting again")
                     self.stats.storage_blocked = ""
         return self._space_ok
 

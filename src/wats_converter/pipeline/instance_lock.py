@@ -50,6 +50,25 @@ class InstanceLock:
             self._fd = None
 
 
+def holder_running(state_dir: Path) -> bool:
+    """Whether a service holds the lock of `state_dir` now (a status file can be stale).
+
+    Takes and drops the lock at once when it is free; a service starting in that instant
+    sees it held and says so, nothing is lost.
+    """
+    try:
+        fd = os.open(state_dir / LOCK_FILE, os.O_RDWR)
+    except OSError:
+        return False  # never started here (or the folder is gone)
+    try:
+        _lock(fd)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # closing releases a lock we took
+    return False
+
+
 def _lock(fd: int) -> None:
     # platform checks by sys.platform, so the type checker sees only this platform's branch
     if sys.platform == "win32":

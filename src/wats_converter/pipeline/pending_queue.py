@@ -34,6 +34,7 @@ from pathlib import Path
 from wats_converter.config import RetryConfig
 from wats_converter.errors import ReportRejected, ServerUnavailable, SubmissionPaused, SubmitError
 from wats_converter.failpoints import failpoint
+from wats_converter.logs import file_fields
 from wats_converter.pipeline.durable import TMP_SUFFIX, fsync_dir, write_atomic
 from wats_converter.pipeline.error_folder import ErrorInfo, quarantine
 from wats_converter.pipeline.stats import ServiceStats
@@ -202,13 +203,21 @@ class AsyncPendingQueue:
     def _in_outage(self) -> bool:
         return self._failures_in_row >= OUTAGE_AFTER_FAILURES
 
+    async def _submit(self, body: bytes, report_id: str) -> None:
+        """One POST, timed for the submit-latency histogram whatever its outcome."""
+        started = time.monotonic()
+        try:
+            await self.client.submit(body, report_id)
+        finally:
+            self.stats.submit_seconds.observe(time.monotonic() - started)
+
     async def _submit_direct(self, report_id: str, body: bytes, source: str) -> None:
         # in an outage this send is the one probe: with nothing pending, nobody else would ask
         probe = self._in_outage()
         if probe:
             self._probing = True
         try:
-            await self.client.submit(body, report_id)
+            await self._submit(body, report_id)
         except ServerUnavailable as exc:
             self._note_unavailable(exc)
             raise
@@ -411,7 +420,7 @@ class AsyncPendingQueue:
             self._backoff(item, None)
             return
         try:
-            await self.client.submit(body, item.report_id)
+            await self._submit(body, item.report_id)
         except ServerUnavailable as exc:
             self._note_failure(item, exc)
         except ReportRejected as exc:
@@ -434,7 +443,15 @@ class AsyncPendingQueue:
         await asyncio.to_thread(_unlink, item.path)
         self._forget(item)
         log.info(
-            "submitted report %s%s", item.report_id, f" ({item.source})" if item.source else ""
+            "submitted report %s%s",
+            item.report_id,
+            f" ({item.source})" if item.source else "",
+            extra=file_fields(
+                file=item.source or None,
+                converter=item.converter or None,
+                report_id=item.report_id,
+                outcome="submitted",
+            ),
         )
         if released:
             self._released()
@@ -507,17 +524,29 @@ class AsyncPendingQueue:
             )
             self._backoff(item, None)
             return
-        log.error("report %s rejected by the server: %s -> %s", item.report_id, exc, moved)
+        log.error(
+            "report %s rejected by the server: %s -> %s",
+            item.report_id,
+            exc,
+            moved,
+            extra=file_fields(
+                file=item.source or None,
+                converter=item.converter or None,
+                report_id=item.report_id,
+                outcome="rejected",
+            ),
+        )
         self._forget(item)
 
     def _pause(self, reason: str) -> None:
         if not self.paused:
             log.error(
                 "SUBMISSION PAUSED: %s. Reports stay in %s until this is fixed; "
-                "checking every %g s.",
+                "checking again in %g s, then less often (at most every %g s).",
                 reason,
                 self.folder,
                 self._probe_interval(),
+                PROBE_INTERVAL_MAX_S,
             )
             self.stats.paused_reason = reason
             self._paused.set()
@@ -538,7 +567,7 @@ class AsyncPendingQueue:
                 )
                 delay = min(PROBE_INTERVAL_MAX_S, delay * 2)
                 continue
-            log.warning("submission resumed: the server accepts this client again")
+            log.info("submission resumed: the server accepts this client again")
             self.stats.paused_reason = ""
             self._paused.clear()
             self.retry_now()

@@ -63,6 +63,8 @@ class ServiceStats:
     unmatched_to_error: int = 0
     """Unmatched files moved to an error folder (`unmatched: error`) since the start."""
     conversion_seconds: Histogram = field(default_factory=Histogram)
+    submit_seconds: Histogram = field(default_factory=Histogram)
+    """Every POST of a report, answered or not (a timeout counts its full wait)."""
 
     def counts(self, converter: str) -> ConverterCounts:
         return self.converters.setdefault(converter, ConverterCounts())
@@ -84,4 +86,5 @@ class ServiceStats:
             "unmatched_files": self.unmatched[:UNMATCHED_LISTED],
             "unmatched_to_error": self.unmatched_to_error,
             "conversion_seconds": self.conversion_seconds.snapshot(),
+            "submit_seconds": self.submit_seconds.snapshot(),
         }

@@ -16,7 +16,13 @@ from pydantic import ValidationError
 
 from wats_converter.server.api import Api
 from wats_converter.server.faults import FaultPlan, Faults
-from wats_converter.server.pages import STORE_KEY, report_detail, report_list
+from wats_converter.server.pages import (
+    STORE_KEY,
+    report_detail,
+    report_list,
+    report_raw,
+    yield_summary,
+)
 from wats_converter.server.security import Guard, is_loopback
 from wats_converter.server.store import ReportStore
 
@@ -59,6 +65,8 @@ class LocalServer:
         self.app.router.add_get("/", report_list)
         self.app.router.add_get("/reports/{id}", report_detail)
         self.admin = admin
+        self.app.router.add_get("/reports/{id}/wsjf", report_raw)
+        self.app.router.add_get("/yield", yield_summary)
         if admin:
             self.app.router.add_get("/_admin/counters", self._counters)
             self.app.router.add_post("/_admin/faults", self._set_faults)

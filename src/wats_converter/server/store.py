@@ -52,6 +52,52 @@ class HeaderQuery:
     skip: int = 0
 
 
+@dataclass(frozen=True)
+class ReportFilter:
+    """The report browser's search: parts of SN, PN and station (any case), a result word,
+    and a range of start dates (YYYY-MM-DD, inclusive, in the station's local time)."""
+
+    sn: str = ""
+    pn: str = ""
+    station: str = ""
+    result: str = ""
+    date_from: str = ""
+    date_to: str = ""
+
+    def where(self) -> tuple[str, list[Any]]:
+        clauses, params = [], []
+        for column, text in (("sn", self.sn), ("pn", self.pn), ("station", self.station)):
+            if text:
+                clauses.append(f"{column} LIKE ? ESCAPE '\\' COLLATE NOCASE")
+                escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                params.append(f"%{escaped}%")
+        if self.result:
+            clauses.append("result = ?")
+            params.append(_db_value("result", self.result))
+        if self.date_from:
+            clauses.append("substr(start, 1, 10) >= ?")
+            params.append(self.date_from)
+        if self.date_to:
+            clauses.append("substr(start, 1, 10) <= ?")
+            params.append(self.date_to)
+        return " AND ".join(clauses) or "1", params
+
+
+@dataclass(frozen=True)
+class YieldRow:
+    """First-pass yield of one part number at one station (station None: at any station)."""
+
+    pn: str
+    station: str | None
+    units: int
+    first_pass: int
+    reports: int
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.first_pass / self.units if self.units else 0.0
+
+
 class ReportStore:
     """Thread-safe: the server's loop writes, tests and the fixture read from other threads."""
 
@@ -150,6 +196,44 @@ class ReportStore:
             }
             for r in rows
         ]
+
+    def search(
+        self, found: ReportFilter, limit: int, offset: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The newest matching reports (a page of them) and how many match in all."""
+        where, params = found.where()
+        with self._lock:
+            total = int(
+                self._db.execute(f"SELECT COUNT(*) FROM reports WHERE {where}", params).fetchone()[
+                    0
+                ]
+            )
+            rows = self._db.execute(
+                f"SELECT id, pn, sn, rev, result, station, start, received_at, report_type"
+                f" FROM reports "
+                f"WHERE {where} ORDER BY received_at DESC, rowid DESC LIMIT ? OFFSET ?",
+                (*params, limit, offset),
+            ).fetchall()
+        return [dict(r) for r in rows], total
+
+    def first_pass_yield(self, found: ReportFilter | None = None) -> list[YieldRow]:
+        """Per part number and station, then per part number over all stations: the units
+        tested, how many passed their first test there, and the reports in all."""
+        where, params = (found or ReportFilter()).where()
+        out = []
+        with self._lock:
+            for partition, station in (("pn, station, sn", "station"), ("pn, sn", "NULL")):
+                rows = self._db.execute(
+                    f"WITH ranked AS (SELECT pn, station, sn, result, ROW_NUMBER() OVER "
+                    f"(PARTITION BY {partition} ORDER BY start_utc, rowid) AS n, COUNT(*) OVER "
+                    f"(PARTITION BY {partition}) AS tries FROM reports WHERE {where}) "
+                    f"SELECT pn, {station} AS st, COUNT(*) AS units, SUM(result = 'P') AS fp, "
+                    f"SUM(tries) AS reports FROM ranked WHERE n = 1 GROUP BY pn, st "
+                    f"ORDER BY pn, st",
+                    params,
+                ).fetchall()
+                out += [YieldRow(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+        return sorted(out, key=lambda y: (y.pn, y.station is None, y.station or ""))
 
     def count(self) -> int:
         with self._lock:

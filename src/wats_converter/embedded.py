@@ -1,0 +1,66 @@
+"""The embedded local server's address, kept across restarts and reloads.
+
+Zero-config mode runs a local WATS server in-process. Its port and token are written to
+`embedded-server.json` in the state folder and reused at the next start, so the reports page
+stays at the same URL (even when the first start had to pick another port than 8080) and
+another instance on the same PC can keep delivering to it with the same token.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from wats_converter.pipeline.durable import write_private
+from wats_converter.server.app import LocalServer
+
+ADDRESS_FILE = "embedded-server.json"
+DEFAULT_PORT = 8080
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class EmbeddedAddress:
+    """Where the embedded server listens and the token it accepts."""
+
+    port: int
+    token: str
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+
+def load_address(state_dir: Path) -> EmbeddedAddress | None:
+    """The address of the last start, or None (never started, or the file is unreadable)."""
+    try:
+        data = json.loads((state_dir / ADDRESS_FILE).read_text(encoding="utf-8"))
+        return EmbeddedAddress(port=int(data["port"]), token=str(data["token"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def save_address(state_dir: Path, address: EmbeddedAddress) -> None:
+    """Write the address atomically, readable by this user only (it holds the token)."""
+    data = json.dumps({**asdict(address), "url": address.url}, indent=1)
+    write_private(state_dir / ADDRESS_FILE, data.encode())
+
+
+def choose_token(configured: str | None, saved: EmbeddedAddress | None) -> str:
+    """The configured token, else the one of the last start, else a new one."""
+    return configured or (saved.token if saved else None) or secrets.token_urlsafe(16)
+
+
+async def start_embedded(
+    server: LocalServer, saved: EmbeddedAddress | None, default_port: int = DEFAULT_PORT
+) -> str:
+    """Listen on the port of the last start, else `default_port`, else any free port."""
+    ports = [saved.port] if saved else []
+    ports += [p for p in (default_port, 0) if p not in ports]
+    for port in ports[:-1]:
+        with contextlib.suppress(OSError):  # taken by something else: the next choice
+            return await server.start(HOST, port)
+    return await server.start(HOST, ports[-1])
