@@ -227,9 +227,11 @@ class Service:
         self._rescan.set()
 
     def _on_paths(self, pool: AsyncConverterPool, paths: list[Path]) -> None:
-        own = self._output_folders()  # done/ or error/ inside a recursive watch folder
+        # our own done/ or error/ inside a recursive watch folder: its files are outputs
+        watched = {s.entry.watch_folder for s in self.slots}
+        own = {f for f in self._output_folders() if watched.intersection(f.parents)}
         for path in paths:
-            if not own.intersection(path.parents):
+            if not own or not own.intersection(path.parents):
                 pool.offer(path, self.config.settle_s)
 
     async def _scan(
