@@ -62,6 +62,10 @@ class ConverterSettings(BaseModel):
         incomplete_timeout_s: a file that still raises `RetryLater` (or that `is_complete`
             still refuses) this long after its last change goes to the error folder: the
             tester stopped writing it without finishing it.
+        max_steps: the most steps one file may make (all its reports together); a file that
+            makes more goes to the error folder (`FileTooLarge`) as soon as it passes the
+            limit. A step costs about 5 KB of memory while the file is converted, so this is
+            what bounds a conversion's memory (the default: about 500 MB at most).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -71,6 +75,7 @@ class ConverterSettings(BaseModel):
     max_file_size_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
     process_code: int = Field(default=10, ge=0, le=32767)
     incomplete_timeout_s: float = Field(default=3600.0, gt=0)
+    max_steps: int = Field(default=100_000, gt=0)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from wats_converter.converters.ids import unit_id
 from wats_converter.converters.text import too_large
 from wats_converter.failpoints import failpoint
 from wats_converter.report import UUTReport, finalize
+from wats_converter.report.model import step_budget
 
 HASH_CHUNK_BYTES = 1024 * 1024
 
@@ -71,7 +72,8 @@ def convert_path(converter: ConverterBase, path: Path) -> Conversion:
         raise RetryLater(f"{converter.display_name} says the file is not complete yet")
     digest = file_sha256(path)
     failpoint("after_read")
-    reports = _as_reports(converter.convert_file(path, converter.context))
+    with step_budget(converter.settings.max_steps):
+        reports = _as_reports(converter.convert_file(path, converter.context))
     failpoint("mid_convert")
     occurrences: Counter[str] = Counter()
     for report in reports:

@@ -10,14 +10,16 @@ from __future__ import annotations
 import base64
 import math
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError, model_serializer
 from pydantic_core.core_schema import SerializerFunctionWrapHandler
 
-from wats_converter.errors import ReportValidationError
+from wats_converter.errors import FileTooLarge, ReportValidationError
 from wats_converter.report.compare import (
     NUMERIC_OPS,
     SINGLE_LIMIT_OPS,
@@ -282,9 +284,36 @@ class Step(WsjfModel):
             raise ReportValidationError(
                 [f"step {self.name!r}: only a sequence (add_sequence) can hold steps"]
             )
+        budget = _STEP_BUDGET.get()
+        if budget is not None:
+            budget[0] -= 1
+            if budget[0] < 0:
+                raise FileTooLarge(
+                    f"the file makes more than {budget[1]:,} steps (setting max_steps): too "
+                    "big for one conversion; split the file or raise max_steps"
+                )
         child = _build(Step, f"step {name!r}", name=name, **step, **payload)
         self.steps = _appended(self.steps, child)
         return child
+
+
+# Steps a converter may still build in this conversion (None: no limit). A report's memory is
+# about 5 KB a step, so this bounds the memory one file can take, whatever its size on disk.
+_STEP_BUDGET: ContextVar[list[int] | None] = ContextVar("wats_step_budget", default=None)
+
+
+@contextmanager
+def step_budget(limit: int) -> Iterator[None]:
+    """Within the block, building more than `limit` steps raises `FileTooLarge`.
+
+    The service converts every file inside one (the converter setting `max_steps`), so a huge
+    file fails early with a clear error instead of exhausting the station's memory.
+    """
+    token = _STEP_BUDGET.set([limit, limit])
+    try:
+        yield
+    finally:
+        _STEP_BUDGET.reset(token)
 
 
 def new_root() -> Step:

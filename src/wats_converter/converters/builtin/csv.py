@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 from datetime import datetime
 from pathlib import Path
 from typing import cast
@@ -81,34 +82,38 @@ class CSVConverter(ConverterBase):
     Settings = CSVSettings
 
     def convert(self, content: str, file_path: Path) -> UUTReport:
-        rows = list(csv.reader(io.StringIO(content), delimiter=self.settings.delimiter))
+        # rows are read one at a time: a big file never exists as a list of rows as well
+        reader = csv.reader(io.StringIO(content), delimiter=self.settings.delimiter)
         titles = {
             f: self.settings.columns.get(f, f).strip().lower()
             for f in (*HEADER_FIELDS, *TABLE_FIELDS)
         }
-        table_at = next((i for i, row in enumerate(rows) if _is_table_header(row, titles)), None)
-        if table_at is None:
+        head_rows: list[list[str]] = []
+        for row in reader:
+            if _is_table_header(row, titles):
+                break
+            head_rows.append(row)
+        else:
             raise ConversionError(
                 f"no measurement table: expected a header row with the columns "
                 f"{titles['name']!r} and {titles['value']!r}"
             )
-        header = _header_block(rows[:table_at], titles)
-        columns = {c.strip().lower(): i for i, c in enumerate(rows[table_at])}
-        body = [
-            (table_at + 2 + i, r)
-            for i, r in enumerate(rows[table_at + 1 :])
-            if any(c.strip() for c in r)
-        ]
+        header = _header_block(head_rows, titles)
+        columns = {c.strip().lower(): i for i, c in enumerate(row)}
+        body = (
+            (len(head_rows) + 2 + i, r) for i, r in enumerate(reader) if any(c.strip() for c in r)
+        )
+        first = next(body, None)
         for field in HEADER_FIELDS:
-            if field not in header and titles[field] in columns and body:
-                line, first = body[0]
-                header[field] = (line, _cell(first, columns, titles[field]))
+            if field not in header and titles[field] in columns and first is not None:
+                line, cells = first
+                header[field] = (line, _cell(cells, columns, titles[field]))
         report = self._report(header, file_path)
         if not header.get("start", (0, ""))[1]:
             # the start is the file's mtime, which says nothing about the unit: the id comes
             # from the file's content, so touching or re-dropping the file never duplicates
             report.id = unit_id(self.display_name, hashlib.sha256(content.encode()).hexdigest())
-        for line, row in body:
+        for line, row in itertools.chain([first] if first is not None else [], body):
             self._add_row(report, row, columns, titles, line)
         return report
 
