@@ -23,7 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from wats_converter.converters import ConverterBase
-from wats_converter.converters.builtin import GR228XConverter, SPEAConverter, SpectrumConverter
+from wats_converter.converters.builtin import (
+    ATMLConverter,
+    GR228XConverter,
+    SPEAConverter,
+    SpectrumConverter,
+    TakayaConverter,
+    TestStandXMLConverter,
+    XJTAGConverter,
+)
 from wats_converter.pipeline.conversion import convert_path
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
@@ -48,6 +56,19 @@ FORMATS: dict[str, Format] = {
     "gr228x": Format(GR228XConverter, DATA / "teradyne-gr228x"),
     "spea": Format(SPEAConverter, DATA / "spea-3030"),
     "spectrum": Format(SpectrumConverter, DATA / "teradyne-spectrum"),
+    "takaya_atd": Format(
+        TakayaConverter, DATA / "takaya" / "ATD" / "PB2939800_E_BOT-20230420130239.ATD"
+    ),
+    "takaya_apt94xx": Format(
+        TakayaConverter, DATA / "takaya" / "APT94xx_ATD" / "12345 - SN0001 (FP1 - OP01).ATD"
+    ),
+    "xjtag": Format(
+        XJTAGConverter, DATA / "xjtag" / "Demonstration hardware--28_10_2019.xjlog", {}
+    ),
+    "atml": Format(ATMLConverter, DATA / "atml"),
+    "teststand_xml": Format(
+        TestStandXMLConverter, DATA / "teststand-xml", {"part_number": "PCBA-100"}
+    ),
 }
 
 

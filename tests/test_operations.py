@@ -212,3 +212,23 @@ def test_status_watch_in_a_real_terminal(tmp_path: Path, server: ServerThread) -
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], check=False)
     assert st.stop() == 0
+
+
+def test_every_commented_starter_entry_works_once_uncommented(tmp_path: Path) -> None:
+    """The starter config's commented converters (TestStand, the PCBA testers) are real
+    entries: uncommented, they load and pass check-config."""
+    config = tmp_path / "converters.yaml"
+    assert cli("init", str(config), cwd=str(tmp_path)).returncode == 0
+    lines, own = [], False
+    for line in config.read_text().splitlines():
+        own = own or "Your own converter" in line  # that one needs a module of yours
+        if not own and line.startswith(("  # - name", "  #   ")):
+            line = "  " + line[4:]
+        lines.append(line)
+    config.write_text("\n".join(lines) + "\n")
+    names = [line.split("class_name: ")[1] for line in lines if "class_name: " in line]
+    assert {"ATMLConverter", "GR228XConverter", "SPEAConverter", "XJTAGConverter"} <= {
+        n.strip() for n in names
+    }
+    result = cli("check-config", "--config", str(config), "--create-folders")
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -168,6 +168,35 @@ converters:
   #   done_folder: data/done
   #   settings: {{timezone: Europe/Oslo, part_number: PCBA-100}}
 
+  # In-circuit, flying-probe and boundary-scan testers (docs/converters/<name>.md): one folder
+  # each, outside data/watch (the CSV entry there would claim SPEA logs too); local times are
+  # read in `timezone`; fields the files lack come from settings
+  # - name: Teradyne GR228X ICT
+  #   class_name: GR228XConverter
+  #   watch_folder: data/testers/gr228x
+  #   done_folder: data/done
+  #   settings: {{timezone: Europe/Oslo, revision: A}}
+  # - name: Teradyne Spectrum ICT
+  #   class_name: SpectrumConverter
+  #   watch_folder: data/testers/spectrum
+  #   done_folder: data/done
+  #   settings: {{timezone: Europe/Oslo}}
+  # - name: SPEA 3030 ICT
+  #   class_name: SPEAConverter
+  #   watch_folder: data/testers/spea
+  #   post_process_action: KEEP   # the tester appends run after run to one file
+  #   settings: {{timezone: Europe/Oslo, part_number: PCBA-100}}
+  # - name: Takaya flying probe
+  #   class_name: TakayaConverter
+  #   watch_folder: data/testers/takaya
+  #   done_folder: data/done
+  #   settings: {{timezone: Europe/Oslo}}
+  # - name: XJTAG boundary scan
+  #   class_name: XJTAGConverter
+  #   watch_folder: data/testers/xjtag
+  #   done_folder: data/done
+  #   settings: {{part_number: PCBA-100, revision: A}}
+
   # Your own converter: a module on PYTHONPATH and its class
   # - name: Line 3
   #   module_path: my_company.converters.line3

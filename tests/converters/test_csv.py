@@ -163,7 +163,9 @@ def test_a_file_without_a_start_keeps_its_id_when_it_is_touched(tmp_path: Path) 
 def test_a_file_that_makes_more_steps_than_max_steps_is_refused_early(tmp_path: Path) -> None:
     path = tmp_path / "huge.csv"
     rows = "".join(f"R{i},{i},V,0,1000000\n" for i in range(150))
-    path.write_text(f"pn,P\nsn,S\nstart,2025-03-04T09:15:30+01:00\n\nname,value,unit,low,high\n{rows}")
+    path.write_text(
+        f"pn,P\nsn,S\nstart,2025-03-04T09:15:30+01:00\n\nname,value,unit,low,high\n{rows}"
+    )
     with pytest.raises(FileTooLarge, match=r"more than 100 steps \(setting max_steps\)"):
         convert(path, max_steps=100)
     assert len(convert(path, max_steps=150).root.steps or []) == 150
