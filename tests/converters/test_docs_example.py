@@ -81,7 +81,9 @@ def test_the_doc_converter_runs_in_convert_run_and_the_systemd_unit(tmp_path: Pa
     assert [(r["sn"], r["result"]) for r in reports] == [("SN000777", "P"), ("SN000778", "F")]
     assert reports[0]["start"] == "2026-03-04T09:15:30+01:00"  # the timezone setting
 
-    checked = _cli("check-config", "--config", str(config), cwd=elsewhere)
+    checked = _cli(
+        "check-config", "--config", str(config), "--create-folders", cwd=elsewhere
+    )  # as the doc types it
     assert checked.returncode == 0, checked.stderr
     assert "Line 3: Line3Converter" in checked.stdout
 

@@ -49,7 +49,8 @@ def test_zero_config_mode_delivers_to_the_embedded_server(tmp_path: Path) -> Non
     # the patterns the configured converters really take, per watch folder
     assert (
         f"Drop result files into:\n  {data / 'watch'}: *.json (WSJF files), *.csv (CSV files), "
-        "*.xml (WSXF files), *.txt (WSTF files)\n" in result.stdout
+        "*.xml (WSXF files or ATML files or TestStand XML files), *.txt (WSTF files)\n"
+        in result.stdout
     )
     with sqlite3.connect(data / "server.sqlite") as db:
         serials = sorted(r[0] for r in db.execute("SELECT sn FROM reports"))

@@ -127,6 +127,11 @@ class ConverterBase(Generic[S]):
     """
 
     name: ClassVar[str] = ""
+    detects_unfinished_files: ClassVar[bool] = False
+    """True when the converter itself recognises a file that is still being written (its end
+    marker or closing element is missing) and then raises `RetryLater` or converts only the
+    finished units. The service then converts such a file even while the tester holds it open
+    for writing (a session log stays open all day); otherwise it waits until it is closed."""
     supported_extensions: ClassVar[Sequence[str]] = ()
     Settings: ClassVar[type[ConverterSettings]] = ConverterSettings
 

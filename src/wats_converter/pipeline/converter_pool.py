@@ -152,7 +152,7 @@ class AsyncConverterPool:
             return None
         if not self._settled(item, key):
             return None
-        if held_open_for_writing(path):
+        if not item.slot.converter.detects_unfinished_files and held_open_for_writing(path):
             log.debug("%s is still open for writing by another process; waiting", path)
             self._later(item, max(self.config.settle_s, WRITER_RETRY_S))
             return None

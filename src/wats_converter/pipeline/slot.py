@@ -190,10 +190,13 @@ def folder_patterns(slots: Sequence[ConverterSlot], folder: Path) -> str:
 
 
 def watch_summary(slots: Sequence[ConverterSlot]) -> list[str]:
-    """One line per watch folder: the file names each of its converters takes (for start-up)."""
-    by_folder: dict[Path, list[str]] = {}
+    """One line per watch folder: the file names each of its converters takes (for start-up);
+    converters that share patterns (and tell their files apart by content) are named together."""
+    by_folder: dict[Path, dict[str, list[str]]] = {}
     for slot in slots:
-        by_folder.setdefault(slot.entry.watch_folder, []).append(
-            f"{' '.join(slot.patterns)} ({slot.name})"
-        )
-    return [f"{folder}: {', '.join(parts)}" for folder, parts in by_folder.items()]
+        names = by_folder.setdefault(slot.entry.watch_folder, {})
+        names.setdefault(" ".join(slot.patterns), []).append(slot.name)
+    return [
+        f"{folder}: " + ", ".join(f"{p} ({' or '.join(n)})" for p, n in patterns.items())
+        for folder, patterns in by_folder.items()
+    ]

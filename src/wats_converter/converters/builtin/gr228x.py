@@ -136,6 +136,7 @@ class GR228XConverter(ConverterBase):
 
     name = "GR228XConverter"
     supported_extensions = (".log",)
+    detects_unfinished_files = True  # its end markers tell a finished unit
     Settings = GR228XSettings
 
     def convert(self, content: str, file_path: Path) -> list[UUTReport]:

@@ -78,6 +78,7 @@ class SPEAConverter(ConverterBase):
 
     name = "SPEAConverter"
     supported_extensions = (".csv",)
+    detects_unfinished_files = True  # its end markers tell a finished unit
     Settings = SPEASettings
 
     def convert_file(self, file_path: Path, context: ConversionContext) -> list[UUTReport]:

@@ -94,6 +94,7 @@ class SpectrumConverter(ConverterBase):
 
     name = "SpectrumConverter"
     supported_extensions = (".txt",)
+    detects_unfinished_files = True  # its end markers tell a finished unit
     Settings = SpectrumSettings
 
     def convert(self, content: str, file_path: Path) -> list[UUTReport]:

@@ -87,6 +87,7 @@ class TakayaConverter(ConverterBase):
 
     name = "TakayaConverter"
     supported_extensions = (".atd",)
+    detects_unfinished_files = True  # its end markers tell a finished unit
 
     class Settings(ConverterSettings):
         """Settings of `TakayaConverter` (see docs/converters/takaya.md).
