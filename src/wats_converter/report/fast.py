@@ -144,12 +144,11 @@ def _define(model: type[BaseModel], name: str) -> type[msgspec.Struct]:
     fields: list[tuple[str, Any, Any]] = []
     fills: list[tuple[str, Any]] = []
     ops: list[str] = []
-    floats: list[str] = []
     times: list[str] = []
     # the declared annotations: pydantic leaves forward references of recursive parts unresolved
     hints = typing.get_type_hints(model, vars(sys.modules[model.__module__]), include_extras=True)
     for field, info in model.model_fields.items():
-        kind = _type(hints[field], list(info.metadata), (field, floats, times))
+        kind = _type(hints[field], list(info.metadata), (field, times))
         if _is_comp_op(info.annotation):
             ops.append(field)
         if info.is_required():
@@ -162,6 +161,7 @@ def _define(model: type[BaseModel], name: str) -> type[msgspec.Struct]:
         else:  # a fixed default pydantic writes even when absent (`group`, `compOp`, ...)
             fields.append((field, Union[kind, msgspec.UnsetType], msgspec.UNSET))  # noqa: UP007
             fills.append((field, info.default))
+    post_init = _post_init(fills, ops, times)
     return msgspec.defstruct(
         name,
         fields,
@@ -169,39 +169,32 @@ def _define(model: type[BaseModel], name: str) -> type[msgspec.Struct]:
         omit_defaults=True,
         forbid_unknown_fields=True,
         module=__name__,
-        namespace={"__post_init__": _post_init(fills, ops, floats, times)},
+        namespace={} if post_init is None else {"__post_init__": post_init},
     )
 
 
 def _post_init(
-    fills: list[tuple[str, Any]], ops: list[str], floats: list[str], times: list[str]
-) -> Callable[[Any], None]:
-    """What pydantic does beyond types and limits: defaults, operators as `CompOp`, the text
-    of a date-time checked as `Timestamp` does; and the fast path's own float limit."""
-
-    def post_init(self: Any) -> None:
-        for field, default in fills:
-            if getattr(self, field) is msgspec.UNSET:
-                setattr(self, field, default)
-        for field in ops:
-            setattr(self, field, parse_comp_op(getattr(self, field)))  # ValueError: careful path
-        for field in floats:
-            value = getattr(self, field)
-            if value is not None and not -EXACT_FLOAT_LIMIT < value < EXACT_FLOAT_LIMIT:
-                raise ValueError(f"{field}: {value} is spelled differently by the encoders")
-        for field in times:
-            value = getattr(self, field)
-            if isinstance(value, str):
-                Timestamp.parse(value)  # ValueError for a date that does not exist
-
-    return post_init
+    fills: list[tuple[str, Any]], ops: list[str], times: list[str]
+) -> Callable[[Any], None] | None:
+    """What pydantic does beyond types and limits: defaults, operators as `CompOp` (read as
+    `parse_comp_op` reads them), date-time text checked as `Timestamp` does. It runs for every
+    decoded object, so it is written out for each struct: no loops, no getattr."""
+    lines = [f"    if self.{f} is UNSET: self.{f} = default_{f}" for f, _ in fills]
+    lines += [f"    self.{f} = parse_comp_op(self.{f})" for f in ops]
+    lines += [f"    if self.{f} is not None: parse_time(self.{f})" for f in times]
+    if not lines:
+        return None
+    names: dict[str, Any] = {f"default_{f}": d for f, d in fills}
+    names.update(UNSET=msgspec.UNSET, parse_comp_op=parse_comp_op, parse_time=Timestamp.parse)
+    exec("def post_init(self):\n" + "\n".join(lines), names)  # ValueError: careful path
+    return names["post_init"]  # type: ignore[no-any-return]
 
 
 def _is_comp_op(annotation: Any) -> bool:
     return annotation is CompOp or CompOp in get_args(annotation)
 
 
-def _type(tp: Any, metadata: list[Any], owner: tuple[str, list[str], list[str]]) -> Any:
+def _type(tp: Any, metadata: list[Any], owner: tuple[str, list[str]]) -> Any:
     """The msgspec type for a pydantic annotation and its constraints."""
     origin = get_origin(tp)
     if origin is Annotated:
@@ -219,10 +212,10 @@ def _type(tp: Any, metadata: list[Any], owner: tuple[str, list[str], list[str]])
         (item_type,) = get_args(tp)
         return Annotated[list[_type(item_type, [], owner)], msgspec.Meta(**meta)]  # type: ignore[misc]
     if tp is datetime:
-        owner[2].append(owner[0])
-        return str
-    if tp is float:
         owner[1].append(owner[0])
+        return str
+    if tp is float:  # see EXACT_FLOAT_LIMIT
+        meta.update(gt=-EXACT_FLOAT_LIMIT, lt=EXACT_FLOAT_LIMIT)
     if tp in (str, int, float):
         return Annotated[tp, msgspec.Meta(**meta)] if meta else tp
     if isinstance(tp, type) and issubclass(tp, BaseModel):
