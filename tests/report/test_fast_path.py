@@ -145,6 +145,8 @@ def test_an_unfinished_report_is_completed_alike(tmp_path: Path) -> None:
         (lambda d: d["root"].pop("seqCall"), "root is no sequence"),
         (lambda d: d.update(type="R", uur={"user": "bob"}), "repair report"),
         (lambda d: d.pop("root"), "no tree"),
+        (lambda d: d.update(type="T", rev="C"), "explicit type"),
+        (lambda d: d.update(type="X"), "no such type"),
         (lambda d: d.update(sn=" "), "blank serial"),
         (lambda d: d["root"]["steps"][3]["chart"]["series"][0].update(ydata="1;x"), "chart point"),
     ],
@@ -179,6 +181,7 @@ def test_a_fast_report_is_a_normal_report_to_its_users() -> None:
     report.root.add_action_step("added later")
     assert report.to_wsjf() != body
     assert json.loads(report.to_wsjf())["root"]["steps"][-1]["name"] == "added later"
+    assert report.model_fields_set == UUTReport.from_wsjf(body).model_fields_set
     small = minimal_report().to_wsjf()
     assert read_wsjf(small).model_dump() == UUTReport.from_wsjf(small).model_dump()  # type: ignore[union-attr]
 
