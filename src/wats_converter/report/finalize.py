@@ -86,8 +86,10 @@ def _check(report: UUTReport) -> tuple[list[str], list[Step] | None]:
 
 
 def _fine_steps(root: Step) -> list[Step] | None:
-    """The steps depth first if none has a problem, else None (one cheap look per step; the
-    paths of problems are only spelled out by `_tree_problems`)."""
+    """The steps depth first if none has a problem, else None. This runs for every report, so
+    the common step (one payload, simple measurements) gets one cheap look, with the rules of
+    `_check_step` written out; anything else goes through `_check_step` itself. The paths of
+    problems are only spelled out by `_tree_problems`."""
     if root.seqCall is None:
         return None
     steps: list[Step] = []
@@ -96,7 +98,34 @@ def _fine_steps(root: Step) -> list[Step] | None:
     while stack:
         step = stack.pop()
         steps.append(step)
-        if not _looks_fine(step) and _check_step(step, ""):
+        seq, numeric, boolean = step.seqCall, step.numericMeas, step.booleanMeas
+        simple = (
+            step.chart is None
+            and step.attachment is None
+            and step.stringMeas is None
+            and (seq is not None or not step.steps)
+            and (seq is not None)
+            + (numeric is not None)
+            + (boolean is not None)
+            + (step.callExe is not None)
+            + (step.messagePopup is not None)
+            <= 1
+        )
+        if simple and numeric:
+            m = numeric[0]
+            op = m.compOp
+            simple = len(numeric) == 1 and (
+                op is CompOp.LOG
+                or (
+                    op in NUMERIC_OPS
+                    and m.lowLimit is not None
+                    and (m.highLimit is not None or op not in DUAL_LIMIT_OPS)
+                    and (m.value is not None or m.status is not None)
+                )
+            )
+        elif simple and boolean:
+            simple = len(boolean) == 1
+        if not simple and _check_step(step, ""):
             return None
         if step.id is not None:
             if step.id in seen_ids:
@@ -115,8 +144,7 @@ def _tree_problems(root: Step) -> list[str]:
     stack: list[tuple[Step, tuple[int, ...]]] = [(root, ())]
     while stack:
         step, where = stack.pop()
-        if not _looks_fine(step):
-            problems += _check_step(step, _path(where))
+        problems += _check_step(step, _path(where))
         if step.id is not None:
             if step.id in seen_ids:
                 problems.append(f"{_path(where)}.id: step id {step.id} is used twice")
@@ -128,31 +156,6 @@ def _tree_problems(root: Step) -> list[str]:
 
 def _path(where: tuple[int, ...]) -> str:
     return "root" + "".join(f".steps[{i}]" for i in where)
-
-
-def _looks_fine(step: Step) -> bool:
-    """The common step in one cheap look: one payload, simple measurements, nothing else."""
-    if step.chart is not None or step.attachment is not None or step.stringMeas is not None:
-        return False
-    seq, numeric, boolean = step.seqCall, step.numericMeas, step.booleanMeas
-    if step.steps and seq is None:
-        return False
-    kinds = (
-        (seq is not None)
-        + (numeric is not None)
-        + (boolean is not None)
-        + (step.callExe is not None)
-        + (step.messagePopup is not None)
-    )
-    if kinds > 1:
-        return False
-    if numeric:
-        if len(numeric) > 1:
-            return False
-        # the same rules as the careful check; a problem's text costs nothing until there is one
-        m = numeric[0]
-        return not _check_numeric(m.compOp, m.value, m.lowLimit, m.highLimit, m.status, "")
-    return not boolean or len(boolean) == 1
 
 
 def _check_header(report: UUTReport) -> list[str]:
@@ -266,6 +269,11 @@ def _check_chart(chart: Chart, path: str) -> list[str]:
 
 
 def _numbers(data: str, where: str, problems: list[str]) -> list[float]:
+    texts = [t for t in data.split(";") if t.strip()]
+    try:  # the common case in one go; the loop below says which point is wrong
+        return list(map(float, texts))
+    except ValueError:
+        pass
     values = []
     for i, text in enumerate(t for t in data.split(";") if t.strip()):
         try:
