@@ -178,6 +178,7 @@ def test_a_fast_report_is_a_normal_report_to_its_users() -> None:
     assert isinstance(report, UUTReport)
     assert report.to_wsjf() == body  # read and written back unchanged, before it is touched
     assert report.root.steps is not None  # asking for the tree gives the model's `Step` tree
+    assert report.to_wsjf() == body  # and changes nothing
     report.root.add_action_step("added later")
     assert report.to_wsjf() != body
     assert json.loads(report.to_wsjf())["root"]["steps"][-1]["name"] == "added later"
@@ -207,3 +208,18 @@ def test_any_number_is_written_alike(value: float, low: float, total: float) -> 
         assert finalize(fast).to_wsjf() == careful
     else:
         assert max(abs(value), abs(low), abs(total)) >= 1e16 and not math.isnan(value)
+
+
+def test_a_fast_report_survives_pickle_and_copy() -> None:
+    import copy
+    import pickle
+
+    body = rich_report("SN-P").to_wsjf()
+    for clone in (
+        pickle.loads(pickle.dumps(read_wsjf(body))),
+        copy.deepcopy(read_wsjf(body)),
+        copy.copy(read_wsjf(body)),
+        read_wsjf(body).model_copy(),  # type: ignore[union-attr]
+    ):
+        assert clone.to_wsjf() == body
+        assert clone.root.steps

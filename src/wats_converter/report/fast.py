@@ -58,7 +58,10 @@ class FastReport(UUTReport):
 
     def _materialise(self) -> Step:
         root = Step.model_validate_json(msgspec.json.encode(self._tree))
-        self.__dict__["root"] = root
+        # in the model's field order: pydantic writes the fields in the order they are held
+        fields = {name: root if name == "root" else self.__dict__[name] for name in _FIELDS}
+        self.__dict__.clear()
+        self.__dict__.update(fields)
         self.__pydantic_fields_set__.add("root")  # it was read, as on the careful path
         self._tree = None
         return root
@@ -105,6 +108,7 @@ class FastReport(UUTReport):
 
 
 _ROOT = {"root"}
+_FIELDS = tuple(UUTReport.model_fields)
 
 
 def read_wsjf(text: str | bytes) -> FastReport | None:
