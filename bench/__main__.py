@@ -26,12 +26,28 @@ def plan(full: bool) -> dict[str, tuple[Callable[[], dict[str, Any]], bool]]:
         "ceiling_raw_post_small": (lambda: s.raw_post("small", 3000), True),
         "ceiling_raw_post_rich": (lambda: s.raw_post("rich", 400), True),
         "ceiling_fs_write_fsync_rename_unlink": (lambda: s.raw_fs(2000), True),
+        "ceiling_server_small_ideal_client": (lambda: s.server_ceiling("small", 4000), True),
+        "ceiling_server_rich_ideal_client": (lambda: s.server_ceiling("rich", 1500), True),
+        "convert_small_json_fast": (lambda: s.convert_only("small", 3000), True),
+        "convert_small_json_careful": (lambda: s.convert_only("small", 3000, careful=True), True),
+        "convert_rich_json_fast": (lambda: s.convert_only("rich", 300), True),
+        "convert_rich_json_careful": (lambda: s.convert_only("rich", 300, careful=True), True),
         "burst_small_json": (lambda: s.burst("json", 2000 * n, rows=10), True),
         "burst_rich_json": (lambda: s.burst("json", 400 * n, rows=190), True),
         "burst_rich_json_process_workers": (
             lambda: s.burst("json", 400 * n, rows=190, workers=2, mode="process"),
             True,
         ),
+        **{
+            f"standin_{size}_json_delay_{delay}ms": (
+                lambda rows=rows, count=count, delay=delay: s.burst(
+                    "json", count * n, rows=rows, standin_delay_ms=delay
+                ),
+                True,
+            )
+            for size, rows, count in (("small", 10, 1000), ("rich", 190, 300))
+            for delay in (0, 20, 100)
+        },
         "burst_csv_10_rows": (lambda: s.burst("csv", 1000 * n, rows=10), True),
         "burst_csv_100_rows": (lambda: s.burst("csv", 500 * n, rows=100), False),
         "burst_csv_1000_rows": (lambda: s.burst("csv", 100 * n, rows=1000), False),
@@ -107,6 +123,23 @@ def main() -> None:
         ratios["rich_json_fraction_of_raw_post"] = (
             results["burst_rich_json"]["files_per_s"]["median"]
             / results["ceiling_raw_post_rich"]["posts_per_s"]["median"]
+        )
+    for size in ("small", "rich"):
+        fast, careful = (results.get(f"convert_{size}_json_{p}") for p in ("fast", "careful"))
+        if fast and careful:
+            ratios[f"convert_{size}_json_careful_over_fast"] = (
+                careful["cpu_ms"]["median"] / fast["cpu_ms"]["median"]
+            )
+        for delay in (20, 100):
+            slow, quick = (results.get(f"standin_{size}_json_delay_{d}ms") for d in (delay, 0))
+            if slow and quick:
+                ratios[f"standin_{size}_json_delay_{delay}ms_fraction_of_0ms"] = (
+                    slow["files_per_s"]["median"] / quick["files_per_s"]["median"]
+                )
+    if "burst_rich_json" in results and "ceiling_server_rich_ideal_client" in results:
+        ratios["rich_json_fraction_of_ideal_client"] = (
+            results["burst_rich_json"]["files_per_s"]["median"]
+            / results["ceiling_server_rich_ideal_client"]["posts_per_s"]["median"]
         )
     for key, value in ratios.items():
         print(f"{key:40s} {value:.2f}")

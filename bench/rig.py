@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -27,8 +28,41 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class StandInProcess:
+    """`python -m bench.standin` as a child process: a WATS server that only answers late."""
+
+    def __init__(self, delay_ms: float, port: int = 0) -> None:
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "bench.standin",
+                "--delay-ms",
+                str(delay_ms),
+                "--port",
+                str(port),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=Path(__file__).parent.parent,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        match = re.search(r"(http://127\.0\.0\.1:\d+)", line)
+        if match is None:
+            self.proc.kill()
+            raise RuntimeError(f"stand-in did not start: {line}{self.proc.stdout.read()}")
+        self.url = match.group(1)
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
 class Rig:
-    """One station folder, one server process, one service process."""
+    """One station folder, one server process (the local server, or the stand-in answering
+    after `standin_delay_ms`), one service process."""
 
     def __init__(
         self,
@@ -36,11 +70,13 @@ class Rig:
         *,
         server: bool = True,
         port: int | None = None,
+        standin_delay_ms: float | None = None,
         **settings: Any,
     ) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="wats-bench-"))
         self.port = port or free_port()
-        self.server: ServerProcess | None = None
+        self.standin_delay_ms = standin_delay_ms
+        self.server: ServerProcess | StandInProcess | None = None
         if server:
             self.start_server()
         config = {
@@ -59,7 +95,10 @@ class Rig:
         self.log = self.root / "service.log"
 
     def start_server(self) -> None:
-        self.server = ServerProcess(self.root / "server.sqlite", token="bench", port=self.port)
+        if self.standin_delay_ms is not None:
+            self.server = StandInProcess(self.standin_delay_ms, port=self.port)
+        else:
+            self.server = ServerProcess(self.root / "server.sqlite", token="bench", port=self.port)
 
     def folder(self, name: str) -> Path:
         path = self.root / name

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import socket
 import statistics
 import tempfile
 import time
 import urllib.parse
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,8 @@ import aiohttp
 import psutil
 
 from bench.rig import Rig, cpu_s, move_all, wait
+from wats_converter.converters.builtin.wsjf import WSJFConverter
+from wats_converter.pipeline.workers import convert_to_bodies
 from wats_converter.server.fixture import ServerProcess
 from wats_converter.testing import TestFileGenerator, minimal_report, rich_report
 
@@ -40,10 +44,18 @@ def converter(ext: str, action: str = "DELETE", **extra: Any) -> dict[str, Any]:
 
 
 def burst(
-    ext: str, count: int, rows: int, workers: int = 4, mode: str = "thread"
+    ext: str,
+    count: int,
+    rows: int,
+    workers: int = 4,
+    mode: str = "thread",
+    standin_delay_ms: float | None = None,
 ) -> dict[str, Any]:
-    """Scenario 1: drop `count` files atomically into a running service."""
-    with Rig([converter(ext)], max_workers=workers, worker_mode=mode) as rig:
+    """Scenario 1: drop `count` files atomically into a running service (delivering to the
+    local server, or to the stand-in that answers after `standin_delay_ms`)."""
+    with Rig(
+        [converter(ext)], max_workers=workers, worker_mode=mode, standin_delay_ms=standin_delay_ms
+    ) as rig:
         staged = rig.folder("stage")
         TestFileGenerator.generate_batch(staged, ext, count, rows=rows, atomic=False)
         service = rig.start_service()
@@ -61,6 +73,88 @@ def burst(
             "service_cpu_ms": (cpu_s(service) - cpu0) / count * 1000,
             "server_cpu_ms": (cpu_s(server) - srv0) / count * 1000,
         }
+
+
+def convert_only(kind: str, count: int, careful: bool = False) -> dict[str, Any]:
+    """Scenario 8: the WSJF converter alone, in this process: read, hash, convert, finalize,
+    serialise (what a worker does for one file), without delivery. `careful` forces the
+    pydantic path the fast path falls back to, for a side-by-side figure in one run."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{kind}.json"
+        path.write_bytes((minimal_report if kind == "small" else rich_report)("SN1").to_wsjf())
+        wsjf = _careful_converter() if careful else WSJFConverter()
+        for _ in range(20):  # warm-up: imports, caches
+            convert_to_bodies(wsjf, path)
+        started = time.process_time()
+        for _ in range(count):
+            convert_to_bodies(wsjf, path)
+        return {"cpu_ms": (time.process_time() - started) / count * 1000}
+
+
+def _careful_converter() -> WSJFConverter:
+    class CarefulWSJF(WSJFConverter):
+        def convert(self, content: str, file_path: Path) -> Any:
+            return self.read(content, fast=False)
+
+    return CarefulWSJF()
+
+
+def server_ceiling(kind: str, count: int, connections: int = 4) -> dict[str, Any]:
+    """Scenario 7c: the local server driven by an ideal client: ready HTTP/1.1 requests
+    written on `connections` keep-alive sockets, answers read with no HTTP library."""
+    with tempfile.TemporaryDirectory() as tmp:
+        server = ServerProcess(Path(tmp) / "server.sqlite", token="bench")
+        try:
+            report = (minimal_report if kind == "small" else rich_report)("IDEAL")
+            body, rid = report.to_wsjf(), str(report.id).encode()
+            # the same report under `count` ids: every post stores a new row
+            bodies = [
+                body.replace(rid, str(uuid.UUID(int=i + 1)).encode(), 1) for i in range(count)
+            ]
+            port = int(server.url.rsplit(":", 1)[1])
+            requests = [_request(port, body) for body in bodies]
+            asyncio.run(_send_all(port, requests[: connections * 4], connections))  # warm-up
+            process, client = psutil.Process(server.proc.pid), psutil.Process()
+            cpu0, client0 = cpu_s(process), cpu_s(client)
+            started = time.perf_counter()
+            asyncio.run(_send_all(port, requests, connections))
+            elapsed = time.perf_counter() - started
+            return {
+                "posts_per_s": count / elapsed,
+                "server_cpu_ms": (cpu_s(process) - cpu0) / count * 1000,
+                "client_cpu_ms": (cpu_s(client) - client0) / count * 1000,
+            }
+        finally:
+            server.close()
+
+
+def _request(port: int, body: bytes) -> bytes:
+    return (
+        b"POST /api/Report/WSJF HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+        b"Authorization: Basic bench\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (port, len(body), body)
+    )
+
+
+async def _send_all(port: int, requests: list[bytes], connections: int) -> None:
+    queue = list(reversed(requests))
+
+    async def connection() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            while queue:
+                writer.write(queue.pop())
+                head = await reader.readuntil(b"\r\n\r\n")
+                assert head.startswith(b"HTTP/1.1 200"), head
+                length = re.search(rb"(?i)content-length:\s*(\d+)", head)
+                assert length is not None, head
+                await reader.readexactly(int(length.group(1)))
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(connection() for _ in range(connections)))
 
 
 def backlog(count: int) -> dict[str, Any]:

@@ -102,6 +102,27 @@ async def test_invalid_report_is_400_naming_the_field(server: ServerThread) -> N
     assert server.store.count() == 0
 
 
+async def test_a_well_formed_report_that_breaks_a_rule_is_400_naming_the_step(
+    server: ServerThread,
+) -> None:
+    # it decodes on the fast path; the rule is then worded by the model, with its path
+    doc = rich_report("SN-RULE").to_dict()
+    del doc["root"]["steps"][0]["steps"][0]["numericMeas"][0]["lowLimit"]
+    doc["root"]["steps"][1]["id"] = doc["root"]["steps"][0]["id"]
+    status, text, _ = await post(server, json.dumps(doc).encode())
+    assert status == 400
+    assert "root.steps[0].steps[0].numericMeas[0].lowLimit: EQ needs lowLimit" in text
+    assert f"id: step id {doc['root']['steps'][1]['id']} is used twice" in text
+    assert server.store.count() == 0
+
+
+async def test_a_valid_report_is_stored_as_sent(server: ServerThread) -> None:
+    body = rich_report("SN-AS-SENT").to_wsjf().replace(b'"rev":"B"', b'"rev" : "B"')
+    assert (await post(server, body))[0] == 200
+    stored = server.store.get(str(json.loads(body)["id"]))
+    assert stored == json.loads(body)
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [

@@ -35,42 +35,116 @@ SEVERITY = {"T": 3, "E": 2, "F": 1}
 
 def finalize(report: UUTReport) -> UUTReport:
     """Check `report`, then complete it in place; raise `ReportValidationError` on any problem."""
-    problems = check(report)
+    problems, steps = _check(report)
     if problems:
         raise ReportValidationError(problems)
-    if not report.is_repair:
-        _complete_test(report)
+    if steps is not None:
+        _complete_test(report, steps)
     # startUTC is emitted in UTC notation whatever offset it arrived with
     report.startUTC = (report.startUTC or report.start_utc()).astimezone(UTC)  # type: ignore[union-attr]
     return report
 
 
-def _complete_test(report: UUTReport) -> None:
-    _assign_step_ids(report.root)
-    for step in report.root.walk():
+def _complete_test(report: UUTReport, steps: list[Step]) -> None:
+    """Ids, step types, statuses and the result, in two passes over the steps (depth first)."""
+    taken = {s.id for s in steps if s.id is not None}
+    counter = itertools.count(max(taken) + 1 if taken else 0)
+    for step in steps:
+        if step.id is None:
+            step.id = next(counter)
         if step.stepType is None:
             step.stepType = infer_step_type(step)
-    root_status = _complete_status(report.root)
+    for step in reversed(steps):  # every step after the steps below it
+        meas_statuses = _complete_measurements(step)
+        if step.status is None:
+            child_statuses = [c.status or "" for c in step.steps or ()]
+            step.status = _worst(child_statuses + meas_statuses, all_skipped=meas_statuses)  # type: ignore[assignment]
+    root_status = steps[0].status
     if report.result is None:
-        report.result = root_status if root_status in ("P", "F", "E", "T") else "P"  # type: ignore[assignment]
+        report.result = root_status if root_status in ("P", "F", "E", "T") else "P"
 
 
 def check(report: UUTReport) -> list[str]:
     """Every structural problem of `report`, as `path: message` lines."""
+    return _check(report)[0]
+
+
+def _check(report: UUTReport) -> tuple[list[str], list[Step] | None]:
+    """The problems, and for a test report whose tree is fine its steps depth first."""
     problems = [*_check_header(report)]
     if report.is_repair:
         if report.uur is None or not report.uur.model_dump(exclude_none=True):
             problems.append("uur: missing (a repair report needs its uur header)")
-        return problems
-    if report.root.seqCall is None:
+        return problems, None
+    tree = report.step_tree()
+    steps = _fine_steps(tree)
+    if steps is not None:
+        return problems, steps
+    if not isinstance(tree, Step):  # a tree read by the fast path: the model words the problems
+        tree = report.root
+    return problems + _tree_problems(tree), None
+
+
+def _fine_steps(root: Step) -> list[Step] | None:
+    """The steps depth first if none has a problem, else None. This runs for every report, so
+    the common step (one payload, simple measurements) gets one cheap look, with the rules of
+    `_check_step` written out; anything else goes through `_check_step` itself. The paths of
+    problems are only spelled out by `_tree_problems`."""
+    if root.seqCall is None:
+        return None
+    steps: list[Step] = []
+    seen_ids: set[int] = set()
+    stack = [root]
+    while stack:
+        step = stack.pop()
+        steps.append(step)
+        seq, numeric, boolean = step.seqCall, step.numericMeas, step.booleanMeas
+        simple = (
+            step.chart is None
+            and step.attachment is None
+            and step.stringMeas is None
+            and (seq is not None or not step.steps)
+            and (seq is not None)
+            + (numeric is not None)
+            + (boolean is not None)
+            + (step.callExe is not None)
+            + (step.messagePopup is not None)
+            <= 1
+        )
+        if simple and numeric:
+            m = numeric[0]
+            op = m.compOp
+            simple = len(numeric) == 1 and (
+                op is CompOp.LOG
+                or (
+                    op in NUMERIC_OPS
+                    and m.lowLimit is not None
+                    and (m.highLimit is not None or op not in DUAL_LIMIT_OPS)
+                    and (m.value is not None or m.status is not None)
+                )
+            )
+        elif simple and boolean:
+            simple = len(boolean) == 1
+        if not simple and _check_step(step, ""):
+            return None
+        if step.id is not None:
+            if step.id in seen_ids:
+                return None
+            seen_ids.add(step.id)
+        if step.steps:
+            stack += reversed(step.steps)
+    return steps
+
+
+def _tree_problems(root: Step) -> list[str]:
+    problems = []
+    if root.seqCall is None:
         problems.append("root.seqCall: the root step must be a sequence call")
     seen_ids: set[int] = set()
-    # paths are only spelled out for steps that have a problem: this runs for every report
-    stack: list[tuple[Step, tuple[int, ...]]] = [(report.root, ())]
+    stack: list[tuple[Step, tuple[int, ...]]] = [(root, ())]
     while stack:
         step, where = stack.pop()
-        if not _looks_fine(step):
-            problems += _check_step(step, _path(where))
+        problems += _check_step(step, _path(where))
         if step.id is not None:
             if step.id in seen_ids:
                 problems.append(f"{_path(where)}.id: step id {step.id} is used twice")
@@ -82,23 +156,6 @@ def check(report: UUTReport) -> list[str]:
 
 def _path(where: tuple[int, ...]) -> str:
     return "root" + "".join(f".steps[{i}]" for i in where)
-
-
-def _looks_fine(step: Step) -> bool:
-    """The common step in one cheap look: one payload, simple measurements, nothing else."""
-    kinds = sum(getattr(step, k) is not None for k in PAYLOAD_KINDS)
-    if kinds > 1 or (step.steps and step.seqCall is None) or step.chart is not None:
-        return False
-    if step.attachment is not None or step.stringMeas is not None:
-        return False
-    measurements = step.numericMeas or step.booleanMeas or ()
-    if len(measurements) > 1:
-        return False
-    # the same rules as the careful check; a problem's text costs nothing until there is one
-    return not any(
-        _check_numeric(m.compOp, m.value, m.lowLimit, m.highLimit, m.status, "")
-        for m in step.numericMeas or ()
-    )
 
 
 def _check_header(report: UUTReport) -> list[str]:
@@ -199,7 +256,7 @@ def _check_numeric(
 
 def _check_chart(chart: Chart, path: str) -> list[str]:
     problems: list[str] = []
-    for i, series in enumerate(chart.series):
+    for i, series in enumerate(chart.series or ()):  # a decoded chart may have none
         where = f"{path}.series[{i}]"
         y = _numbers(series.ydata, f"{where}.ydata", problems)
         if len(y) > MAX_CHART_POINTS:
@@ -212,6 +269,11 @@ def _check_chart(chart: Chart, path: str) -> list[str]:
 
 
 def _numbers(data: str, where: str, problems: list[str]) -> list[float]:
+    texts = [t for t in data.split(";") if t.strip()]
+    try:  # the common case in one go; the loop below says which point is wrong
+        return list(map(float, texts))
+    except ValueError:
+        pass
     values = []
     for i, text in enumerate(t for t in data.split(";") if t.strip()):
         try:
@@ -229,15 +291,6 @@ def _check_attachment(data: str, where: str) -> list[str]:
     if len(raw) > MAX_ATTACHMENT_BYTES:
         return [f"{where}: {len(raw)} bytes, at most {MAX_ATTACHMENT_BYTES} per step"]
     return []
-
-
-def _assign_step_ids(root: Step) -> None:
-    steps = list(root.walk())
-    taken = {s.id for s in steps if s.id is not None}
-    counter = itertools.count(max(taken) + 1 if taken else 0)
-    for step in steps:
-        if step.id is None:
-            step.id = next(counter)
 
 
 def infer_step_type(step: Step) -> str:
@@ -263,16 +316,6 @@ def infer_step_type(step: Step) -> str:
     if step.attachment is not None:
         return "WATS_AttachFile"
     return "Action"
-
-
-def _complete_status(step: Step) -> str:
-    """Fill missing statuses below and at `step`; return the step's status."""
-    child_statuses = [_complete_status(child) for child in step.steps or ()]
-    meas_statuses = _complete_measurements(step)
-    if step.status is None:
-        step.status = _worst(child_statuses + meas_statuses, all_skipped=meas_statuses)  # type: ignore[assignment]
-    assert step.status is not None
-    return step.status
 
 
 def _complete_measurements(step: Step) -> list[str]:

@@ -392,6 +392,11 @@ class UUTReport(WsjfModel):
         except ValidationError as exc:
             raise ReportValidationError(describe_validation_error(exc)) from None
 
+    def step_tree(self) -> Step:
+        """The root step as `finalize` checks and completes it: `root`, or for a report read by
+        the fast path (`report.fast`) its decoded step tree, which has the same attributes."""
+        return self.root
+
     def to_wsjf(self) -> bytes:
         """Serialise as WSJF JSON (UTF-8), omitting unset fields."""
         return self.model_dump_json(exclude_none=True).encode()

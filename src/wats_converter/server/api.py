@@ -16,6 +16,7 @@ from aiohttp import web
 from wats_converter.converters.builtin.wsxf import report_from_wsxf_body
 from wats_converter.errors import ConversionError, ReportValidationError
 from wats_converter.report import UUTReport, check, finalize
+from wats_converter.report.fast import read_wsjf
 from wats_converter.server.faults import FaultRule, Faults
 from wats_converter.server.security import token_matches
 from wats_converter.server.store import QUERY_FIELDS, HeaderQuery, ReportStore
@@ -73,7 +74,7 @@ class Api:
             if response is not None:
                 return response
         delay_s = rule.ms / 1000 if rule is not None and rule.mode == "delay" else 0.0
-        parse = _parse_wsxf if path == "report/wsxf" else UUTReport.from_wsjf
+        parse = _parse_wsxf if path == "report/wsxf" else _parse_wsjf
         response = await self._store(request, parse=parse, delay_s=delay_s)
         if rule is not None and rule.mode == "drop_after_store":
             _drop_connection(request)
@@ -144,6 +145,12 @@ class Api:
 
 def path_is_json(request: web.Request) -> bool:
     return request.match_info["tail"].lower().rstrip("/") == "report/wsjf"
+
+
+def _parse_wsjf(body: bytes) -> UUTReport:
+    """A valid test report is decoded and checked by the fast path and stored as sent, never
+    re-serialised; anything else is read by the model, whose errors name every bad field."""
+    return read_wsjf(body) or UUTReport.from_wsjf(body)
 
 
 def _parse_wsxf(body: bytes) -> UUTReport:
