@@ -147,6 +147,8 @@ def xml_head(head: bytes) -> XmlHead:
     except expat.ExpatError as exc:
         if target.root is None:
             raise ConversionError(f"not well-formed XML: {exc}", line=exc.lineno) from None
+    except (LookupError, ValueError) as exc:  # expat: an unknown or a multi-byte encoding
+        raise ConversionError(f"cannot read the XML declaration's encoding: {exc}") from None
     if target.root is None:
         raise ConversionError("no XML root element in the first bytes of the file")
     namespace, name = split_tag(target.root[0])
