@@ -24,6 +24,7 @@ def test_converter_api() -> None:
         "read_limited",
         "LocalTime",
         "localize",
+        "elapsed_s",
         "parse_local_time",
         "station_zone",
         "zone",

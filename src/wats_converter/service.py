@@ -203,7 +203,7 @@ class Service:
             systemd.notify("READY=1")
             tasks.append(group.create_task(self._scan_loop(pool, journal)))
             if once:
-                await self._until_done(queue, pending, total, once_timeout_s)
+                await self._until_done(queue, pool, pending, total, once_timeout_s)
             else:
                 await self._stop.wait()
             log.info(
@@ -314,9 +314,15 @@ class Service:
                 )
 
     async def _until_done(
-        self, queue: ConverterQueue, pending: AsyncPendingQueue, total: int, timeout_s: float
+        self,
+        queue: ConverterQueue,
+        pool: AsyncConverterPool,
+        pending: AsyncPendingQueue,
+        total: int,
+        timeout_s: float,
     ) -> None:
-        while not queue.empty():
+        # files their writer has not finished (RetryLater) stay for the next run
+        while not queue.only(pool.unfinished):
             self._progress(total, queue)
             await asyncio.sleep(0.05)
         self._progress(total, queue)

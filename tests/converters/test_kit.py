@@ -155,3 +155,12 @@ def test_unit_ids_are_stable_and_distinct() -> None:
     assert a == unit_id("GR228XConverter", "SN1", "2025-01-01T10:00:00+01:00", 0)
     assert a != unit_id("GR228XConverter", "SN1", "2025-01-01T10:00:00+01:00", 1)
     assert a != unit_id("SpectrumConverter", "SN1", "2025-01-01T10:00:00+01:00", 0)
+
+
+def test_elapsed_time_across_the_spring_dst_change_is_the_real_duration() -> None:
+    from wats_converter.converters import elapsed_s
+
+    start, end = datetime(2025, 3, 30, 1, 55), datetime(2025, 3, 30, 3, 5)
+    assert elapsed_s(start, end, OSLO) == 600.0  # 01:55+01:00 to 03:05+02:00
+    aware_end = localize(end, OSLO).time
+    assert elapsed_s(start, aware_end, OSLO) == 600.0  # one naive, one aware: no crash

@@ -29,6 +29,7 @@ from wats_converter.converters.content import (
 from wats_converter.converters.ids import unit_id
 from wats_converter.converters.localtime import (
     LocalTime,
+    elapsed_s,
     localize,
     parse_local_time,
     station_zone,
@@ -79,6 +80,7 @@ __all__ = [
     "check_member_name",
     "component_class",
     "decode_text",
+    "elapsed_s",
     "is_nan_reading",
     "keep_verdict",
     "localize",

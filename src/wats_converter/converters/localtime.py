@@ -118,6 +118,17 @@ def localize(
     return LocalTime(first, problem)
 
 
+def elapsed_s(start: datetime, end: datetime, timezone: str | tzinfo | None) -> float:
+    """Seconds from `start` to `end`, naive or aware (naive ones read in `timezone`).
+
+    Compared as instants: a run from 01:55 to 03:05 on the night clocks go forward took 10
+    minutes, not 70 (Python subtracts two times of one zone by their wall clocks).
+    """
+    first = localize(start, timezone).time
+    last = localize(end, timezone).time
+    return last.timestamp() - first.timestamp()
+
+
 def parse_local_time(
     text: str,
     formats: Sequence[str],

@@ -48,10 +48,14 @@ class GrowingLogSettings(HeaderSettings):
             every unit under the same id, so the server overwrites instead of duplicating).
             Off (the default): the log waits until its end marker is written.
         retry_after_s: how long to wait before looking at an unfinished log again.
+        incomplete_timeout_s: a session may stay open over a weekend, so a log without its end
+            marker goes to the error folder only after a week without a change (the default
+            of other converters is an hour).
     """
 
     convert_before_end: bool = False
     retry_after_s: float = Field(default=30.0, gt=0)
+    incomplete_timeout_s: float = Field(default=7 * 24 * 3600.0, gt=0)
 
 
 def log_not_finished(what: str, settings: GrowingLogSettings) -> RetryLater:

@@ -80,6 +80,7 @@ class AsyncConverterPool:
     ) -> None:
         self.config = config
         self.slots = list(slots)
+        self._unfinished: set[Path] = set()
         self.queue = queue
         self.runner = runner
         self.pending = pending
@@ -152,6 +153,13 @@ class AsyncConverterPool:
             return None
         if not self._settled(item, key):
             return None
+        if item.slot.shared_with:
+            # the converter was chosen by the file's first bytes when it was queued; a file
+            # created empty and then written (or replaced) may now be another converter's
+            chosen = next((s for s in self.slots if s.claims(path)), None)
+            if chosen is None:
+                return None  # no converter recognises it now: the scan reports it
+            item.slot = chosen
         if not item.slot.converter.detects_unfinished_files and held_open_for_writing(path):
             log.debug("%s is still open for writing by another process; waiting", path)
             self._later(item, max(self.config.settle_s, WRITER_RETRY_S))
@@ -204,6 +212,7 @@ class AsyncConverterPool:
                 self.journal.clear_attempts(path)
                 if previous:
                     self.journal.flush()
+                self._unfinished.discard(path)
                 return converted
         except SkipFile as signal:
             await self._skip(item, key, signal.reason)
@@ -222,7 +231,9 @@ class AsyncConverterPool:
             log.info(
                 "%s: %s asks to retry in %g s: %s", path, slot.name, signal.after_s, signal.reason
             )
+            self._unfinished.add(path)
             self._later(item, signal.after_s)
+            return None
         except (ConversionTimedOut, WorkerCrashed) as exc:
             log.warning(
                 "%s: %s (attempt %d of %d)",
@@ -409,6 +420,11 @@ class AsyncConverterPool:
 
     def _error_folder(self, slot: ConverterSlot) -> Path:
         return slot.entry.error_folder or self.config.error_folder
+
+    @property
+    def unfinished(self) -> set[Path]:
+        """Files waiting for their writer to finish them (`RetryLater`, `is_complete`)."""
+        return self._unfinished
 
     def _later(self, item: WorkItem, delay_s: float) -> None:
         self.queue.done(item.path)

@@ -110,3 +110,7 @@ class ConverterQueue:
 
     def empty(self) -> bool:
         return not self._items and not self._inflight
+
+    def only(self, paths: set[Path]) -> bool:
+        """Whether nothing is in work and every queued path is one of `paths`."""
+        return not self._inflight and self._items.keys() <= paths

@@ -101,6 +101,15 @@ class ConverterSlot:
             except OSError as exc:
                 log.debug("%s: cannot look at it for %s: %s", path, self.name, exc)
                 return False
+            except Exception as exc:  # a converter's own bug must not stop the scan
+                log.warning(
+                    "%s: %s failed to look at it (%s: %s); not taken",
+                    path,
+                    self.name,
+                    type(exc).__name__,
+                    exc,
+                )
+                return False
             recognition = recognition or Recognition(True, "by name")
             verdict = recognition.accepted
             self._log(path, recognition)

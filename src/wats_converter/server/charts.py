@@ -21,10 +21,18 @@ def _values(text: object) -> list[float]:
     out = []
     for part in str(text or "").split(";"):
         try:
-            out.append(float(part))
+            value = float(part)
         except ValueError:
             continue
+        out.append(value)  # NaN and infinite readings stay, to keep x and y paired
     return out
+
+
+def _pairs(xdata: object, ydata: object) -> list[tuple[float, float]]:
+    """The finite (x, y) points of a series; without x values, y is drawn against 0, 1, ..."""
+    ys = _values(ydata)
+    xs = _values(xdata) if xdata not in (None, "") else [float(i) for i in range(len(ys))]
+    return [(x, y) for x, y in zip(xs, ys, strict=False) if math.isfinite(x) and math.isfinite(y)]
 
 
 def _tick(value: float) -> str:
@@ -60,10 +68,7 @@ def chart_svg(chart: dict[str, Any]) -> str:
     """An SVG drawing of a WSJF chart (every text in it escaped)."""
     series = [
         # a series with fewer y than x values draws the pairs it has
-        (
-            str(s.get("name", "")),
-            list(zip(_values(s.get("xdata")), _values(s.get("ydata")), strict=False)),
-        )
+        (str(s.get("name", "")), _pairs(s.get("xdata"), s.get("ydata")))
         for s in chart.get("series") or []
     ]
     points = [p for _, pts in series for p in pts]

@@ -21,7 +21,7 @@ from wats_converter.converters.api import (
 )
 from wats_converter.converters.content import Recognition, XmlHead, recognize_xml
 from wats_converter.converters.ids import unit_id
-from wats_converter.converters.localtime import localize, zone
+from wats_converter.converters.localtime import elapsed_s, localize, zone
 from wats_converter.converters.teststand import (
     WATS_STEP_TYPES,
     StepKind,
@@ -158,7 +158,7 @@ class _Unit:
             report.uut.user = (operator.get("ID") or operator.get("name") or "")[:NAME_MAX] or None
         end = _time(result_set.get("endDateTime"), f"{where}.ResultSet.endDateTime")
         if end is not None:
-            report.uut.execTime = max(0.0, (end - start_naive).total_seconds())
+            report.uut.execTime = max(0.0, elapsed_s(start_naive, end, self.tz))
         self._batch(report)
         top = self._top(result_set)
         path, seq = _split_sequence(top.get("name") or result_set.get("name") or "")
@@ -281,7 +281,7 @@ class _Unit:
         total = _attr_number(child(props, "TotalTime"))
         if total is None and start is not None:
             end = _time(el.get("endDateTime"), f"{where}.endDateTime")
-            total = (end - start).total_seconds() if end is not None else None
+            total = elapsed_s(start, end, self.tz) if end is not None else None
         if total is not None:
             fields["totTime"] = total
         fields["group"] = step_group(text(child(props, "StepGroup")))

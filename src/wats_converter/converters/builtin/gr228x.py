@@ -168,7 +168,9 @@ class GR228XConverter(ConverterBase):
         if board.position is not None:
             report.uut.testSocketIndex = ord(board.position.upper()) - ord("A")
         if board.end is not None:
-            report.uut.execTime = max(0.0, (board.end.time - board.start.time).total_seconds())
+            report.uut.execTime = max(
+                0.0, board.end.time.timestamp() - board.start.time.timestamp()
+            )
         assert report.root.seqCall is not None
         report.root.seqCall.path = (fields.get("sequenceName") or board.session.path)[:500]
         version = fields.get("sequenceVersion") or self.settings.sequence_version

@@ -213,7 +213,7 @@ class _RunReader:
         report.uut.user = (operator or self.settings.operator)[:100] or None
         report.uut.batchSN = run.lot[:100] or None
         if end is not None:
-            report.uut.execTime = max(0.0, (end.time - run.start.time).total_seconds())
+            report.uut.execTime = max(0.0, end.time.timestamp() - run.start.time.timestamp())
         assert report.root.seqCall is not None
         report.root.seqCall.path = (sequence or program)[:500] or None
         report.root.seqCall.version = (version or self.settings.sequence_version)[:30] or None

@@ -197,7 +197,7 @@ def _exec_time(board: _Board) -> float | None:
         delta = times[1] - times[0]
         return (delta if delta >= timedelta(0) else delta + timedelta(days=1)).total_seconds()
     if board.first is not None and board.last is not None:
-        return (board.last.time - board.first.time).total_seconds()
+        return board.last.time.timestamp() - board.first.time.timestamp()
     return None
 
 

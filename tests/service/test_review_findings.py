@@ -1,19 +1,15 @@
-"""Review findings (hrev): reproductions of bugs not fixed on this branch (strict xfail: each
-turns into a failure, to be unmarked, once its bug is fixed)."""
+"""Bugs found by an independent review of this wave, each reproduced (they failed before)."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.converters.test_content_choice import SAMPLES, xml_converters
 from tests.service.harness import Station, wait_until
 from wats_converter.server.fixture import ServerThread
 
 
-@pytest.mark.xfail(reason="queued item keeps the slot chosen from an empty head (timing)")
 def test_a_file_created_empty_then_written_goes_to_the_converter_of_its_content(
     tmp_path: Path, server: ServerThread
 ) -> None:
@@ -39,7 +35,6 @@ def test_a_file_created_empty_then_written_goes_to_the_converter_of_its_content(
     assert server.store.count() == 1
 
 
-@pytest.mark.xfail(strict=True, reason="incomplete_timeout_s quarantines an open session log")
 def test_a_session_log_idle_for_an_hour_is_not_taken_from_the_tester(
     tmp_path: Path, server: ServerThread
 ) -> None:
@@ -70,7 +65,6 @@ def test_a_session_log_idle_for_an_hour_is_not_taken_from_the_tester(
     assert log.exists(), "the open session log was taken out of the watch folder"
 
 
-@pytest.mark.xfail(strict=True, reason="aware datetimes with one tzinfo subtract as wall clock")
 def test_exec_time_across_the_spring_dst_change_is_the_real_duration(tmp_path: Path) -> None:
     from wats_converter.converters.builtin.gr228x import GR228XConverter
 
@@ -85,7 +79,6 @@ def test_exec_time_across_the_spring_dst_change_is_the_real_duration(tmp_path: P
     assert report.uut.execTime == 600.0  # 01:55+01:00 to 03:05+02:00
 
 
-@pytest.mark.xfail(strict=True, reason="charts.py: non-finite values reach math.floor")
 def test_the_report_page_draws_a_chart_with_a_nan_or_infinite_reading() -> None:
     from wats_converter.server.charts import chart_svg
 
@@ -95,7 +88,6 @@ def test_the_report_page_draws_a_chart_with_a_nan_or_infinite_reading() -> None:
         )
 
 
-@pytest.mark.xfail(strict=True, reason="charts.py pairs y with x only; set_chart allows no x")
 def test_a_chart_without_x_values_draws_its_y_values() -> None:
     from wats_converter.server.charts import chart_svg
 
