@@ -6,12 +6,12 @@ import math
 import os
 import shutil
 import time
-import urllib.request
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from tests.converters.vendor import post
 from wats_converter.converters import RetryLater
 from wats_converter.converters.builtin import BUILTIN_CONVERTERS, TakayaConverter
 from wats_converter.errors import ConversionError
@@ -45,24 +45,13 @@ def meas(report: UUTReport, name: str) -> tuple[object, ...]:
     return (m.value, m.lowLimit, m.highLimit, str(m.compOp), m.unit, m.status)
 
 
-def post(server: ServerThread, report: UUTReport) -> int:
-    request = urllib.request.Request(
-        server.url + "/api/Report/WSJF",
-        data=report.to_wsjf(),
-        method="POST",
-        headers={"Authorization": f"Basic {server.token}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return int(response.status)
-
-
 @pytest.mark.parametrize("path", SAMPLES, ids=[p.name for p in SAMPLES])
 def test_every_sample_converts_validates_and_posts(path: Path, server: ServerThread) -> None:
     reports = convert(path)
     for report in reports:
         assert_valid_wsjf(report)
         assert check(report) == []
-        assert post(server, report) == 200
+    assert post(server, reports) == [200] * len(reports)
     assert server.store.count() == len(reports)
 
 

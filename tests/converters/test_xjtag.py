@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import io
-import urllib.request
 import zipfile
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from tests.converters.vendor import post
 from tests.faults.hostile_xml import BILLION_LAUGHS, EXTERNAL
 from wats_converter.converters import ArchiveLimits, check_member_name, read_members, unit_id
 from wats_converter.converters.builtin import BUILTIN_CONVERTERS, XJTAGConverter
@@ -39,24 +39,13 @@ def functions(report: UUTReport) -> list[tuple[str, str, str | None]]:
     ]
 
 
-def post(server: ServerThread, report: UUTReport) -> int:
-    request = urllib.request.Request(
-        server.url + "/api/Report/WSJF",
-        data=report.to_wsjf(),
-        method="POST",
-        headers={"Authorization": f"Basic {server.token}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return int(response.status)
-
-
 @pytest.mark.parametrize("path", SAMPLES, ids=[p.name for p in SAMPLES])
 def test_every_sample_converts_validates_and_posts(path: Path, server: ServerThread) -> None:
     reports = convert(path)
     for report in reports:
         assert_valid_wsjf(report)
         assert check(report) == []
-        assert post(server, report) == 200
+    assert post(server, reports) == [200] * len(reports)
     assert server.store.count() == len(reports)
 
 
