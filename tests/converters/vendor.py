@@ -5,7 +5,10 @@ from __future__ import annotations
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from wats_converter.converters import ConverterBase
+from wats_converter.errors import ConversionError
 from wats_converter.pipeline.conversion import convert_path
 from wats_converter.report import Step, UUTReport
 from wats_converter.server.fixture import ServerThread
@@ -21,6 +24,15 @@ def convert(converter: ConverterBase, path: Path) -> list[UUTReport]:
     for report in reports:
         assert_valid_wsjf(report)
     return reports
+
+
+def error_line(converter: ConverterBase, path: Path, text: str, message: str) -> int | None:
+    """Write `text` to `path` and convert it: it must fail with a `ConversionError` that says
+    `message` (a regex); the line the error names."""
+    path.write_bytes(text.encode())
+    with pytest.raises(ConversionError, match=message) as caught:
+        convert(converter, path)
+    return caught.value.line
 
 
 def post(server: ServerThread, reports: list[UUTReport]) -> list[int]:
