@@ -10,7 +10,7 @@ import pytest
 from wats_converter.converters import ConverterBase
 from wats_converter.errors import ConversionError
 from wats_converter.pipeline.conversion import convert_path
-from wats_converter.report import Step, UUTReport
+from wats_converter.report import Step, UUTReport, check
 from wats_converter.server.fixture import ServerThread
 from wats_converter.testing import assert_valid_wsjf
 
@@ -48,6 +48,16 @@ def post(server: ServerThread, reports: list[UUTReport]) -> list[int]:
         with urllib.request.urlopen(request, timeout=10) as response:
             statuses.append(response.status)
     return statuses
+
+
+def post_checked(server: ServerThread, reports: list[UUTReport]) -> None:
+    """Every report validates against the WSJF schema and has no structural problem (`check`),
+    and the local server stores it."""
+    for report in reports:
+        assert_valid_wsjf(report)
+        assert check(report) == []
+    assert post(server, reports) == [200] * len(reports)
+    assert server.store.count() == len(reports)
 
 
 def steps(report: UUTReport, name: str) -> list[Step]:
