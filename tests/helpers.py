@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -39,3 +43,35 @@ def cli(*args: str, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
         timeout=60,
         check=False,
     )
+
+
+@contextmanager
+def tmux(command: str, width: int, height: int, prefix: str = "wats") -> Iterator[str]:
+    """Run `command` in a detached tmux session (a real terminal of `width` x `height`); the
+    session's name, for `screen_when`. The session is killed at the end."""
+    session = f"{prefix}{os.getpid()}"
+    subprocess.run(
+        ["tmux", "new-session", "-d", "-s", session, "-x", str(width), "-y", str(height), command],
+        check=True,
+    )
+    try:
+        yield session
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], check=False)
+
+
+def screen_when(session: str, done: Callable[[str], bool], tries: int) -> str:
+    """The tmux session's screen once `done(screen)`, looked at every 0.1 s up to `tries`
+    times (the last screen when it never is)."""
+    screen = ""
+    for _ in range(tries):
+        time.sleep(0.1)
+        screen = subprocess.run(
+            ["tmux", "capture-pane", "-p", "-t", session],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
+        if done(screen):
+            break
+    return screen

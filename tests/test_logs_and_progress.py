@@ -4,17 +4,15 @@ live bar on a terminal, a periodic summary elsewhere)."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.service.harness import single_converter, wait_until
+from tests.helpers import screen_when, tmux
+from tests.service.harness import single_converter, wait_until, write_settled
 from wats_converter.progress import PeriodicSummary
 from wats_converter.server.fixture import ServerThread
 from wats_converter.testing import TestFileGenerator
@@ -28,10 +26,7 @@ def test_json_logs_have_rfc3339_times_and_the_fields_of_each_file(
     st = single_converter(tmp_path, server)
     st.start("--log-json")
     TestFileGenerator.generate_batch(st.folder("watch"), "csv", 2)
-    bad = st.folder("watch") / "bad.csv"
-    bad.write_text("not a result\n")
-    past = time.time() - 60
-    os.utime(bad, (past, past))
+    write_settled(st.folder("watch") / "bad.csv", "not a result\n")
     wait_until(lambda: server.store.count() == 2, 30, "delivered", st)
     wait_until((tmp_path / "error" / "bad.csv.error").exists, 30, "failed", st)
     assert st.stop() == 0
@@ -95,26 +90,12 @@ def test_on_a_terminal_the_bar_with_rate_and_eta_stays_below_the_logs(
 ) -> None:
     st = single_converter(tmp_path, server)
     TestFileGenerator.generate_batch(st.folder("watch"), "csv", 300)
-    session = f"watsbar{os.getpid()}"
     command = (
         f"cd {tmp_path} && PYTHONPATH={Path.cwd()} {sys.executable} -m wats_converter run --once "
         f"--config {st.config_path}; echo EXITED $?; sleep 30"
     )
-    subprocess.run(
-        ["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "40", command], check=True
-    )
-    try:
-        screen = ""
-        for _ in range(600):
-            time.sleep(0.1)
-            screen = subprocess.run(
-                ["tmux", "capture-pane", "-p", "-t", session],
-                capture_output=True,
-                text=True,
-                check=False,
-            ).stdout
-            if "EXITED" in screen:
-                break
+    with tmux(command, 160, 40, "watsbar") as session:
+        screen = screen_when(session, lambda screen: "EXITED" in screen, 600)
         assert "EXITED 0" in screen, screen
         lines = [line for line in screen.splitlines() if line.strip()]
         bar = next(i for i, line in enumerate(lines) if "converting" in line and "files/s" in line)
@@ -122,5 +103,3 @@ def test_on_a_terminal_the_bar_with_rate_and_eta_stays_below_the_logs(
         assert any("INFO" in line and "stopping:" in line for line in lines[:bar]), screen
         assert not any(line.count("INFO") > 1 for line in lines), screen  # the level once
         assert "done: 300 converted" in screen
-    finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], check=False)

@@ -15,7 +15,7 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers import cli
-from tests.service.harness import REPO, single_converter, wait_until
+from tests.service.harness import REPO, single_converter, wait_until, write_settled
 from wats_converter import __version__
 from wats_converter.config import load_config
 from wats_converter.server.fixture import ServerThread
@@ -37,10 +37,7 @@ def test_build_process_latency_and_error_folder_metrics(
     st = single_converter(tmp_path, server, health={"enabled": True, "port": 0})
     st.start()
     TestFileGenerator.generate_batch(st.folder("watch"), "csv", 3)
-    bad = st.folder("watch") / "bad.csv"
-    bad.write_text("not a result\n")
-    past = time.time() - 60
-    os.utime(bad, (past, past))
+    write_settled(st.folder("watch") / "bad.csv", "not a result\n")
     wait_until(lambda: server.store.count() == 3, 30, "delivered", st)
     wait_until((tmp_path / "error" / "bad.csv.error").exists, 30, "failed", st)
     metrics = scrape(json.loads((tmp_path / "status.json").read_text())["health_url"])

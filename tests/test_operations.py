@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import time
 import urllib.error
@@ -17,8 +15,8 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.helpers import cli
-from tests.service.harness import Station, single_converter, wait_until
+from tests.helpers import cli, screen_when, tmux
+from tests.service.harness import Station, single_converter, wait_until, write_settled
 from wats_converter.server.fixture import ServerThread
 from wats_converter.testing import TestFileGenerator
 
@@ -35,10 +33,10 @@ def test_a_broken_file_is_listed_shown_fixed_and_requeued(
     tmp_path: Path, server: ServerThread
 ) -> None:
     st = station(tmp_path, server)
-    bad = st.folder("watch") / "unit7.csv"
-    bad.write_text("pn,P\nsn,UNIT-7\n\nname,value,low,high\nVCC,five,4.9,5.1\n")
-    past = time.time() - 60
-    os.utime(bad, (past, past))
+    write_settled(
+        st.folder("watch") / "unit7.csv",
+        "pn,P\nsn,UNIT-7\n\nname,value,low,high\nVCC,five,4.9,5.1\n",
+    )
     st.start()
     wait_until((tmp_path / "error" / "unit7.csv.error").exists, 30, "quarantined", st)
     listed = cli("errors", "list", *config_args(st))
@@ -189,28 +187,16 @@ def test_status_watch_in_a_real_terminal(tmp_path: Path, server: ServerThread) -
     st.start()
     TestFileGenerator.generate_batch(st.folder("watch"), "csv", 3)
     wait_until(lambda: server.store.count() == 3, 30, "delivered", st)
-    session = f"wats{os.getpid()}"
     command = f"{sys.executable} -m wats_converter status --watch --config {st.config_path}"
-    subprocess.run(
-        ["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "30", command], check=True
-    )
-    try:
-        screen = ""
-        for _ in range(100):
-            time.sleep(0.1)
-            screen = subprocess.run(
-                ["tmux", "capture-pane", "-p", "-t", session],
-                capture_output=True,
-                text=True,
-                check=False,
-            ).stdout
-            if "refreshing every second" in screen and "converted 3" in screen:
-                break
+    with tmux(command, 120, 30) as session:
+        screen = screen_when(
+            session,
+            lambda screen: "refreshing every second" in screen and "converted 3" in screen,
+            100,
+        )
         assert "service: running" in screen, screen
         assert "csv: discovered 3, converted 3, failed 0" in screen, screen
         assert "pending reports: 0" in screen
-    finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], check=False)
     assert st.stop() == 0
 
 

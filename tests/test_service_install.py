@@ -194,18 +194,21 @@ def test_a_config_that_does_not_check_gets_no_service(
 
 def test_the_windows_route_writes_a_winsw_definition(tmp_path: Path, config: Path) -> None:
     exe = r"C:\wats\venv\Scripts\wats-converter.exe"
-    result = cli(
-        "install-service",
-        "--windows",
-        "--config",
-        str(config),
-        "--exe",
-        exe,
-        "--user",
-        r"NT AUTHORITY\LocalService",
-        "--dir",
-        str(tmp_path / "svc"),
-    )
+
+    def install(user: str, folder: str) -> subprocess.CompletedProcess[str]:
+        args = [
+            "--config",
+            str(config),
+            "--exe",
+            exe,
+            "--user",
+            user,
+            "--dir",
+            str(tmp_path / folder),
+        ]
+        return cli("install-service", "--windows", *args)
+
+    result = install(r"NT AUTHORITY\LocalService", "svc")
     assert result.returncode == 0, result.stderr
     assert "wats-converter-service.exe install" in result.stdout
     xml = ET.parse(tmp_path / "svc" / "wats-converter-service.xml").getroot()
@@ -221,18 +224,7 @@ def test_the_windows_route_writes_a_winsw_definition(tmp_path: Path, config: Pat
     assert xml.findtext("serviceaccount/user") == "LocalService"
     assert "install /p" not in result.stdout  # a built-in account has no password
     assert "secret" not in (tmp_path / "svc" / "wats-converter-service.xml").read_text()
-    local = cli(
-        "install-service",
-        "--windows",
-        "--config",
-        str(config),
-        "--exe",
-        exe,
-        "--user",
-        r".\wats",
-        "--dir",
-        str(tmp_path / "svc2"),
-    )
+    local = install(r".\wats", "svc2")
     assert "wats-converter-service.exe install /p" in local.stdout  # asks for its password
     account = ET.parse(tmp_path / "svc2" / "wats-converter-service.xml").getroot()
     assert account.findtext("serviceaccount/domain") == "."

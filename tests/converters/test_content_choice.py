@@ -204,14 +204,19 @@ def test_convert_without_a_config_picks_by_content_too() -> None:
     assert "TestStandXMLConverter" in result.stderr
 
 
-def test_a_shared_watch_folder_delivers_every_kind_to_the_server(
-    tmp_path: Path, server: ServerThread
-) -> None:
-    station = Station(
-        tmp_path,
+def shared_folder_station(root: Path, server: ServerThread) -> Station:
+    """A station whose XML converters share `watch/`, with done/ and error/ folders."""
+    return Station(
+        root,
         server,
         xml_converters(done_folder="done", error_folder="error", post_process_action="MOVE"),
     )
+
+
+def test_a_shared_watch_folder_delivers_every_kind_to_the_server(
+    tmp_path: Path, server: ServerThread
+) -> None:
+    station = shared_folder_station(tmp_path, server)
     watch = station.folder("watch")
     for name, source in SAMPLES.items():
         shutil.copy(source, watch / name)
@@ -236,11 +241,7 @@ def test_a_shared_watch_folder_delivers_every_kind_to_the_server(
 def test_files_dropped_into_a_running_services_shared_folder_are_told_apart(
     tmp_path: Path, server: ServerThread
 ) -> None:
-    station = Station(
-        tmp_path,
-        server,
-        xml_converters(done_folder="done", error_folder="error", post_process_action="MOVE"),
-    )
+    station = shared_folder_station(tmp_path, server)
     watch = station.folder("watch")
     station.start()
     wait_until(lambda: "startup scan" in station.log(), 30, "startup scan", station)

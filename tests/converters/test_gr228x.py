@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.converters.vendor import DATA, convert, notes, numeric, post, step, steps
+from tests.converters.vendor import DATA, convert, error_line, notes, numeric, post, step, steps
 from wats_converter.converters import ConversionError, RetryLater, SkipFile, unit_id
 from wats_converter.converters.builtin import GR228XConverter
 from wats_converter.server.fixture import ServerThread
@@ -237,11 +237,7 @@ END = '"01-JAN-20  10:00:02\n]01-JAN-20  10:00:03\n'
 def test_broken_logs_give_one_clear_error(
     tmp_path: Path, text: str, message: str, line: int
 ) -> None:
-    path = tmp_path / "bad.LOG"
-    path.write_bytes(text.encode())
-    with pytest.raises(ConversionError, match=message) as caught:
-        convert(gr228x(), path)
-    assert caught.value.line == line
+    assert error_line(gr228x(), tmp_path / "bad.LOG", text, message) == line
 
 
 def test_an_empty_or_huge_log(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.converters.vendor import DATA, convert, notes, numeric, post, step
+from tests.converters.vendor import DATA, convert, error_line, notes, numeric, post, step
 from wats_converter.converters import ConversionError, RetryLater, unit_id
 from wats_converter.converters.builtin import SPEAConverter
 from wats_converter.report import UUTReport
@@ -223,11 +223,7 @@ def line(text: str) -> str:
 def test_broken_files_give_one_clear_error(
     tmp_path: Path, text: str, message: str, number: int
 ) -> None:
-    path = tmp_path / "bad.csv"
-    path.write_bytes(text.encode())
-    with pytest.raises(ConversionError, match=message) as caught:
-        convert(spea(), path)
-    assert caught.value.line == number
+    assert error_line(spea(), tmp_path / "bad.csv", text, message) == number
 
 
 def test_a_huge_file_is_refused_before_it_is_read(tmp_path: Path) -> None:

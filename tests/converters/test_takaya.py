@@ -6,19 +6,18 @@ import math
 import os
 import shutil
 import time
-import urllib.request
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from tests.converters.vendor import post_checked
 from wats_converter.converters import RetryLater
 from wats_converter.converters.builtin import BUILTIN_CONVERTERS, TakayaConverter
 from wats_converter.errors import ConversionError
 from wats_converter.pipeline.conversion import convert_path
-from wats_converter.report import Step, UUTReport, check
+from wats_converter.report import Step, UUTReport
 from wats_converter.server.fixture import ServerThread
-from wats_converter.testing import assert_valid_wsjf
 
 DATA = Path(__file__).parent.parent / "data" / "takaya"
 V682780 = DATA / "ATD" / "V682780_B_BOT-20230301082027.ATD"
@@ -45,25 +44,9 @@ def meas(report: UUTReport, name: str) -> tuple[object, ...]:
     return (m.value, m.lowLimit, m.highLimit, str(m.compOp), m.unit, m.status)
 
 
-def post(server: ServerThread, report: UUTReport) -> int:
-    request = urllib.request.Request(
-        server.url + "/api/Report/WSJF",
-        data=report.to_wsjf(),
-        method="POST",
-        headers={"Authorization": f"Basic {server.token}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return int(response.status)
-
-
 @pytest.mark.parametrize("path", SAMPLES, ids=[p.name for p in SAMPLES])
 def test_every_sample_converts_validates_and_posts(path: Path, server: ServerThread) -> None:
-    reports = convert(path)
-    for report in reports:
-        assert_valid_wsjf(report)
-        assert check(report) == []
-        assert post(server, report) == 200
-    assert server.store.count() == len(reports)
+    post_checked(server, convert(path))
 
 
 def test_panel_with_two_groups_gives_two_boards() -> None:

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import io
-import urllib.request
 import zipfile
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from tests.converters.vendor import post_checked
 from tests.faults.hostile_xml import BILLION_LAUGHS, EXTERNAL
 from wats_converter.converters import ArchiveLimits, check_member_name, read_members, unit_id
 from wats_converter.converters.builtin import BUILTIN_CONVERTERS, XJTAGConverter
 from wats_converter.errors import ConversionError
 from wats_converter.pipeline.conversion import convert_path
-from wats_converter.report import UUTReport, check
+from wats_converter.report import UUTReport
 from wats_converter.server.fixture import ServerThread
-from wats_converter.testing import assert_valid_wsjf
 
 DATA = Path(__file__).parent.parent / "data" / "xjtag"
 DEMO = DATA / "Demonstration hardware--28_10_2019.xjlog"
@@ -39,25 +38,9 @@ def functions(report: UUTReport) -> list[tuple[str, str, str | None]]:
     ]
 
 
-def post(server: ServerThread, report: UUTReport) -> int:
-    request = urllib.request.Request(
-        server.url + "/api/Report/WSJF",
-        data=report.to_wsjf(),
-        method="POST",
-        headers={"Authorization": f"Basic {server.token}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return int(response.status)
-
-
 @pytest.mark.parametrize("path", SAMPLES, ids=[p.name for p in SAMPLES])
 def test_every_sample_converts_validates_and_posts(path: Path, server: ServerThread) -> None:
-    reports = convert(path)
-    for report in reports:
-        assert_valid_wsjf(report)
-        assert check(report) == []
-        assert post(server, report) == 200
-    assert server.store.count() == len(reports)
+    post_checked(server, convert(path))
 
 
 def test_six_runs_give_six_boards_with_their_verdicts() -> None:

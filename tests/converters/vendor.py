@@ -5,9 +5,12 @@ from __future__ import annotations
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from wats_converter.converters import ConverterBase
+from wats_converter.errors import ConversionError
 from wats_converter.pipeline.conversion import convert_path
-from wats_converter.report import Step, UUTReport
+from wats_converter.report import Step, UUTReport, check
 from wats_converter.server.fixture import ServerThread
 from wats_converter.testing import assert_valid_wsjf
 
@@ -23,6 +26,15 @@ def convert(converter: ConverterBase, path: Path) -> list[UUTReport]:
     return reports
 
 
+def error_line(converter: ConverterBase, path: Path, text: str, message: str) -> int | None:
+    """Write `text` to `path` and convert it: it must fail with a `ConversionError` that says
+    `message` (a regex); the line the error names."""
+    path.write_bytes(text.encode())
+    with pytest.raises(ConversionError, match=message) as caught:
+        convert(converter, path)
+    return caught.value.line
+
+
 def post(server: ServerThread, reports: list[UUTReport]) -> list[int]:
     """POST each report to the local server; the HTTP status of each."""
     statuses = []
@@ -36,6 +48,16 @@ def post(server: ServerThread, reports: list[UUTReport]) -> list[int]:
         with urllib.request.urlopen(request, timeout=10) as response:
             statuses.append(response.status)
     return statuses
+
+
+def post_checked(server: ServerThread, reports: list[UUTReport]) -> None:
+    """Every report validates against the WSJF schema and has no structural problem (`check`),
+    and the local server stores it."""
+    for report in reports:
+        assert_valid_wsjf(report)
+        assert check(report) == []
+    assert post(server, reports) == [200] * len(reports)
+    assert server.store.count() == len(reports)
 
 
 def steps(report: UUTReport, name: str) -> list[Step]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.service.harness import Station, single_converter, wait_until
+from tests.service.harness import Station, single_converter, wait_until, write_settled
 from wats_converter.server.fixture import ServerThread
 from wats_converter.testing import TestFileGenerator, minimal_report
 
@@ -136,10 +136,7 @@ def test_unwritable_done_and_error_folders_lose_nothing_and_recover(
         locked.mkdir()
         locked.chmod(0o555)
     good = TestFileGenerator.generate_batch(root / "watch", "json", 3)
-    bad = root / "watch" / "broken.json"
-    bad.write_text('{"pn": ')
-    past = time.time() - 60
-    os.utime(bad, (past, past))
+    bad = write_settled(root / "watch" / "broken.json", '{"pn": ')
     station.start()
     wait_until(lambda: server.store.count() == 3, 30, "reports delivered", station)
     wait_until(lambda: "cannot be moved to" in station.log(), 30, "quarantine refused", station)

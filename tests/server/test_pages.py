@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import re
 import shutil
 import subprocess
 import urllib.request
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -269,6 +271,21 @@ def chromium_with_devtools(tmp_path: Path) -> tuple[subprocess.Popen[str], str]:
     return browser, line.split("ws://127.0.0.1:")[1].split("/")[0]
 
 
+@contextlib.asynccontextmanager
+async def browser_page(tmp_path: Path) -> AsyncIterator[DevTools]:
+    """The first page of a headless Chromium (`chromium_with_devtools`), killed at the end."""
+    browser, port = chromium_with_devtools(tmp_path)
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"http://127.0.0.1:{port}/json/list") as response:
+                pages = [t for t in await response.json() if t["type"] == "page"]
+            async with session.ws_connect(pages[0]["webSocketDebuggerUrl"]) as ws:
+                yield DevTools(ws)
+    finally:
+        browser.kill()
+        browser.wait()
+
+
 @pytest.mark.browser
 @pytest.mark.skipif(
     CHROMIUM is None,
@@ -278,30 +295,21 @@ async def test_the_refresh_keeps_the_filter_and_never_loses_typing(tmp_path: Pat
     assert CHROMIUM is not None
     with local_server(open_access=True) as server:  # a browser without credentials
         post(server, rich_report("SN-RICH-3").to_wsjf())
-        browser, port = chromium_with_devtools(tmp_path)
-        try:
-            async with aiohttp.ClientSession() as session:
-                async with session.get(f"http://127.0.0.1:{port}/json/list") as response:
-                    pages = [t for t in await response.json() if t["type"] == "page"]
-                async with session.ws_connect(pages[0]["webSocketDebuggerUrl"]) as ws:
-                    page = DevTools(ws)
-                    await page.load(server.url + "/?pn=pcba")
-                    await page.js("window.marker = 1")
-                    await asyncio.sleep(REFRESH_S + 1.5)
-                    # untouched: the list refreshed itself, with its filter
-                    assert await page.js("window.marker") is None
-                    assert await page.js("location.search") == "?pn=pcba"
-                    assert await page.js("document.querySelector('[name=pn]').value") == "pcba"
-                    await page.js("document.querySelector('[name=sn]').focus(); window.marker = 2")
-                    await page.call("Input.insertText", text="rich")
-                    await page.js("document.activeElement.blur()")  # typed, then looked away
-                    await asyncio.sleep(REFRESH_S + 1.5)
-                    # what was typed is still there: no refresh threw it away
-                    assert await page.js("window.marker") == 2
-                    assert await page.js("document.querySelector('[name=sn]').value") == "rich"
-        finally:
-            browser.kill()
-            browser.wait()
+        async with browser_page(tmp_path) as page:
+            await page.load(server.url + "/?pn=pcba")
+            await page.js("window.marker = 1")
+            await asyncio.sleep(REFRESH_S + 1.5)
+            # untouched: the list refreshed itself, with its filter
+            assert await page.js("window.marker") is None
+            assert await page.js("location.search") == "?pn=pcba"
+            assert await page.js("document.querySelector('[name=pn]').value") == "pcba"
+            await page.js("document.querySelector('[name=sn]').focus(); window.marker = 2")
+            await page.call("Input.insertText", text="rich")
+            await page.js("document.activeElement.blur()")  # typed, then looked away
+            await asyncio.sleep(REFRESH_S + 1.5)
+            # what was typed is still there: no refresh threw it away
+            assert await page.js("window.marker") == 2
+            assert await page.js("document.querySelector('[name=sn]').value") == "rich"
 
 
 @pytest.mark.browser
@@ -313,36 +321,25 @@ async def test_the_step_tree_folds_and_the_failure_links_jump(tmp_path: Path) ->
     with local_server(open_access=True) as server:  # a browser without credentials
         rich = rich_report("SN-RICH-3")
         post(server, rich.to_wsjf())
-        browser, port = chromium_with_devtools(tmp_path)
-        try:
-            async with aiohttp.ClientSession() as session:
-                async with session.get(f"http://127.0.0.1:{port}/json/list") as response:
-                    pages = [t for t in await response.json() if t["type"] == "page"]
-                async with session.ws_connect(pages[0]["webSocketDebuggerUrl"]) as ws:
-                    page = DevTools(ws)
-                    await page.load(f"{server.url}/reports/{rich.id}")
-                    closed = "[...document.querySelectorAll('details:not([open]) > summary b')]"
-                    shut = await page.js(f"{closed}.map(b => b.textContent)")
-                    assert isinstance(shut, list) and "Block 0" in shut and "Limits" not in shut
-                    visible = "(e => e.checkVisibility())"
-                    row = "document.querySelector('#step-51')"  # R0, inside Block 0
-                    assert await page.js(f"{visible}({row})") is False
-                    await page.js(
-                        f"{closed}.find(b => b.textContent == 'Block 0').parentElement.click()"
-                    )
-                    assert await page.js(f"{visible}({row})") is True  # unfolded on a click
-                    await page.js("document.querySelector('#failures li:last-child a').click()")
-                    await asyncio.sleep(0.3)
-                    target = await page.js(
-                        "(() => { const r = document.querySelector(location.hash)"
-                        ".getBoundingClientRect(); return [location.hash, r.top, innerHeight] })()"
-                    )
-                    assert isinstance(target, list)
-                    hash_, top, height = target
-                    assert hash_.startswith("#step-") and 0 <= top < height  # scrolled to it
-                    shot = await page.call("Page.captureScreenshot", format="png")
-                    (tmp_path / "failure.png").write_bytes(base64.b64decode(str(shot["data"])))
-        finally:
-            browser.kill()
-            browser.wait()
+        async with browser_page(tmp_path) as page:
+            await page.load(f"{server.url}/reports/{rich.id}")
+            closed = "[...document.querySelectorAll('details:not([open]) > summary b')]"
+            shut = await page.js(f"{closed}.map(b => b.textContent)")
+            assert isinstance(shut, list) and "Block 0" in shut and "Limits" not in shut
+            visible = "(e => e.checkVisibility())"
+            row = "document.querySelector('#step-51')"  # R0, inside Block 0
+            assert await page.js(f"{visible}({row})") is False
+            await page.js(f"{closed}.find(b => b.textContent == 'Block 0').parentElement.click()")
+            assert await page.js(f"{visible}({row})") is True  # unfolded on a click
+            await page.js("document.querySelector('#failures li:last-child a').click()")
+            await asyncio.sleep(0.3)
+            target = await page.js(
+                "(() => { const r = document.querySelector(location.hash)"
+                ".getBoundingClientRect(); return [location.hash, r.top, innerHeight] })()"
+            )
+            assert isinstance(target, list)
+            hash_, top, height = target
+            assert hash_.startswith("#step-") and 0 <= top < height  # scrolled to it
+            shot = await page.call("Page.captureScreenshot", format="png")
+            (tmp_path / "failure.png").write_bytes(base64.b64decode(str(shot["data"])))
     assert (tmp_path / "failure.png").read_bytes().startswith(b"\x89PNG")

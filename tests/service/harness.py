@@ -135,6 +135,15 @@ def single_converter(
     return Station(root, server, [converter], **settings)
 
 
+def write_settled(path: Path, content: str) -> Path:
+    """Write `content` to `path` with a modification time a minute ago: a file the watcher
+    takes as finished at once (no settle wait)."""
+    path.write_text(content)
+    past = time.time() - 60
+    os.utime(path, (past, past))
+    return path
+
+
 def wait_until(
     predicate: Callable[[], bool],
     timeout: float = 60,

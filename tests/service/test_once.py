@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import time
 from pathlib import Path
 
 from tests.helpers import cli
-from tests.service.harness import single_converter
+from tests.service.harness import single_converter, write_settled
 from wats_converter.server.fixture import ServerThread
 from wats_converter.testing import TestFileGenerator
 
@@ -27,10 +25,7 @@ def test_once_processes_everything_submits_and_exits_0(
 def test_once_exits_1_when_a_file_failed(tmp_path: Path, server: ServerThread) -> None:
     station = single_converter(tmp_path, server)
     TestFileGenerator.generate_batch(station.folder("watch"), "csv", 3)
-    bad = station.folder("watch") / "bad.csv"
-    bad.write_text("not a result\n")
-    past = time.time() - 60
-    os.utime(bad, (past, past))
+    write_settled(station.folder("watch") / "bad.csv", "not a result\n")
     result = station.run_once()
     assert result.returncode == 1
     assert "done: 3 converted, 1 failed" in result.stderr

@@ -10,7 +10,10 @@ for it, unit by unit before that (each unit keeps its id as the log grows, see `
 
 from __future__ import annotations
 
-from pydantic import Field
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
 
 from wats_converter.converters.api import ConverterSettings, RetryLater
 from wats_converter.report import Step, UUTReport, numeric_passes
@@ -19,6 +22,19 @@ from wats_converter.report.parts import ReportResult
 # Terminated > Error > Failed > Passed, as finalize ranks them
 _SEVERITY = {"T": 3, "E": 2, "F": 1}
 _WORDS = {"P": "Passed", "F": "Failed", "E": "Error", "T": "Terminated"}
+
+
+def _compiles(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a regular expression: {exc}") from None
+    return value
+
+
+RegexSetting = Annotated[str, AfterValidator(_compiles)]
+"""A setting that is a regular expression: one that does not compile is refused when the
+configuration is read, not when the first file is converted."""
 
 
 class HeaderSettings(ConverterSettings):

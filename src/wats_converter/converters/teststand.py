@@ -8,12 +8,16 @@ two-limit test as a pair of one-sided comparators). This module turns them into 
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 
-from wats_converter.converters.api import ConverterSettings
+from wats_converter.converters.api import ConverterSettings, RetryLater
 from wats_converter.converters.tester import keep_verdict
+from wats_converter.converters.text import read_limited
+from wats_converter.converters.xmldoc import UnfinishedXML, parse_xml
 from wats_converter.errors import ConversionError
 from wats_converter.report import CompOp, UUTReport
 from wats_converter.report.parts import ReportResult, StepGroup, StepStatus
@@ -41,6 +45,20 @@ class TestStandSettings(ConverterSettings):
     revision: str = Field(default="", max_length=100)
     sequence_version: str = Field(default="", max_length=30)
     timezone: str = ""
+
+
+UNFINISHED_RETRY_S = 10.0  # a report still being written is looked at again this much later
+
+
+def read_report(file_path: Path, settings: TestStandSettings) -> ET.Element:
+    """The root element of the TestStand XML or ATML report at `file_path` (at most
+    `max_file_size_bytes`); `RetryLater` when it stops before its root element is closed:
+    TestStand's on-the-fly reporting is still appending to it."""
+    raw = read_limited(file_path, settings.max_file_size_bytes)
+    try:
+        return parse_xml(raw, settings.encoding, settings.fallback_encoding)
+    except UnfinishedXML as exc:
+        raise RetryLater(f"end marker not written yet: {exc}", after_s=UNFINISHED_RETRY_S) from None
 
 
 STATUSES: dict[str, StepStatus] = {

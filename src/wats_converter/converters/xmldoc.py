@@ -30,7 +30,7 @@ class UnfinishedXML(ConversionError):
 
 def parse_xml(raw: bytes, encoding: str = "auto", fallback: str = "cp1252") -> ET.Element:
     """The root element of the XML document `raw`; `ConversionError` when it is not XML or is
-    unsafe (DTD, entities).
+    unsafe (DTD, entities), `UnfinishedXML` when it stops before its root element is closed.
 
     With `encoding="auto"` the document's declaration and BOM decide; any other codec name
     decodes the bytes with it first (for files that declare the wrong encoding).
@@ -40,13 +40,7 @@ def parse_xml(raw: bytes, encoding: str = "auto", fallback: str = "cp1252") -> E
         # the declaration would contradict the codec the user chose: the user wins
         content = _DECLARATION.sub("", decode_text(raw, encoding, fallback), count=1)
     try:
-        root: ET.Element = SafeET.fromstring(
-            content, forbid_dtd=True, forbid_entities=True, forbid_external=True
-        )
-    except DefusedXmlException as exc:
-        raise ConversionError(
-            f"refused unsafe XML ({type(exc).__name__}): DTDs and entities are not allowed"
-        ) from None
+        return _parse_safely(content, "")
     except ET.ParseError as exc:
         line = exc.position[0] if exc.position else None
         document = content.decode("latin-1") if isinstance(content, bytes) else content
@@ -55,8 +49,42 @@ def parse_xml(raw: bytes, encoding: str = "auto", fallback: str = "cp1252") -> E
             raise UnfinishedXML(
                 f"the document ends before its root element is closed ({exc})", line=line
             ) from None
-        raise ConversionError(f"not well-formed XML: {exc}", line=line) from None
+        raise _not_well_formed(exc, "") from None
+
+
+def parse_document(content: str | bytes, where: str = "") -> ET.Element:
+    """The root element of the XML document `content`, as it is (its own declaration and BOM
+    decide the encoding); `ConversionError` when it is not XML or is unsafe (DTD, entities).
+
+    `where` (an archive member's name, say) starts every error message.
+    """
+    try:
+        return _parse_safely(content, where)
+    except ET.ParseError as exc:
+        raise _not_well_formed(exc, where) from None
+
+
+def _parse_safely(content: str | bytes, where: str) -> ET.Element:
+    """defusedxml's parse; a refusal becomes a `ConversionError`, a syntax error stays."""
+    try:
+        root: ET.Element = SafeET.fromstring(
+            content, forbid_dtd=True, forbid_entities=True, forbid_external=True
+        )
+    except DefusedXmlException as exc:
+        raise ConversionError(
+            f"{_prefix(where)}refused unsafe XML ({type(exc).__name__}): DTDs and entities are "
+            "not allowed"
+        ) from None
     return root
+
+
+def _not_well_formed(exc: ET.ParseError, where: str) -> ConversionError:
+    line = exc.position[0] if exc.position else None
+    return ConversionError(f"{_prefix(where)}not well-formed XML: {exc}", line=line)
+
+
+def _prefix(where: str) -> str:
+    return f"{where}: " if where else ""
 
 
 _LOCAL_NAMES: dict[str, str] = {}

@@ -266,51 +266,57 @@ def _sequence(step: dict[str, Any], parent: str, failures: list[Failure]) -> Seq
     return seq
 
 
+def _measurement_row(
+    sid: int | None, step: str, m: dict[str, Any], value: str, unit: str, limit: str, comp: str
+) -> Row:
+    """The row of measurement `m` of step `step`; name and status are read alike for every
+    kind of measurement."""
+    status = str(m.get("status", ""))
+    return Row(
+        sid,
+        step,
+        str(m.get("name") or ""),
+        value,
+        unit,
+        limit,
+        comp,
+        status,
+        m.get("status") in FAILED,
+    )
+
+
 def _step_rows(step: dict[str, Any], path: str, seq: Sequence, failures: list[Failure]) -> None:
     sid, name, status = step.get("id"), str(step.get("name", "")), str(step.get("status", ""))
-    rows: list[Row] = []
-    for m in step.get("numericMeas") or []:
-        rows.append(
-            Row(
+    rows = [
+        *(
+            _measurement_row(
                 sid,
                 name,
-                str(m.get("name") or ""),
+                m,
                 number(m.get("value")),
                 str(m.get("unit") or ""),
                 numeric_limit(m),
                 str(m.get("compOp", "")),
-                str(m.get("status", "")),
-                m.get("status") in FAILED,
             )
-        )
-    for m in step.get("stringMeas") or []:
-        rows.append(
-            Row(
+            for m in step.get("numericMeas") or []
+        ),
+        *(
+            _measurement_row(
                 sid,
                 name,
-                str(m.get("name") or ""),
+                m,
                 str(m.get("value", "")),
                 "",
                 string_limit(m),
                 str(m.get("compOp", "")),
-                str(m.get("status", "")),
-                m.get("status") in FAILED,
             )
-        )
-    for m in step.get("booleanMeas") or []:
-        rows.append(
-            Row(
-                sid,
-                name,
-                str(m.get("name") or ""),
-                "",
-                "",
-                "pass/fail",
-                "",
-                str(m.get("status", "")),
-                m.get("status") in FAILED,
-            )
-        )
+            for m in step.get("stringMeas") or []
+        ),
+        *(
+            _measurement_row(sid, name, m, "", "", "pass/fail", "")
+            for m in step.get("booleanMeas") or []
+        ),
+    ]
     note = _note(step)
     if not rows:
         rows.append(Row(sid, name, "", "", "", "", "", status, status in FAILED, note))

@@ -14,11 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from wats_converter.converters.api import (
-    ConversionContext,
-    ConverterBase,
-    RetryLater,
-)
+from wats_converter.converters.api import ConversionContext, ConverterBase
 from wats_converter.converters.content import Recognition, XmlHead, recognize_xml
 from wats_converter.converters.ids import unit_id
 from wats_converter.converters.localtime import elapsed_s, localize, zone
@@ -29,15 +25,15 @@ from wats_converter.converters.teststand import (
     check_depth,
     keep_outcome,
     limit_pair,
+    read_report,
     single_comparator,
     step_group,
     step_kind,
     step_status,
     string_comparator,
 )
-from wats_converter.converters.text import read_limited
 from wats_converter.converters.units import is_nan_reading, unit_symbol
-from wats_converter.converters.xmldoc import UnfinishedXML, child, children, local, parse_xml, text
+from wats_converter.converters.xmldoc import child, children, local, text
 from wats_converter.errors import ConversionError
 from wats_converter.report import AdditionalData, AdditionalProp, CompOp, Step, UUTReport
 from wats_converter.report.parts import SeqCall, StepStatus
@@ -53,7 +49,6 @@ GENERATIONS = {
 ROOT_NAMES = ("TestResults", "TestResultsCollection")
 STEP_ELEMENTS = ("SessionAction", "Test", "TestGroup")
 NAME_MAX = 100
-UNFINISHED_RETRY_S = 10.0  # a report still being written is looked at again this much later
 # step Data items mapped to WSJF fields; any other is one of TestStand's additional results
 DATA_ITEMS = frozenset(
     {"ReportText", "Error", "ErrorMessage", "ErrorCode", "Error.Msg", "Error.Code", None}
@@ -74,14 +69,7 @@ class ATMLConverter(ConverterBase):
         return recognize_xml(head, _is_atml)
 
     def convert_file(self, file_path: Path, context: ConversionContext) -> list[UUTReport]:
-        settings = self.settings
-        raw = read_limited(file_path, settings.max_file_size_bytes)
-        try:
-            root = parse_xml(raw, settings.encoding, settings.fallback_encoding)
-        except UnfinishedXML as exc:
-            raise RetryLater(
-                f"end marker not written yet: {exc}", after_s=UNFINISHED_RETRY_S
-            ) from None
+        root = read_report(file_path, self.settings)
         if local(root) not in ROOT_NAMES:
             raise ConversionError(
                 f"root element <{local(root)}> is not ATML (<TestResults> or "

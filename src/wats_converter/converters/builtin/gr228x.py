@@ -20,14 +20,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import field_validator
-
 from wats_converter.converters.api import ConverterBase, SkipFile
 from wats_converter.converters.components import component_class
 from wats_converter.converters.ids import unit_id
 from wats_converter.converters.localtime import LocalTime, parse_local_time
 from wats_converter.converters.tester import (
     GrowingLogSettings,
+    RegexSetting,
     keep_verdict,
     log_not_finished,
 )
@@ -77,17 +76,8 @@ class GR228XSettings(GrowingLogSettings):
         skip_empty_terminated: leave out a terminated board with no reading and no failure.
     """
 
-    part_number_pattern: str = r"^([^_.]+)"
+    part_number_pattern: RegexSetting = r"^([^_.]+)"
     skip_empty_terminated: bool = True
-
-    @field_validator("part_number_pattern")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"not a regular expression: {exc}") from None
-        return value
 
 
 @dataclass

@@ -29,13 +29,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from wats_converter.converters.api import ConverterBase, ConverterSettings, RetryLater
 from wats_converter.converters.components import component_class
 from wats_converter.converters.ids import unit_id
 from wats_converter.converters.localtime import parse_local_time
-from wats_converter.converters.tester import keep_verdict
+from wats_converter.converters.tester import RegexSetting, keep_verdict
 from wats_converter.converters.units import OHM, parse_si, round_noise
 from wats_converter.errors import ConversionError
 from wats_converter.report import CompOp, Step, UUTReport, numeric_passes
@@ -108,22 +108,13 @@ class TakayaConverter(ConverterBase):
 
         timezone: str = ""
         part_number: str = ""
-        model_pattern: str = ""
+        model_pattern: RegexSetting = ""
         revision: str = ""
         sequence_version: str = ""
         operator: str = ""
         short_limit_ohm: float = Field(default=10.0, gt=0)
         open_limit_ohm: float = Field(default=100.0, gt=0)
         incomplete_grace_s: float = Field(default=300.0, ge=0)
-
-        @field_validator("model_pattern")
-        @classmethod
-        def _compiles(cls, value: str) -> str:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a regular expression: {exc}") from None
-            return value
 
     def matches_file(self, file_path: Path) -> bool:
         """`.ATD` files, and files of another extension whose first lines are a Takaya header."""

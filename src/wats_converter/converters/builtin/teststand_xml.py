@@ -15,11 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from wats_converter.converters.api import (
-    ConversionContext,
-    ConverterBase,
-    RetryLater,
-)
+from wats_converter.converters.api import ConversionContext, ConverterBase
 from wats_converter.converters.content import Recognition, XmlHead, recognize_xml
 from wats_converter.converters.ids import unit_id
 from wats_converter.converters.localtime import localize, zone
@@ -30,21 +26,20 @@ from wats_converter.converters.teststand import (
     check_depth,
     keep_outcome,
     numeric_comparator,
+    read_report,
     step_group,
     step_kind,
     step_status,
     string_comparator,
 )
-from wats_converter.converters.text import read_limited
 from wats_converter.converters.units import is_nan_reading, unit_symbol
-from wats_converter.converters.xmldoc import UnfinishedXML, child, children, parse_xml, text
+from wats_converter.converters.xmldoc import child, children, text
 from wats_converter.errors import ConversionError
 from wats_converter.report import AdditionalData, AdditionalProp, CompOp, Step, UUTReport
 from wats_converter.report.compare import SINGLE_LIMIT_OPS
 from wats_converter.report.parts import AdditionalArray, AdditionalArrayIndex, SeqCall, StepStatus
 
 NAME_MAX = 100
-UNFINISHED_RETRY_S = 10.0  # a report still being written is looked at again this much later
 # TEResult properties this converter maps to WSJF fields; any other is an additional result
 STANDARD_PROPS = frozenset(
     {
@@ -80,14 +75,7 @@ class TestStandXMLConverter(ConverterBase):
         return recognize_xml(head, _is_teststand_xml)
 
     def convert_file(self, file_path: Path, context: ConversionContext) -> list[UUTReport]:
-        settings = self.settings
-        raw = read_limited(file_path, settings.max_file_size_bytes)
-        try:
-            root = parse_xml(raw, settings.encoding, settings.fallback_encoding)
-        except UnfinishedXML as exc:
-            raise RetryLater(
-                f"end marker not written yet: {exc}", after_s=UNFINISHED_RETRY_S
-            ) from None
+        root = read_report(file_path, self.settings)
         if root.tag == "TSReport":
             units = [root]
         elif root.tag == "Reports":

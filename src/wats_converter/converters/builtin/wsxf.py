@@ -20,12 +20,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import defusedxml.ElementTree as SafeET
-from defusedxml import DefusedXmlException
 from pydantic import ValidationError
 
 from wats_converter.converters.api import ConverterBase, ConverterSettings
 from wats_converter.converters.content import Recognition, XmlHead, recognize_xml
+from wats_converter.converters.xmldoc import parse_document
 from wats_converter.errors import ConversionError, ReportValidationError
 from wats_converter.report import UUTReport, infer_step_type
 from wats_converter.report.model import Step, describe_validation_error
@@ -74,17 +73,7 @@ def parse_wsxf(content: str | bytes, logger: logging.Logger | None = None) -> li
 
     What the file has and the converter does not read is logged on `logger` and noted in the
     report (`UUTReport.conversion_notes()`)."""
-    try:
-        root = SafeET.fromstring(
-            content, forbid_dtd=True, forbid_entities=True, forbid_external=True
-        )
-    except DefusedXmlException as exc:
-        raise ConversionError(
-            f"refused unsafe XML ({type(exc).__name__}): DTDs and entities are not allowed in WSXF"
-        ) from None
-    except ET.ParseError as exc:
-        line = exc.position[0] if exc.position else None
-        raise ConversionError(f"not well-formed XML: {exc}", line=line) from None
+    root = parse_document(content)
     if root.tag != f"{Q}Reports":
         raise ConversionError(
             f'root element is {root.tag!r}; a WSXF file has <Reports xmlns="{NS}">', field="Reports"

@@ -20,14 +20,13 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path, PureWindowsPath
 
-import defusedxml.ElementTree as SafeET
-from defusedxml import DefusedXmlException
 from pydantic import Field
 
 from wats_converter.converters.api import ConversionContext, ConverterBase, ConverterSettings
 from wats_converter.converters.archive import ArchiveLimits, read_members
 from wats_converter.converters.ids import unit_id
 from wats_converter.converters.tester import keep_verdict
+from wats_converter.converters.xmldoc import parse_document
 from wats_converter.errors import ConversionError
 from wats_converter.report import Step, UUTReport
 from wats_converter.report.parts import ReportResult, StepStatus
@@ -92,7 +91,7 @@ class XJTAGConverter(ConverterBase):
         )
         if INFO not in members:
             raise ConversionError("the archive has no Info.xml: not an XJTAG log", field=INFO)
-        info = _parse(members[INFO], INFO)
+        info = parse_document(members[INFO], INFO)
         project = _text(info, "ProjectPath")
         runs = sorted(
             (int(found.group(1)), name)
@@ -108,7 +107,7 @@ class XJTAGConverter(ConverterBase):
                 field="TestRunCount",
             )
         return [
-            self._report(_parse(members[name], name), name, number, project)
+            self._report(parse_document(members[name], name), name, number, project)
             for number, name in runs
         ]
 
@@ -151,22 +150,6 @@ class XJTAGConverter(ConverterBase):
         verdict = _status(_text(info, "result"), member, "testruninfo/result")
         keep_verdict(report, _result(verdict, member))
         return report
-
-
-def _parse(data: bytes, member: str) -> ET.Element:
-    try:
-        root: ET.Element = SafeET.fromstring(
-            data, forbid_dtd=True, forbid_entities=True, forbid_external=True
-        )
-    except DefusedXmlException as exc:
-        raise ConversionError(
-            f"{member}: refused unsafe XML ({type(exc).__name__}): DTDs and entities are not "
-            "allowed"
-        ) from None
-    except ET.ParseError as exc:
-        line = exc.position[0] if exc.position else None
-        raise ConversionError(f"{member}: not well-formed XML: {exc}", line=line) from None
-    return root
 
 
 def _text(parent: ET.Element, tag: str) -> str:
