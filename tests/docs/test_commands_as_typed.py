@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import shlex
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -58,7 +57,6 @@ def test_the_docs_show_commands() -> None:
     assert len(shown_commands()) >= 20
 
 
-@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 def test_make_run_installs_the_runtime_only_and_make_test_the_dev_tools(tmp_path: Path) -> None:
     def plan(target: str) -> str:
         return subprocess.run(

@@ -2,14 +2,50 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from tests.faults.judge import Dropped
 from tests.service.harness import Station
 from wats_converter.server.fixture import ServerThread
 from wats_converter.testing import TestFileGenerator, write_atomically
+
+
+@contextlib.contextmanager
+def tiny_tmpfs(folder: Path, size: str = "256k") -> Iterator[Path]:
+    """`folder` as a tmpfs of `size`: a real file system that really fills up (ENOSPC).
+
+    Mounting needs root. CI runs as root, so these tests run there; elsewhere they skip and
+    say why, since a full disk cannot be faked honestly (an injected error is not the kernel's).
+    """
+    folder.mkdir(exist_ok=True)
+    if os.geteuid() != 0:
+        pytest.skip(
+            "a real ENOSPC needs a small tmpfs, and mounting one needs root; "
+            "CI runs as root, so it runs there"
+        )
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(
+            f"the kernel refused to mount a tmpfs ({mounted.stderr.strip()}); "
+            "without it there is no real full disk to test against"
+        )
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
 
 ACTIONS = {"MOVE": "json", "ZIP": "csv", "KEEP": "json", "DELETE": "csv"}
 CLASSES = {"json": "WSJFConverter", "csv": "CSVConverter"}

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.faults.scenario import tiny_tmpfs
 from tests.service.harness import Station, single_converter, wait_until, write_settled
 from wats_converter.server.fixture import ServerThread
 from wats_converter.testing import TestFileGenerator, minimal_report
@@ -32,28 +33,8 @@ def json_station(root: Path, server: ServerThread, **settings: object) -> Statio
 
 @pytest.fixture
 def tiny_pending(tmp_path: Path) -> Iterator[Path]:
-    pending = tmp_path / "pending"
-    pending.mkdir()
-    if not IS_ROOT:
-        pytest.skip(
-            "a real ENOSPC needs a small tmpfs, and mounting one needs root; "
-            "CI runs as root, so it runs there"
-        )
-    result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(pending)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.skip(
-            f"the kernel refused to mount a tmpfs ({result.stderr.strip()}); "
-            "without it there is no real full disk to test against"
-        )
-    try:
+    with tiny_tmpfs(tmp_path / "pending") as pending:
         yield pending
-    finally:
-        subprocess.run(["umount", "-l", str(pending)], check=False)
 
 
 def fill(folder: Path, leave_bytes: int) -> Path:

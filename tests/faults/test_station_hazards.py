@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.faults.scenario import tiny_tmpfs
 from tests.service.harness import Station, single_converter, wait_until
 from wats_converter.config import ensure_folders, load_config
 from wats_converter.pipeline.converter_queue import ConverterQueue
@@ -153,7 +154,10 @@ def many_stations(root: Path, server: ServerThread, action: str, done: Path) -> 
 def other_file_system(tmp_path: Path) -> Path:
     shm = Path("/dev/shm")
     if not shm.is_dir() or os.stat(shm).st_dev == os.stat(tmp_path).st_dev:
-        pytest.skip("no second file system (/dev/shm) to move across")
+        pytest.skip(
+            "a MOVE across file systems needs a second one: /dev/shm is missing or on the "
+            "same file system as the test folder"
+        )
     return Path(tempfile.mkdtemp(dir=shm, prefix="wats-done-"))
 
 
@@ -445,18 +449,7 @@ def test_a_full_done_folder_keeps_no_partial_copies(tmp_path: Path, server: Serv
     """Item 13: a MOVE to a done/ on another, full file system (a 256 KiB tmpfs) fails with
     ENOSPC; the partial copy is removed (it would hold the very space that is missing), the
     source waits in place and is moved once there is room."""
-    done = tmp_path / "done"
-    done.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("a real ENOSPC needs a small tmpfs, and mounting one needs root")
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(done)],
-        capture_output=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs: {mounted.stderr.decode().strip()}")
-    try:
+    with tiny_tmpfs(tmp_path / "done") as done:
         station = single_converter(tmp_path, server)
         big = station.folder("watch") / "big.csv"
         write_atomically(big, csv("BIG-1", rows=12_000))  # ~400 KB: more than done/ holds
@@ -470,8 +463,6 @@ def test_a_full_done_folder_keeps_no_partial_copies(tmp_path: Path, server: Serv
         assert station.stop() == 0
         assert [p.name for p in done.iterdir()] == ["big.csv"]
         assert server.store.serial_counts() == {"BIG-1": 1}
-    finally:
-        subprocess.run(["umount", "-l", str(done)], check=False)
 
 
 def test_folders_spelled_differently_are_the_same_folder(

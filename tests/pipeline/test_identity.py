@@ -45,7 +45,11 @@ def test_symlinks_have_no_identity_and_are_not_opened(tmp_path: Path) -> None:
         open_regular(link)
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="read leases are Linux's")
+@pytest.mark.skipif(
+    sys.platform != "linux",
+    reason="the open-for-writing check uses Linux read leases (F_SETLEASE); on other systems "
+    "settle_s alone decides (docs/reliability.md)",
+)
 def test_a_file_open_for_writing_in_another_process_is_seen(tmp_path: Path) -> None:
     path = tmp_path / "half.csv"
     path.write_text("pn,P\n")
