@@ -125,8 +125,8 @@ def convert(file: Path, converter_name: str | None, config_path: Path | None, pr
 def pick_converter(
     file: Path, name: str | None, config_path: Path | None
 ) -> tuple[ConverterBase, str]:
-    """The converter for `file` and why: by name, else the first whose extensions match and,
-    for converters that recognise content, that accepts the file's first bytes."""
+    """The converter for `file` and why: by name; else the first whose extensions match and
+    that recognises the file's first bytes; else the first whose extensions match."""
     if config_path is not None:
         config = load_config(config_path)
         use_converter_paths(config.converter_paths)
@@ -142,19 +142,28 @@ def pick_converter(
         if not named:
             raise ConfigError(_no_converter_named(name, entries, config_path))
         entries = named
+    if name is not None:
+        entry = entries[0]
+        return build_converter(entry, config.station, f"converter {entry.name!r}"), (
+            "named with --converter"
+        )
+    # as in a watch folder: a converter that recognises the file by content takes it before
+    # one that goes by the file name alone (SPEA's `.csv` logs are not CSVConverter's tables)
     refusals: list[str] = []
+    by_name: ConverterBase | None = None
     for entry in entries:
         converter = build_converter(entry, config.station, f"converter {entry.name!r}")
-        if name is not None:
-            return converter, "named with --converter"
         if not converter.matches_file(file):
             continue
         if not converter.sniffs_content:
-            return converter, f"the first converter for {file.suffix or 'its name'}"
+            by_name = by_name or converter
+            continue
         seen = converter.recognizes(read_head(file), file) or Recognition(True, "by name")
         if seen.accepted:
             return converter, seen.reason
         refusals.append(f"{converter.display_name}: {seen.reason}")
+    if by_name is not None:
+        return by_name, f"the first converter for {file.suffix or 'its name'}"
     if refusals:
         raise ConfigError(
             f"{file}: no converter recognises it ({'; '.join(refusals)}); pick one with --converter"

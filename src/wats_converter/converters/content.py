@@ -22,6 +22,7 @@ from defusedxml import (
     ExternalReferenceForbidden,
 )
 
+from wats_converter.converters.text import decode_text
 from wats_converter.errors import ConversionError
 
 HEAD_BYTES = 16 * 1024
@@ -66,6 +67,14 @@ def read_head(path: Path, limit: int = HEAD_BYTES) -> bytes:
     """The first `limit` bytes of `path` (fewer for a shorter file)."""
     with path.open("rb") as f:
         return f.read(limit)
+
+
+def head_lines(head: bytes, count: int = 10) -> list[str]:
+    """The first `count` non-blank lines of a text file's head, stripped, for recognising a
+    text format by its first lines (decoded as the converters decode files: a BOM, UTF-8,
+    else cp1252, so a head cut inside a character still reads)."""
+    text = decode_text(head)
+    return [line.strip() for line in text.splitlines() if line.strip()][:count]
 
 
 def split_tag(tag: str) -> tuple[str, str]:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from wats_converter.converters.api import ConversionContext, ConverterBase
 from wats_converter.converters.components import component_class
+from wats_converter.converters.content import Recognition, head_lines
 from wats_converter.converters.ids import unit_id
 from wats_converter.converters.localtime import LocalTime, parse_local_time
 from wats_converter.converters.tester import (
@@ -79,6 +80,14 @@ class SPEAConverter(ConverterBase):
     name = "SPEAConverter"
     supported_extensions = (".csv",)
     detects_unfinished_files = True  # its end markers tell a finished unit
+
+    def recognizes(self, head: bytes, file_path: Path) -> Recognition:
+        """A SPEA log starts with its FORMAT or START line (any other `.csv` is not one)."""
+        first = next(iter(head_lines(head, 1)), "")
+        if first.split(";", 1)[0] in ("FORMAT", "START"):
+            return Recognition(True, f"first line {first[:20]!r}... is a SPEA 3030 log")
+        return Recognition(False, "a SPEA 3030 log starts with a FORMAT or START line")
+
     Settings = SPEASettings
 
     def convert_file(self, file_path: Path, context: ConversionContext) -> list[UUTReport]:

@@ -19,6 +19,7 @@ See docs/converters/spectrum.md.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from wats_converter.converters.api import ConverterBase
 from wats_converter.converters.builtin.spectrum_syntax import Node, parse
+from wats_converter.converters.content import Recognition, head_lines
 from wats_converter.converters.ids import unit_id
 from wats_converter.converters.localtime import LocalTime, parse_local_time
 from wats_converter.converters.tester import GrowingLogSettings, keep_verdict, log_not_finished
@@ -34,6 +36,7 @@ from wats_converter.errors import ConversionError
 from wats_converter.report import Step, UUTReport, new_root
 from wats_converter.report.parts import MeasStatus, ReportResult, StepStatus
 
+_FIRST_KEY = re.compile(r"^\(\s*[A-Z][A-Z_]*\s*:")
 TIME_FORMATS = ("%m/%d/%Y %H:%M:%S",)
 SCALES = {"p": -12, "n": -9, "u": -6, "µ": -6, "m": -3, "": 0, "k": 3, "K": 3, "M": 6, "G": 9}
 PREFIXES = {-12: "p", -9: "n", -6: "µ", -3: "m", 0: "", 3: "k", 6: "M", 9: "G"}
@@ -95,6 +98,14 @@ class SpectrumConverter(ConverterBase):
     name = "SpectrumConverter"
     supported_extensions = (".txt",)
     detects_unfinished_files = True  # its end markers tell a finished unit
+
+    def recognizes(self, head: bytes, file_path: Path) -> Recognition:
+        """A Spectrum result starts with a `(KEY: ...)` expression (any other `.txt` is not)."""
+        first = next(iter(head_lines(head, 1)), "")
+        if _FIRST_KEY.match(first):
+            return Recognition(True, f"first line {first[:20]!r}... is a Spectrum (KEY: ...) log")
+        return Recognition(False, "a Teradyne Spectrum log starts with a (KEY: ...) expression")
+
     Settings = SpectrumSettings
 
     def convert(self, content: str, file_path: Path) -> list[UUTReport]:
