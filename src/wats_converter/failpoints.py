@@ -21,7 +21,7 @@ import time
 ENV = "WATS_CONVERTER_FAILPOINTS"
 FAILPOINTS = (
     "after_detect",  # a worker took the file, nothing read yet
-    "after_read",  # the file was read (hashed), not converted
+    "after_read",  # the file passed its size and completeness checks, not converted yet
     "mid_convert",  # the converter returned, the report is not finished
     "spool_before_rename",  # the report's temp file is written and fsynced, not renamed
     "after_spool_rename",  # the report is in pending/, not yet queued; the source untouched

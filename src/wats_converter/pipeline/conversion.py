@@ -24,24 +24,12 @@ from wats_converter.failpoints import failpoint
 from wats_converter.report import UUTReport, finalize
 from wats_converter.report.model import step_budget
 
-HASH_CHUNK_BYTES = 1024 * 1024
-
 
 @dataclass(frozen=True)
 class Conversion:
-    """The finished reports of one file, and the content hash they were derived from."""
+    """The finished reports of one file."""
 
     reports: list[UUTReport]
-    sha256: str
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file, read in chunks so a huge file is never held in memory."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(HASH_CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def report_id(converter_name: str, unit_sha256: str, occurrence: int) -> uuid.UUID:
@@ -70,7 +58,6 @@ def convert_path(converter: ConverterBase, path: Path) -> Conversion:
         raise too_large(limit)
     if not converter.is_complete(path):
         raise RetryLater(f"{converter.display_name} says the file is not complete yet")
-    digest = file_sha256(path)
     failpoint("after_read")
     with step_budget(converter.settings.max_steps):
         reports = _as_reports(converter.convert_file(path, converter.context))
@@ -84,7 +71,7 @@ def convert_path(converter: ConverterBase, path: Path) -> Conversion:
             occurrences[content] += 1
         _fill_defaults(report, converter)
         finalize(report)
-    return Conversion(reports, digest)
+    return Conversion(reports)
 
 
 def _as_reports(result: ConvertResult) -> list[UUTReport]:

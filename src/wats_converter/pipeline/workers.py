@@ -38,15 +38,14 @@ class WorkerCrashed(WatsConverterError):
 
 @dataclass(frozen=True)
 class Converted:
-    """The spool-ready result of one file: `(report id, WSJF body)` pairs and the content hash."""
+    """The spool-ready result of one file: `(report id, WSJF body)` pairs."""
 
     reports: list[tuple[str, bytes]]
-    sha256: str
 
 
 def convert_to_bodies(converter: ConverterBase, path: Path) -> Converted:
     conversion = convert_path(converter, path)
-    return Converted([(str(r.id), r.to_wsjf()) for r in conversion.reports], conversion.sha256)
+    return Converted([(str(r.id), r.to_wsjf()) for r in conversion.reports])
 
 
 class Runner(Protocol):
