@@ -86,3 +86,12 @@ def test_growing_log_settings_and_the_retry() -> None:
         GrowingLogSettings(retry_after_s=0)
     with pytest.raises(pydantic.ValidationError):
         HeaderSettings(sequence_version="x" * 31)
+
+
+def test_a_failing_string_comparison_disagrees_with_a_passed_verdict() -> None:
+    """The verdict check computes measurement statuses as finalize does, strings included."""
+    r = report()
+    r.root.add_string_step("Firmware", "1.2", "1.3")  # CASESENSIT: fails at finalize
+    keep_verdict(r, "P")
+    assert note_texts(r) == ["tester verdict Passed, but a step is Failed"]
+    assert finalize(r).root.steps[0].status == "F"  # type: ignore[index]

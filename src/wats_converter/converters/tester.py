@@ -16,11 +16,10 @@ from typing import Annotated
 from pydantic import AfterValidator, Field
 
 from wats_converter.converters.api import ConverterSettings, RetryLater
-from wats_converter.report import Step, UUTReport, numeric_passes
+from wats_converter.report import Step, UUTReport
+from wats_converter.report.finalize import SEVERITY, measurement_statuses, worst_status
 from wats_converter.report.parts import ReportResult
 
-# Terminated > Error > Failed > Passed, as finalize ranks them
-_SEVERITY = {"T": 3, "E": 2, "F": 1}
 _WORDS = {"P": "Passed", "F": "Failed", "E": "Error", "T": "Terminated"}
 
 
@@ -92,7 +91,8 @@ def keep_verdict(report: UUTReport, verdict: ReportResult) -> None:
     if verdict in ("T", "E"):
         return
     # the root's own status is the tester's verdict again (TestStand sets it): ask its children
-    computed = _worst([steps_status(child) for child in report.root.steps or ()])
+    children = [steps_status(child) for child in report.root.steps or ()]
+    computed = _passed_or_worse(worst_status(children, all_skipped=[]))
     if computed == verdict:
         return
     if computed == "P":
@@ -107,20 +107,11 @@ def steps_status(step: Step) -> str:
     """The status `step` ends with when the report is finalized (worst of T, E, F; else P),
     computed without changing the report: a status set on a step wins over its children."""
     if step.status is not None:
-        return step.status if step.status in _SEVERITY else "P"
-    statuses = [steps_status(child) for child in step.steps or ()]
-    for meas in step.numericMeas or ():
-        if meas.status is not None:
-            statuses.append(meas.status)
-        elif meas.value is not None and not numeric_passes(
-            meas.compOp, meas.value, meas.lowLimit, meas.highLimit
-        ):
-            statuses.append("F")
-    statuses += [b.status for b in step.booleanMeas or ()]
-    statuses += [s.status for s in step.stringMeas or () if s.status is not None]
-    return _worst(statuses)
+        return _passed_or_worse(step.status)
+    children = [steps_status(child) for child in step.steps or ()]
+    measurements = measurement_statuses(step)
+    return _passed_or_worse(worst_status(children + measurements, all_skipped=measurements))
 
 
-def _worst(statuses: list[str]) -> str:
-    worst = max(statuses, key=lambda s: _SEVERITY.get(s, 0), default="P")
-    return worst if worst in _SEVERITY else "P"
+def _passed_or_worse(status: str) -> str:
+    return status if status in SEVERITY else "P"  # Done and Skipped do not disagree with P

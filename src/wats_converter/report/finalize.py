@@ -24,7 +24,7 @@ from wats_converter.report.compare import (
     string_passes,
 )
 from wats_converter.report.model import Step, UUTReport
-from wats_converter.report.parts import Chart
+from wats_converter.report.parts import Chart, NumericMeas, StringMeas
 
 MAX_ATTACHMENT_BYTES = 100 * 1024  # the smaller of the two documented limits (spec §1.4.6)
 MAX_CHART_POINTS = 10_000
@@ -58,7 +58,7 @@ def _complete_test(report: UUTReport, steps: list[Step]) -> None:
         meas_statuses = _complete_measurements(step)
         if step.status is None:
             child_statuses = [c.status or "" for c in step.steps or ()]
-            step.status = _worst(child_statuses + meas_statuses, all_skipped=meas_statuses)  # type: ignore[assignment]
+            step.status = worst_status(child_statuses + meas_statuses, all_skipped=meas_statuses)  # type: ignore[assignment]
     root_status = steps[0].status
     if report.result is None:
         report.result = root_status if root_status in ("P", "F", "E", "T") else "P"
@@ -319,24 +319,37 @@ def infer_step_type(step: Step) -> str:
 
 
 def _complete_measurements(step: Step) -> list[str]:
-    statuses: list[str] = []
     for meas in step.numericMeas or ():
-        if meas.status is None:
-            passed = meas.value is None or numeric_passes(
-                meas.compOp, meas.value, meas.lowLimit, meas.highLimit
-            )
-            meas.status = "P" if passed else "F"
-        statuses.append(meas.status)
+        meas.status = meas.status or _numeric_status(meas)  # type: ignore[assignment]
     for smeas in step.stringMeas or ():
-        if smeas.status is None:
-            passed = smeas.value is None or string_passes(smeas.compOp, smeas.value, smeas.limit)
-            smeas.status = "P" if passed else "F"
-        statuses.append(smeas.status)
+        smeas.status = smeas.status or _string_status(smeas)  # type: ignore[assignment]
+    return measurement_statuses(step)
+
+
+def measurement_statuses(step: Step) -> list[str]:
+    """The statuses of `step`'s measurements, as finalize gives them: a status the converter
+    set, else P or F from the value and its limits (no value: P). The step is not changed."""
+    statuses = [m.status or _numeric_status(m) for m in step.numericMeas or ()]
+    statuses += [m.status or _string_status(m) for m in step.stringMeas or ()]
     statuses += [b.status for b in step.booleanMeas or ()]
     return statuses
 
 
-def _worst(statuses: list[str], *, all_skipped: list[str]) -> str:
+def _numeric_status(meas: NumericMeas) -> str:
+    passed = meas.value is None or numeric_passes(
+        meas.compOp, meas.value, meas.lowLimit, meas.highLimit
+    )
+    return "P" if passed else "F"
+
+
+def _string_status(meas: StringMeas) -> str:
+    passed = meas.value is None or string_passes(meas.compOp, meas.value, meas.limit)
+    return "P" if passed else "F"
+
+
+def worst_status(statuses: list[str], *, all_skipped: list[str]) -> str:
+    """The status a step gets from its children's and measurements' statuses: S when every
+    measurement was skipped, else the worst of T, E, F, else P."""
     if all_skipped and all(s == "S" for s in all_skipped):
         return "S"
     worst = max(statuses, key=lambda s: SEVERITY.get(s, 0), default="P")
