@@ -20,7 +20,7 @@ import psutil
 
 from bench.rig import Rig, cpu_s, move_all, wait
 from wats_converter.converters.builtin.wsjf import WSJFConverter
-from wats_converter.pipeline.workers import convert_to_bodies
+from wats_converter.pipeline.runners import convert_to_bodies
 from wats_converter.server.fixture import ServerProcess
 from wats_converter.testing import TestFileGenerator, minimal_report, rich_report
 

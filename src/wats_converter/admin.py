@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wats_converter.config import Config
-from wats_converter.pipeline.durable import move_no_overwrite, write_private
+from wats_converter.pipeline.delivery import QUEUED_SUFFIX
 from wats_converter.pipeline.error_folder import ERROR_SUFFIX, read_error
-from wats_converter.pipeline.pending_queue import QUEUED_SUFFIX
+from wats_converter.storage.durable import move_no_overwrite, write_private
 
 RETRY_REQUEST = "retry-now"
 

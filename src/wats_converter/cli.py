@@ -54,7 +54,6 @@ from wats_converter.errors import (
 )
 from wats_converter.logs import setup_logging
 from wats_converter.pipeline.conversion import convert_path
-from wats_converter.pipeline.instance_lock import holder_running
 from wats_converter.pipeline.scanner import ScanStats, Unmatched, output_folders, scan
 from wats_converter.pipeline.slot import build_slots, folder_patterns, watch_summary
 from wats_converter.progress import PeriodicSummary, TerminalBar
@@ -62,6 +61,7 @@ from wats_converter.server.app import LocalServer
 from wats_converter.server.faults import FaultPlan, Faults
 from wats_converter.server.store import ReportStore
 from wats_converter.service import STATUS_FILE, RunResult, Service
+from wats_converter.storage.instance_lock import holder_running
 from wats_converter.wats_client import ServerProbe, WatsClient
 
 EXIT_FAILED = 1

@@ -14,8 +14,8 @@ import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from wats_converter.pipeline.durable import write_private
 from wats_converter.server.app import LocalServer
+from wats_converter.storage.durable import write_private
 
 ADDRESS_FILE = "embedded-server.json"
 DEFAULT_PORT = 8080

@@ -31,13 +31,9 @@ from wats_converter.embedded import (
 )
 from wats_converter.errors import ConfigError
 from wats_converter.health import HealthServer
-from wats_converter.pipeline.converter_pool import AsyncConverterPool
-from wats_converter.pipeline.converter_queue import ConverterQueue
-from wats_converter.pipeline.durable import TMP_SUFFIX, temp_path
-from wats_converter.pipeline.instance_lock import InstanceLock, WatchFolderClaims
-from wats_converter.pipeline.journal import Journal
-from wats_converter.pipeline.pending_queue import AsyncPendingQueue
+from wats_converter.pipeline.delivery import Delivery
 from wats_converter.pipeline.post_process import PostProcessor
+from wats_converter.pipeline.runners import ProcessRunner, Runner, ThreadRunner
 from wats_converter.pipeline.scanner import DirMemo, ScanStats, Unmatched, output_folders, scan
 from wats_converter.pipeline.slot import (
     ConverterSlot,
@@ -47,9 +43,13 @@ from wats_converter.pipeline.slot import (
 )
 from wats_converter.pipeline.stats import ServiceStats
 from wats_converter.pipeline.watcher import FileWatcher
-from wats_converter.pipeline.workers import ProcessRunner, Runner, ThreadRunner
+from wats_converter.pipeline.work_queue import WorkQueue
+from wats_converter.pipeline.worker_pool import WorkerPool
 from wats_converter.server.app import LocalServer
 from wats_converter.server.store import ReportStore
+from wats_converter.storage.durable import TMP_SUFFIX, temp_path
+from wats_converter.storage.instance_lock import InstanceLock, WatchFolderClaims
+from wats_converter.storage.journal import Journal
 from wats_converter.wats_client import WatsClient
 
 log = logging.getLogger(__name__)
@@ -163,7 +163,7 @@ class Service:
         once_timeout_s: float,
     ) -> RunResult:
         cfg = self.config
-        pending = AsyncPendingQueue(
+        pending = Delivery(
             cfg.pending_folder,
             client,
             retry=cfg.retry,
@@ -171,8 +171,8 @@ class Service:
             stats=self.stats,
             max_concurrent=cfg.server.max_concurrent,
         )
-        queue = ConverterQueue()
-        pool = AsyncConverterPool(
+        queue = WorkQueue()
+        pool = WorkerPool(
             cfg,
             self.slots,
             queue,
@@ -226,7 +226,7 @@ class Service:
         self._full_scan = True  # events may be lost: look at every file again, now
         self._rescan.set()
 
-    def _on_paths(self, pool: AsyncConverterPool, paths: list[Path]) -> None:
+    def _on_paths(self, pool: WorkerPool, paths: list[Path]) -> None:
         # our own done/ or error/ inside a recursive watch folder: its files are outputs
         watched = {s.entry.watch_folder for s in self.slots}
         own = {f for f in self._output_folders() if watched.intersection(f.parents)}
@@ -235,7 +235,7 @@ class Service:
                 pool.offer(path, self.config.settle_s)
 
     async def _scan(
-        self, pool: AsyncConverterPool, journal: Journal, *, startup: bool = False
+        self, pool: WorkerPool, journal: Journal, *, startup: bool = False
     ) -> ScanStats:
         stats = ScanStats()
         started = time.monotonic()
@@ -276,7 +276,7 @@ class Service:
         return stats
 
     async def _unmatched_files(
-        self, pool: AsyncConverterPool, found: dict[str, Unmatched], full: bool
+        self, pool: WorkerPool, found: dict[str, Unmatched], full: bool
     ) -> None:
         """Files no converter claims are never silent: each is logged once, counted, and with
         `unmatched: error` moved to the error folder."""
@@ -300,7 +300,7 @@ class Service:
         self._unmatched = current
         self.stats.unmatched = sorted(str(u.path) for u in current.values())
 
-    async def _scan_loop(self, pool: AsyncConverterPool, journal: Journal) -> None:
+    async def _scan_loop(self, pool: WorkerPool, journal: Journal) -> None:
         # a second look shortly after start covers files that arrived while the watcher armed
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._rescan.wait(), 2.0)
@@ -315,9 +315,9 @@ class Service:
 
     async def _until_done(
         self,
-        queue: ConverterQueue,
-        pool: AsyncConverterPool,
-        pending: AsyncPendingQueue,
+        queue: WorkQueue,
+        pool: WorkerPool,
+        pending: Delivery,
         total: int,
         timeout_s: float,
     ) -> None:
@@ -337,7 +337,7 @@ class Service:
                 self.config.pending_folder,
             )
 
-    def _progress(self, total: int, queue: ConverterQueue) -> None:
+    def _progress(self, total: int, queue: WorkQueue) -> None:
         if self.on_progress is not None:
             self.on_progress(max(0, total - queue.qsize() - queue.in_work()), total)
 
@@ -369,9 +369,7 @@ class Service:
         if recovered:
             log.info("%d reports from an earlier run are pending and will be sent", recovered)
 
-    async def _write_status(
-        self, queue: ConverterQueue, pending: AsyncPendingQueue, journal: Journal
-    ) -> None:
+    async def _write_status(self, queue: WorkQueue, pending: Delivery, journal: Journal) -> None:
         watchdog_s = systemd.watchdog_interval_s()
         pinged = 0.0
         while True:
@@ -387,7 +385,7 @@ class Service:
                 log.exception("cannot write the status file; trying again")
             await asyncio.sleep(STATUS_INTERVAL_S)
 
-    def _snapshot(self, queue: ConverterQueue, pending: AsyncPendingQueue) -> dict[str, Any]:
+    def _snapshot(self, queue: WorkQueue, pending: Delivery) -> dict[str, Any]:
         return {
             **self.stats.snapshot(),
             "pid": os.getpid(),
@@ -401,9 +399,7 @@ class Service:
             "paused": pending.paused,
         }
 
-    async def _start_health(
-        self, queue: ConverterQueue, pending: AsyncPendingQueue
-    ) -> HealthServer | None:
+    async def _start_health(self, queue: WorkQueue, pending: Delivery) -> HealthServer | None:
         cfg = self.config.health
         if not cfg.enabled:
             return None
@@ -421,7 +417,7 @@ class Service:
         log.info("health and metrics at %s/health, /ready, /metrics", self.health_url)
         return health
 
-    def _take_retry_request(self, pending: AsyncPendingQueue) -> None:
+    def _take_retry_request(self, pending: Delivery) -> None:
         request = self.state_dir / RETRY_REQUEST
         try:
             target = request.read_text().strip()
@@ -431,7 +427,7 @@ class Service:
         count = pending.retry_now(None if target in ("", "*") else target)
         log.info("retrying %d pending reports now, as requested", count)
 
-    def _write_status_now(self, queue: ConverterQueue, pending: AsyncPendingQueue) -> None:
+    def _write_status_now(self, queue: WorkQueue, pending: Delivery) -> None:
         self._write_status_file(self._snapshot(queue, pending))
 
     def _write_status_file(self, status: dict[str, Any]) -> None:

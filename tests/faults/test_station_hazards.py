@@ -23,12 +23,12 @@ import pytest
 from tests.faults.scenario import tiny_tmpfs
 from tests.service.harness import Station, single_converter, wait_until
 from wats_converter.config import ensure_folders, load_config
-from wats_converter.pipeline.converter_queue import ConverterQueue
-from wats_converter.pipeline.journal import Journal
-from wats_converter.pipeline.pending_queue import AsyncPendingQueue, PendingReport
+from wats_converter.pipeline.delivery import Delivery, PendingReport
+from wats_converter.pipeline.work_queue import WorkQueue
 from wats_converter.server.fixture import ServerThread
 from wats_converter.server.store import HeaderQuery
 from wats_converter.service import Service
+from wats_converter.storage.journal import Journal
 from wats_converter.testing import TestFileGenerator, write_atomically
 from wats_converter.wats_client import WatsClient
 
@@ -276,7 +276,7 @@ async def test_the_status_snapshot_is_taken_on_the_event_loop(
     config = load_config(station.config_path)
     ensure_folders(config)
     service = Service(config)
-    pending = AsyncPendingQueue(
+    pending = Delivery(
         config.pending_folder,
         WatsClient(server.url, server.token),
         retry=config.retry,
@@ -285,15 +285,15 @@ async def test_the_status_snapshot_is_taken_on_the_event_loop(
     )
     readers: set[str] = set()
     for name in ("oldest_age_s", "__len__"):
-        original = getattr(AsyncPendingQueue, name)
+        original = getattr(Delivery, name)
 
-        def spy(self: AsyncPendingQueue, *a: object, _original: object = original) -> object:
+        def spy(self: Delivery, *a: object, _original: object = original) -> object:
             readers.add(threading.current_thread().name)
             return _original(self, *a)  # type: ignore[operator]
 
         setattr(pending, name, spy.__get__(pending))
     journal = Journal(tmp_path / "journal.sqlite")
-    task = asyncio.create_task(service._write_status(ConverterQueue(), pending, journal))
+    task = asyncio.create_task(service._write_status(WorkQueue(), pending, journal))
     for i in range(20_000):  # the loop changes the queue while the status is written
         pending._items[f"r{i}"] = PendingReport(f"r{i}", tmp_path / f"r{i}", tmp_path)
         if i % 500 == 0:

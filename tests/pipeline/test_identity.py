@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from wats_converter.pipeline.durable import NAME_MAX_BYTES, candidate_names, fit_name
 from wats_converter.pipeline.identity import (
     SourceReplaced,
     check_unchanged,
@@ -18,6 +17,7 @@ from wats_converter.pipeline.identity import (
     identity_of,
     open_regular,
 )
+from wats_converter.storage.durable import NAME_MAX_BYTES, candidate_names, fit_name
 
 
 def test_a_replacement_with_the_same_size_and_mtime_is_another_file(tmp_path: Path) -> None:

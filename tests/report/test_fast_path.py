@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from wats_converter.converters.builtin.wsjf import WSJFConverter
 from wats_converter.errors import ReportValidationError
-from wats_converter.pipeline.workers import convert_to_bodies
+from wats_converter.pipeline.runners import convert_to_bodies
 from wats_converter.report import UUTReport, finalize
 from wats_converter.report.fast import FastReport, read_wsjf
 from wats_converter.testing import minimal_report, rich_report

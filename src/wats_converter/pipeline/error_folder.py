@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from wats_converter.pipeline.durable import (
+from wats_converter.storage.durable import (
     candidate_names,
     finish_interrupted_move,
     fsync_dir,

@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from wats_converter.pipeline.journal import FileKey
+from wats_converter.storage.journal import FileKey
 
 # O_NOFOLLOW where the OS has it: opening a symlink fails instead of reading its target
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)

@@ -1,4 +1,4 @@
-"""AsyncPendingQueue against the real local server: recovery, classification, never blocking."""
+"""Delivery against the real local server: recovery, classification, never blocking."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from wats_converter.config import RetryConfig
-from wats_converter.pipeline.pending_queue import AsyncPendingQueue
+from wats_converter.pipeline.delivery import Delivery
 from wats_converter.pipeline.stats import ServiceStats
 from wats_converter.report import UUTReport
 from wats_converter.server.fixture import ServerThread
@@ -17,9 +17,9 @@ from wats_converter.wats_client import WatsClient
 FAST = RetryConfig(initial_s=0.02, max_s=0.2)
 
 
-def queue_for(tmp_path: Path, server: ServerThread, **retry: float) -> AsyncPendingQueue:
+def queue_for(tmp_path: Path, server: ServerThread, **retry: float) -> Delivery:
     client = WatsClient(server.url, server.token, timeout_s=5)
-    return AsyncPendingQueue(
+    return Delivery(
         tmp_path / "pending",
         client,
         retry=FAST.model_copy(update=retry),
@@ -36,7 +36,7 @@ def left_pending(tmp_path: Path, reports: list[UUTReport]) -> None:
         (pending / f"{report.id}.json.queued").write_bytes(report.to_wsjf())
 
 
-async def run_until_empty(queue: AsyncPendingQueue, limit_s: float = 20) -> None:
+async def run_until_empty(queue: Delivery, limit_s: float = 20) -> None:
     task = asyncio.create_task(queue.run())
     try:
         await asyncio.wait_for(queue.wait_empty(), limit_s)

@@ -1,4 +1,4 @@
-"""AsyncPendingQueue: the hand-over of converted reports to the server.
+"""Delivery: the hand-over of converted reports to the server.
 
 `deliver` is the one way in. While the server answers, a report is POSTed straight away: until the
 2xx its source file, still untouched in the watch folder, is its durable copy (a crash only means
@@ -35,9 +35,9 @@ from wats_converter.config import RetryConfig
 from wats_converter.errors import ReportRejected, ServerUnavailable, SubmissionPaused, SubmitError
 from wats_converter.failpoints import failpoint
 from wats_converter.logs import file_fields
-from wats_converter.pipeline.durable import TMP_SUFFIX, fsync_dir, write_atomic
 from wats_converter.pipeline.error_folder import ErrorInfo, quarantine
 from wats_converter.pipeline.stats import ServiceStats
+from wats_converter.storage.durable import TMP_SUFFIX, fsync_dir, write_atomic
 from wats_converter.wats_client import WatsClient
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ class IdLocks:
                     self._locks[report_id] = (lock, users - 1)
 
 
-class AsyncPendingQueue:
+class Delivery:
     """The durable outbox between conversion and the server."""
 
     def __init__(

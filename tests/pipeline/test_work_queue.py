@@ -1,4 +1,4 @@
-"""ConverterQueue: priority at dispatch, FIFO within a priority, one entry per path, delays."""
+"""WorkQueue: priority at dispatch, FIFO within a priority, one entry per path, delays."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 from wats_converter.config import ConverterEntry
 from wats_converter.converters.builtin import CSVConverter
-from wats_converter.pipeline.converter_queue import ConverterQueue
 from wats_converter.pipeline.slot import ConverterSlot
+from wats_converter.pipeline.work_queue import WorkQueue
 
 
 def slot(priority: int) -> ConverterSlot:
@@ -22,7 +22,7 @@ def slot(priority: int) -> ConverterSlot:
     return ConverterSlot(0, entry, CSVConverter(), ("*.csv",))
 
 
-async def drain(queue: ConverterQueue, n: int) -> list[str]:
+async def drain(queue: WorkQueue, n: int) -> list[str]:
     out = []
     for _ in range(n):
         item = await asyncio.wait_for(queue.get(), 2)
@@ -32,7 +32,7 @@ async def drain(queue: ConverterQueue, n: int) -> list[str]:
 
 
 async def test_higher_priority_first_then_arrival_order() -> None:
-    queue = ConverterQueue()
+    queue = WorkQueue()
     low, high = slot(1), slot(10)
     for i in range(3):
         queue.put_nowait(Path(f"/w/low{i}"), low)
@@ -42,7 +42,7 @@ async def test_higher_priority_first_then_arrival_order() -> None:
 
 
 async def test_a_late_high_priority_file_overtakes_a_waiting_backlog() -> None:
-    queue = ConverterQueue()
+    queue = WorkQueue()
     for i in range(5000):
         queue.put_nowait(Path(f"/w/low{i}"), slot(1))
     assert await drain(queue, 3) == ["low0", "low1", "low2"]
@@ -52,7 +52,7 @@ async def test_a_late_high_priority_file_overtakes_a_waiting_backlog() -> None:
 
 
 async def test_a_path_is_held_once_and_not_while_in_work() -> None:
-    queue = ConverterQueue()
+    queue = WorkQueue()
     s = slot(5)
     assert queue.put_nowait(Path("/w/a"), s)
     assert not queue.put_nowait(Path("/w/a"), s)
@@ -68,7 +68,7 @@ async def test_a_path_is_held_once_and_not_while_in_work() -> None:
 
 
 async def test_delayed_files_wait_and_a_new_hint_can_only_bring_them_forward() -> None:
-    queue = ConverterQueue()
+    queue = WorkQueue()
     s = slot(5)
     queue.put_nowait(Path("/w/later"), s, delay_s=0.3)
     queue.put_nowait(Path("/w/now"), s)

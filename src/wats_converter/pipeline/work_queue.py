@@ -1,4 +1,4 @@
-"""ConverterQueue: files waiting to be converted, by priority (10 first), then arrival.
+"""WorkQueue: files waiting to be converted, by priority (10 first), then arrival.
 
 Priority is applied when a worker asks for the next file, so a priority-10 file dropped behind
 thousands of priority-1 files is converted next. The queue holds each path once (startup scan,
@@ -28,7 +28,7 @@ class WorkItem:
     seq: int
 
 
-class ConverterQueue:
+class WorkQueue:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self._items: dict[Path, WorkItem] = {}

@@ -1,4 +1,4 @@
-"""AsyncConverterPool: `max_workers` workers take files from the ConverterQueue and see each
+"""WorkerPool: `max_workers` workers take files from the WorkQueue and see each
 through: ready? -> convert -> deliver (to the server, or durably to pending/) -> post-process
 (or error folder).
 
@@ -27,8 +27,7 @@ from wats_converter.errors import (
 )
 from wats_converter.failpoints import failpoint
 from wats_converter.logs import file_fields
-from wats_converter.pipeline.converter_queue import ConverterQueue, WorkItem
-from wats_converter.pipeline.durable import is_storage_error
+from wats_converter.pipeline.delivery import Delivery
 from wats_converter.pipeline.error_folder import ErrorInfo, quarantine
 from wats_converter.pipeline.identity import (
     FileIdentity,
@@ -36,12 +35,13 @@ from wats_converter.pipeline.identity import (
     held_open_for_writing,
     identity_of,
 )
-from wats_converter.pipeline.journal import Journal
-from wats_converter.pipeline.pending_queue import AsyncPendingQueue
 from wats_converter.pipeline.post_process import PostProcessor
+from wats_converter.pipeline.runners import Converted, Runner, WorkerCrashed
 from wats_converter.pipeline.slot import ConverterSlot, folder_patterns
 from wats_converter.pipeline.stats import ServiceStats
-from wats_converter.pipeline.workers import Converted, Runner, WorkerCrashed
+from wats_converter.pipeline.work_queue import WorkItem, WorkQueue
+from wats_converter.storage.durable import is_storage_error
+from wats_converter.storage.journal import Journal
 
 log = logging.getLogger(__name__)
 YOUNG_FILE_S = 10.0  # a failing file modified this recently may still be being written
@@ -64,16 +64,16 @@ DEFAULT_HINT = (
 )
 
 
-class AsyncConverterPool:
+class WorkerPool:
     """Converts queued files with bounded concurrency; owns no state that must survive a crash."""
 
     def __init__(
         self,
         config: Config,
         slots: Sequence[ConverterSlot],
-        queue: ConverterQueue,
+        queue: WorkQueue,
         runner: Runner,
-        pending: AsyncPendingQueue,
+        pending: Delivery,
         post_processor: PostProcessor,
         journal: Journal,
         stats: ServiceStats,
