@@ -106,6 +106,7 @@ def test_report_api() -> None:
 
 def test_testing_api() -> None:
     assert set(testing.__all__) == {
+        "ManualClock",
         "ServerProcess",
         "ServerThread",
         "TestFileGenerator",
@@ -114,6 +115,7 @@ def test_testing_api() -> None:
         "local_server",
         "minimal_report",
         "rich_report",
+        "settle",
         "station_config",
         "write_atomically",
     }

@@ -1,1 +1,1 @@
-"""Durable local state: atomic writes, the journal of handled files, the instance lock and the outbox."""
+"""Durable local state: atomic writes, the handled-files journal, the instance lock, the outbox."""
