@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wats_converter import systemd
 from wats_converter.admin import RETRY_REQUEST, count_error_files
@@ -51,6 +51,9 @@ from wats_converter.storage.durable import TMP_SUFFIX, temp_path
 from wats_converter.storage.instance_lock import InstanceLock, WatchFolderClaims
 from wats_converter.storage.journal import Journal
 from wats_converter.wats_client import WatsClient
+
+if TYPE_CHECKING:
+    from wats_converter.cluster.node import ClusterNode
 
 log = logging.getLogger(__name__)
 STATUS_FILE = "status.json"
@@ -101,6 +104,7 @@ class Service:
         self._folders = DirMemo()
         self._full_scan = True  # the next scan lists every folder, changed or not
         self._unmatched: dict[str, Unmatched] = {}  # path -> where; each logged once
+        self.node: ClusterNode | None = None  # cluster mode (a `cluster:` section) when set
 
     @property
     def state_dir(self) -> Path:
@@ -111,7 +115,9 @@ class Service:
         for folder in ensure_folders(self.config):
             log.info("created watch folder %s (it did not exist)", folder)
         with InstanceLock(self.state_dir):
-            claims = WatchFolderClaims([s.entry.watch_folder for s in self.slots])
+            # cluster nodes share their watch folders by design
+            shared = self.config.cluster is not None
+            claims = WatchFolderClaims([] if shared else [s.entry.watch_folder for s in self.slots])
             for warning in claims.claim():
                 log.warning("%s", warning)
             try:
@@ -139,6 +145,10 @@ class Service:
             max_connections=self.config.server.max_concurrent * 2,
         )
         journal = Journal(self.state_dir / JOURNAL_FILE)
+        if self.config.cluster is not None:  # the one branch into cluster mode
+            from wats_converter.cluster.node import ClusterNode
+
+            self.node = await ClusterNode.start(self.config, self.slots)
         runner: Runner = (
             ProcessRunner(self.config, self.config.max_workers)
             if self.config.worker_mode == "process"
@@ -148,6 +158,8 @@ class Service:
             return await self._run_components(client, journal, runner, once, once_timeout_s)
         finally:
             runner.close()
+            if self.node is not None:
+                await self.node.close()
             await client.aclose()
             journal.close()
             if self.embedded is not None:
@@ -162,28 +174,31 @@ class Service:
         once: bool,
         once_timeout_s: float,
     ) -> RunResult:
-        cfg = self.config
-        pending = Delivery(
-            cfg.pending_folder,
+        cfg, node = self.config, self.node
+        pending = (Delivery if node is None else node.delivery_class)(
+            cfg.pending_folder if node is None else node.pending_folder,
             client,
             retry=cfg.retry,
             error_folder=cfg.error_folder,
             stats=self.stats,
             max_concurrent=cfg.server.max_concurrent,
         )
-        queue = WorkQueue()
+        queue = WorkQueue() if node is None else node.queue
         pool = WorkerPool(
             cfg,
             self.slots,
             queue,
             runner,
             pending,
-            PostProcessor(journal, cfg.archive_folder),
+            PostProcessor(journal, cfg.archive_folder)
+            if node is None
+            else node.post_processor(journal),
             journal,
             self.stats,
         )
         recovered = pending.recover()
-        self._remove_stale_temps()
+        if node is None:  # shared output folders: the node sweeps only temps that are old
+            self._remove_stale_temps()
         watcher = FileWatcher(
             [s.entry.watch_folder for s in self.slots],
             lambda paths: self._on_paths(pool, paths),
@@ -197,6 +212,10 @@ class Service:
                 group.create_task(pending.run()),
                 group.create_task(self._write_status(queue, pending, journal)),
             ]
+            if node is not None:
+                tasks.append(
+                    group.create_task(node.run(pending, lambda: self._snapshot(queue, pending)))
+                )
             await asyncio.sleep(WATCHER_ARM_S)  # let the watcher arm before the first scan
             total = (await self._scan(pool, journal, startup=True)).queued
             tasks.append(group.create_task(pool.run()))
@@ -397,6 +416,7 @@ class Service:
             "pending": len(pending),
             "pending_oldest_age_s": pending.oldest_age_s(),
             "paused": pending.paused,
+            **({} if self.node is None else {"cluster": self.node.snapshot()}),
         }
 
     async def _start_health(self, queue: WorkQueue, pending: Delivery) -> HealthServer | None:

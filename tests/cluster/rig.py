@@ -1,0 +1,84 @@
+"""A cluster on one machine: a three-node NATS JetStream cluster, service nodes as real
+`wats-converter run` subprocesses on one shared station folder, and the local WATS server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.faults.judge import Judge
+from tests.faults.scenario import ACTIONS, CLASSES
+from tests.service.harness import Station
+from wats_converter.cluster.local_nats import LocalNats
+from wats_converter.server.fixture import ServerThread
+
+# short clocks so a killed node's files and reports move on within seconds in a test
+FAST_CLUSTER = {
+    "ack_wait_s": 3.0,
+    "heartbeat_s": 0.5,
+    "node_ttl_s": 3.0,
+    "stale_temp_s": 5.0,
+    "duplicate_window_s": 600.0,
+}
+
+
+def shared_converters(root: Path) -> list[dict[str, Any]]:
+    """The four-action station of tests/faults on the shared folder (absolute paths)."""
+    return [
+        {
+            "name": action.lower(),
+            "class_name": CLASSES[ext],
+            "watch_folder": str(root / "watch" / action.lower()),
+            "done_folder": str(root / "done"),
+            "error_folder": str(root / "error"),
+            "post_process_action": action,
+            "priority": 5,
+        }
+        for action, ext in ACTIONS.items()
+    ]
+
+
+class ServiceCluster:
+    """`count` service nodes n1..nN on `root` (shared), each with its own config and state."""
+
+    def __init__(
+        self, root: Path, server: ServerThread, nats: LocalNats, count: int = 3, **settings: Any
+    ) -> None:
+        self.root = root
+        for i in range(count):
+            (root / "nodes" / f"n{i + 1}").mkdir(parents=True, exist_ok=True)
+        self.shared = Station(root, server, shared_converters(root))  # folders and drops only
+        self.nodes = [
+            Station(
+                root / "nodes" / f"n{i + 1}",
+                server,
+                shared_converters(root),
+                pending_folder=str(root / "pending"),
+                archive_folder=str(root / "archive"),
+                error_folder=str(root / "error"),
+                state_folder="state",
+                cluster={"servers": nats.urls, "node": f"n{i + 1}", **FAST_CLUSTER},
+                **settings,
+            )
+            for i in range(count)
+        ]
+
+    def start(self) -> None:
+        for node in self.nodes:
+            node.start()
+
+    def stop(self) -> list[int]:
+        return [node.stop() for node in self.nodes if node.proc is not None]
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {n.root.name}\n{n.log()[-3000:]}" for n in self.nodes)
+
+
+class ClusterJudge(Judge):
+    """The fault judge, plus: no node's pending folder holds a report."""
+
+    def problems(self, dropped: list) -> list[str]:  # type: ignore[type-arg]
+        problems = super().problems(dropped)
+        pending = self.root / "pending"
+        problems += [f"pending not empty: {p}" for p in pending.rglob("*.queued")]
+        return problems
