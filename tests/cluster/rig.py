@@ -8,7 +8,7 @@ from typing import Any
 
 from tests.faults.judge import Judge
 from tests.faults.scenario import ACTIONS, CLASSES
-from tests.service.harness import Station
+from tests.service.harness import Station, wait_until
 from wats_converter.cluster.local_nats import LocalNats
 from wats_converter.server.fixture import ServerThread
 
@@ -66,6 +66,12 @@ class ServiceCluster:
     def start(self) -> None:
         for node in self.nodes:
             node.start()
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        """Until every running node has finished its startup scan."""
+        for node in self.nodes:
+            if node.proc is not None:
+                wait_until(lambda n=node: "startup scan" in n.log(), timeout, "startup", node)
 
     def stop(self) -> list[int]:
         return [node.stop() for node in self.nodes if node.proc is not None]

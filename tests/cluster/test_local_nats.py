@@ -8,17 +8,19 @@ from pathlib import Path
 
 import nats
 
+from wats_converter.cluster.jetstream import persist
 from wats_converter.cluster.local_nats import LocalNats
 
 
 async def _publish_and_count(urls: list[str], subject: str, count: int) -> int:
-    nc = await nats.connect(servers=urls, connect_timeout=2)
+    nc = await nats.connect(servers=urls, connect_timeout=2, max_reconnect_attempts=-1)
     try:
         js = nc.jetstream()
-        await js.add_stream(name="T", subjects=["t.>"], num_replicas=3)
+        # right after a start or a kill the stream may still elect its leader: persist waits
+        await persist("add", lambda: js.add_stream(name="T", subjects=["t.>"], num_replicas=3))
         for i in range(count):
-            await js.publish(subject, str(i).encode())
-        info = await js.stream_info("T")
+            await persist("publish", lambda i=i: js.publish(subject, str(i).encode()))
+        info = await persist("info", lambda: js.stream_info("T"))
         return int(info.state.messages)
     finally:
         await nc.close()

@@ -45,6 +45,14 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     asyncio.TimeoutError,
 )
 RETRY_MAX_S = 2.0
+IN_PROCESS = 10158  # "duplicate message id is in process": another node publishes it right now
+
+
+def _transient(exc: BaseException) -> bool:
+    if isinstance(exc, TRANSIENT):
+        return True
+    # some APIError subclasses (KeyNotFoundError) are raised without an err_code
+    return getattr(exc, "err_code", None) == IN_PROCESS
 
 
 async def persist(what: str, call: Callable[[], Awaitable[T]], attempts: int = 0) -> T:
@@ -54,7 +62,9 @@ async def persist(what: str, call: Callable[[], Awaitable[T]], attempts: int = 0
     while True:
         try:
             return await call()
-        except TRANSIENT as exc:
+        except Exception as exc:
+            if not _transient(exc):
+                raise
             tried += 1
             if attempts and tried >= attempts:
                 raise
@@ -88,6 +98,9 @@ async def connect(cfg: ClusterConfig) -> JetStream:
     """Connect, then create (or adopt) the streams, buckets and consumers; waits for a leader."""
     nc = await nats.connect(
         servers=list(cfg.servers),
+        error_cb=_connection_error,
+        disconnected_cb=_disconnected,
+        reconnected_cb=_reconnected,
         name=f"wats-converter {cfg.node}",
         user_credentials=str(cfg.credentials) if cfg.credentials else None,
         token=cfg.token,
@@ -109,6 +122,19 @@ async def connect(cfg: ClusterConfig) -> JetStream:
         p: await persist(f"bind consumer p{p}", partial(_consumer, js, cfg, p)) for p in PRIORITIES
     }
     return JetStream(nc, js, handled, claims, nodes, consumers)
+
+
+async def _connection_error(exc: Exception) -> None:
+    # the client reconnects on its own; a line, not a traceback, per failed attempt
+    log.warning("NATS connection: %s: %s", type(exc).__name__, exc)
+
+
+async def _disconnected() -> None:
+    log.warning("NATS connection lost; reconnecting (files wait on the shared storage)")
+
+
+async def _reconnected() -> None:
+    log.info("NATS connection restored")
 
 
 async def _work_stream(js: JetStreamContext, cfg: ClusterConfig) -> None:

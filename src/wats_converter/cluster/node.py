@@ -183,8 +183,10 @@ class ClusterNode:
             if moved:
                 self.adopted += delivery.adopt(moved)
                 log.warning(
-                    "node %s is not running: this node sends its %d pending reports",
+                    "node %s has not announced itself for %g s: this node sends its %d "
+                    "pending reports",
                     folder.name,
+                    self.cfg.node_ttl_s,
                     len(moved),
                 )
 

@@ -137,7 +137,12 @@ class ClusterWorkQueue(WorkQueue):
         """The next cluster work item for this node whose file is still that version."""
         while True:
             msg = await self._pull()
-            item = await self._admit(msg)
+            try:
+                item = await self._admit(msg)
+            except Exception:  # a worker's get must not fail: the item goes back to the cluster
+                log.exception("cannot take a work item now; it is handed back")
+                await _quietly(msg.nak(delay=1.0))
+                continue
             if item is not None:
                 return item
 
@@ -171,6 +176,9 @@ class ClusterWorkQueue(WorkQueue):
                         msgs = await self.js.consumers[priority].fetch(1, timeout=FETCH_TIMEOUT_S)
                     except FETCH_ENDED:
                         continue
+                    except Exception as exc:  # reconnecting, closed: wait, as for no work
+                        log.debug("fetch p%d: %s", priority, exc)
+                        break
                 if msgs:
                     return msgs[0]
             await asyncio.sleep(IDLE_POLL_S)
@@ -185,7 +193,8 @@ class ClusterWorkQueue(WorkQueue):
             info = await self.js.js.stream_info(
                 self.cfg.work_stream, subjects_filter=f"{self.cfg.subject_prefix}.>"
             )
-        except TRANSIENT:
+        except Exception as exc:  # no answer now: no work now, ask again shortly
+            log.debug("stream info: %s", exc)
             return []
         counts = info.state.subjects or {}
         bands = [p for p in PRIORITIES if counts.get(subject(self.cfg, p), 0) > 0]
@@ -264,15 +273,20 @@ class ClusterWorkQueue(WorkQueue):
             self._forget_published()
 
     async def _publish(self, priority: int, ref: WorkRef) -> None:
-        ack = await persist(
-            "queue a file",
-            lambda: self.js.js.publish(
-                subject(self.cfg, priority),
-                ref.encode(),
-                stream=self.cfg.work_stream,
-                headers={"Nats-Msg-Id": ref.msg_id},
-            ),
-        )
+        try:
+            ack = await persist(
+                "queue a file",
+                lambda: self.js.js.publish(
+                    subject(self.cfg, priority),
+                    ref.encode(),
+                    stream=self.cfg.work_stream,
+                    headers={"Nats-Msg-Id": ref.msg_id},
+                ),
+            )
+        except Exception as exc:  # the file stays where it is: the next scan offers it again
+            log.error("cannot queue %s for the cluster (%s); the next scan retries", ref.rel, exc)
+            self._published.pop(ref.msg_id, None)
+            return
         if ack.duplicate:
             self.counters.duplicates += 1
         else:
