@@ -23,6 +23,7 @@ import click
 from pydantic import ValidationError
 
 from wats_converter import __version__, admin, systemd, winsw
+from wats_converter.cluster.view import status_lines
 from wats_converter.config import (
     EMBEDDED,
     Config,
@@ -589,6 +590,8 @@ def _show_status_details(data: dict[str, Any]) -> None:
     if data["storage_blocked"]:
         click.secho(f"DISK PROBLEM: {data['storage_blocked']}", fg="red", bold=True)
     click.echo(f"queued files: {data['queued']} (+{data['in_work']} converting)")
+    for line in status_lines(data["cluster"]) if "cluster" in data else ():
+        click.echo(line)
     click.echo(f"pending reports: {data['pending']} (oldest {data['pending_oldest_age_s']:.0f} s)")
     click.echo(
         f"submitted: {data['submitted']}, rejected: {data['rejected']}, last result: "

@@ -66,7 +66,7 @@ def burst_with_kills(root: Path, server: ServerThread, nats: LocalNats, burst: B
                     nats.start_node(node)
     server.faults.clear()
     try:
-        settle(ClusterJudge(root, server), dropped, cluster.nodes[0], timeout=150)
+        settle(ClusterJudge(root, server), dropped, cluster.nodes[0], timeout=60 + files / 10)
     except AssertionError as exc:
         raise AssertionError(f"{exc}\n{cluster.logs()}") from None
     assert cluster.stop() == [0] * len(cluster.nodes)

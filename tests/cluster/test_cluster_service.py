@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,7 @@ import pytest
 from tests.cluster.rig import ClusterJudge, ServiceCluster
 from tests.faults.scenario import drop
 from tests.faults.test_failpoints import settle
+from tests.service.harness import Station, wait_until
 from wats_converter.cluster.local_nats import LocalNats
 from wats_converter.server.fixture import ServerThread
 
@@ -31,4 +34,23 @@ def test_three_nodes_share_one_folder(
         settle(ClusterJudge(root, server), dropped, cluster.nodes[0], timeout=60)
     except AssertionError as exc:
         raise AssertionError(f"{exc}\n{cluster.logs()}") from None
+    # every node took a share of the work
+    assert all(n.log().count("converted ") > 0 for n in cluster.nodes), cluster.logs()
+    # `status` of one node shows the whole cluster
+    wait_until(lambda: "n3:" in _status(cluster.nodes[0]), 10, "the cluster in status")
+    shown = _status(cluster.nodes[0])
+    assert "cluster: node n1 of 3 live" in shown
+    assert "cluster backlog: 0 work items" in shown
+    for name in ("n1", "n2", "n3"):
+        assert f"  {name}: 0 in work, 0 pending" in shown
     assert cluster.stop() == [0, 0, 0]
+
+
+def _status(node: Station) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "wats_converter", "status", "--config", str(node.config_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout + done.stderr

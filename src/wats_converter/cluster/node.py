@@ -108,6 +108,9 @@ class ClusterNode:
         return cls(config, await connect(config.cluster), slots)
 
     async def close(self) -> None:
+        """Leave the cluster: items in work go back to it, then the connection closes."""
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.queue.release(), 5.0)
         with contextlib.suppress(Exception):
             await self.js.close()
 

@@ -111,7 +111,6 @@ class ClusterWorkQueue(WorkQueue):
         self._published: dict[str, float] = {}  # msg id -> when; not offered again meanwhile
         self._outbox: list[tuple[int, WorkRef]] = []
         self._outbox_ready = asyncio.Event()
-        self._band_locks = {p: asyncio.Lock() for p in PRIORITIES}
         self._counts: tuple[float, list[int]] = (0.0, [])
         self._tasks: set[asyncio.Task[None]] = set()
         self._ids = itertools.count()
@@ -123,6 +122,11 @@ class ClusterWorkQueue(WorkQueue):
         finishing = self._finishing.get(path)
         if finishing is not None:  # the pool hands back the file it just had: later, anywhere
             finishing.delay_s = delay_s
+            return False
+        if delay_s > 0:
+            # a watcher event: offered once the file had time to settle, as the version it is
+            # then (the cluster would otherwise hand a still-settling file around)
+            asyncio.get_running_loop().call_later(delay_s, self.put_nowait, path, slot)
             return False
         identity = identity_of(path)
         ref = WorkRef.of(path, slot, identity) if identity is not None else None
@@ -171,14 +175,15 @@ class ClusterWorkQueue(WorkQueue):
     async def _pull(self) -> Msg:
         while True:
             for priority in await self._bands():
-                async with self._band_locks[priority]:
-                    try:
-                        msgs = await self.js.consumers[priority].fetch(1, timeout=FETCH_TIMEOUT_S)
-                    except FETCH_ENDED:
-                        continue
-                    except Exception as exc:  # reconnecting, closed: wait, as for no work
-                        log.debug("fetch p%d: %s", priority, exc)
-                        break
+                # workers fetch side by side: a message that arrives for a worker whose fetch
+                # just expired waits in the subscription and goes to the next fetch
+                try:
+                    msgs = await self.js.consumers[priority].fetch(1, timeout=FETCH_TIMEOUT_S)
+                except FETCH_ENDED:
+                    continue
+                except Exception as exc:  # reconnecting, closed: wait, as for no work
+                    log.debug("fetch p%d: %s", priority, exc)
+                    break
                 if msgs:
                     return msgs[0]
             await asyncio.sleep(IDLE_POLL_S)
@@ -218,7 +223,9 @@ class ClusterWorkQueue(WorkQueue):
         if path in self._held or path in self._finishing:
             await _quietly(msg.nak(delay=1.0))  # this node works on that path right now
             return None
-        if not ref.matches(identity_of(path)) or await self._handled(ref):
+        # a moved, zipped, deleted or quarantined file is gone once handled: its absence is
+        # the record; only a file that stays (KEEP) needs the handled bucket
+        if not ref.matches(identity_of(path)) or (slot.keeps and await self._handled(ref)):
             # gone, changed (the new version is its own item) or handled already: done with
             self.counters.stale += 1
             await _quietly(msg.ack())
@@ -243,17 +250,34 @@ class ClusterWorkQueue(WorkQueue):
             task.add_done_callback(self._tasks.discard)
 
     async def _finish(self, held: _Held) -> None:
+        try:
+            await self._ack_or_hand_back(held)
+        except Exception:  # not acknowledged: the item comes back after ack_wait_s
+            log.exception("cannot finish the work item of %s", held.ref.rel)
+
+    async def _ack_or_hand_back(self, held: _Held) -> None:
         if held.delay_s is not None:
             self.counters.handed_back += 1
             await _quietly(held.msg.nak(delay=max(0.05, held.delay_s)))
             return
-        # recorded before the ack: a redelivery after a lost ack finds the file handled
-        await persist(
-            "record a handled file",
-            lambda: self.js.handled.put(held.ref.msg_id, self.cfg.node.encode()),
-        )
+        slot = self._slots[held.ref.slot]
+        if slot.keeps:  # recorded before the ack: a redelivery after a lost ack finds it handled
+            await persist(
+                "record a handled file",
+                lambda: self.js.handled.put(held.ref.msg_id, self.cfg.node.encode()),
+            )
         self.counters.acked += 1
         await _quietly(held.msg.ack())
+
+    async def release(self) -> None:
+        """On a stop: finish the acks under way, hand every item still in work back to the
+        cluster at once (another node takes it now, not after ack_wait_s)."""
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=2.0)
+        held = [*self._held.values(), *self._finishing.values()]
+        self._held.clear()
+        self._finishing.clear()
+        await asyncio.gather(*(_quietly(h.msg.nak()) for h in held))
 
     # -- background --------------------------------------------------------------------------
 

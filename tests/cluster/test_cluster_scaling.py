@@ -1,0 +1,40 @@
+"""The measured scaling from one to three service nodes on this machine (docs/cluster.md):
+the same burst through one node, then through three, on the same three-node NATS cluster.
+All processes share this machine's cores, so the ratio is a floor, not a forecast."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.cluster.rig import ClusterJudge, ServiceCluster
+from tests.faults.scenario import drop
+from tests.faults.test_failpoints import settle
+from wats_converter.cluster.local_nats import LocalNats
+from wats_converter.server.fixture import ServerThread
+
+FILES = 2000
+
+
+def files_per_second(root: Path, server: ServerThread, nats: LocalNats, nodes: int) -> float:
+    cluster = ServiceCluster(root, server, nats, count=nodes, max_workers=2)
+    cluster.start()
+    cluster.wait_ready()
+    started = time.monotonic()
+    dropped = drop(cluster.shared, FILES // 4, "s", broken=0)
+    settle(ClusterJudge(root, server), dropped, cluster.nodes[0], timeout=900)
+    took = time.monotonic() - started
+    cluster.stop()
+    return len(dropped) / took
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_one_to_three_nodes(tmp_path: Path, server: ServerThread) -> None:
+    with LocalNats(tmp_path / "nats", nodes=3) as nats:
+        one = files_per_second(tmp_path / "one", server, nats, 1)
+        three = files_per_second(tmp_path / "three", server, nats, 3)
+    print(f"\n1 node: {one:.0f} files/s, 3 nodes: {three:.0f} files/s, ratio {three / one:.2f}")
+    assert three > one  # three nodes on two shared cores still beat one
