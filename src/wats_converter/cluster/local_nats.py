@@ -40,11 +40,17 @@ def nats_server_binary() -> str:
     return found
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free ports: all bound at once (one by one, the OS may hand the same
+    port out twice, since each is free again as soon as its socket closes)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
 
 
 @dataclass
@@ -80,8 +86,9 @@ class LocalNats:
 
     def __init__(self, folder: Path, nodes: int = 3) -> None:
         self.folder = folder
+        ports = free_ports(3 * nodes)
         self.nodes = [
-            NatsNode(f"n{i + 1}", free_port(), free_port(), free_port(), folder / f"n{i + 1}")
+            NatsNode(f"n{i + 1}", *ports[3 * i : 3 * i + 3], folder / f"n{i + 1}")
             for i in range(nodes)
         ]
 
