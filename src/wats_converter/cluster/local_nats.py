@@ -88,7 +88,9 @@ class LocalNats:
         self.folder = folder
         ports = free_ports(3 * nodes)
         self.nodes = [
-            NatsNode(f"n{i + 1}", *ports[3 * i : 3 * i + 3], folder / f"n{i + 1}")
+            NatsNode(
+                f"n{i + 1}", ports[3 * i], ports[3 * i + 1], ports[3 * i + 2], folder / f"n{i + 1}"
+            )
             for i in range(nodes)
         ]
 
