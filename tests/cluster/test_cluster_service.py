@@ -28,8 +28,9 @@ def test_three_nodes_share_one_folder(
 ) -> None:
     root = tmp_path / "site"
     cluster = ServiceCluster(root, server, nats)
-    dropped = drop(cluster.shared, 15, "a", broken=2)
     cluster.start()
+    cluster.wait_ready()
+    dropped = drop(cluster.shared, 15, "a", broken=2)
     try:
         settle(ClusterJudge(root, server), dropped, cluster.nodes[0], timeout=60)
     except AssertionError as exc:

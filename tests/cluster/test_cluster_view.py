@@ -8,43 +8,45 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from wats_converter.cluster.view import metric_families, status_lines
 
-SNAPSHOT = {
-    "node": "n1",
-    "servers": ["nats://a:4222", "nats://b:4222"],
-    "nodes": {
-        "n1": {
-            "in_flight": 2,
-            "pending": 0,
-            "converted": 10,
-            "submitted": 10,
-            "pid": 7,
-            "host": "h1",
-            "updated_at": time.time(),
+
+def snapshot() -> dict:  # type: ignore[type-arg]
+    return {
+        "node": "n1",
+        "servers": ["nats://a:4222", "nats://b:4222"],
+        "nodes": {
+            "n1": {
+                "in_flight": 2,
+                "pending": 0,
+                "converted": 10,
+                "submitted": 10,
+                "pid": 7,
+                "host": "h1",
+                "updated_at": time.time(),
+            },
+            "n2": {
+                "in_flight": 1,
+                "pending": 4,
+                "converted": 3,
+                "submitted": 1,
+                "paused": True,
+                "pid": 8,
+                "host": "h2",
+                "updated_at": time.time() - 3,
+            },
         },
-        "n2": {
-            "in_flight": 1,
-            "pending": 4,
-            "converted": 3,
-            "submitted": 1,
-            "paused": True,
-            "pid": 8,
-            "host": "h2",
-            "updated_at": time.time() - 3,
-        },
-    },
-    "backlog": 12,
-    "pending_total": 4,
-    "published": 20,
-    "duplicates": 5,
-    "acked": 13,
-    "handed_back": 2,
-    "stale": 1,
-    "adopted": 0,
-}
+        "backlog": 12,
+        "pending_total": 4,
+        "published": 20,
+        "duplicates": 5,
+        "acked": 13,
+        "handed_back": 2,
+        "stale": 1,
+        "adopted": 0,
+    }
 
 
 def test_status_lists_every_live_node() -> None:
-    lines = status_lines(SNAPSHOT)
+    lines = status_lines(snapshot())
     assert lines[0] == "cluster: node n1 of 2 live (nats://a:4222, nats://b:4222)"
     assert "cluster backlog: 12 work items" in lines[1]
     assert "pending reports on all nodes: 4" in lines[1]
@@ -56,7 +58,7 @@ def test_status_lists_every_live_node() -> None:
 def test_metrics_carry_the_node_name() -> None:
     class Families:
         def collect(self):  # type: ignore[no-untyped-def]
-            return metric_families(SNAPSHOT)
+            return metric_families(snapshot())
 
     registry = CollectorRegistry()
     registry.register(Families())  # type: ignore[arg-type]

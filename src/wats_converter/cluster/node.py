@@ -24,7 +24,7 @@ from typing import Any
 import nats.js.errors
 
 from wats_converter.cluster.jetstream import TRANSIENT, JetStream, connect, persist
-from wats_converter.cluster.settings import ClusterConfig
+from wats_converter.cluster.settings import NAME_RE, ClusterConfig
 from wats_converter.cluster.work import ClusterWorkQueue, WorkCounts, WorkRef
 from wats_converter.config import Config
 from wats_converter.pipeline.delivery import QUEUED_SUFFIX, Delivery, PendingReport
@@ -166,12 +166,12 @@ class ClusterNode:
         await self.js.nodes.put(self.cfg.node, json.dumps(beat).encode())
 
     async def _read_nodes(self) -> None:
+        """The live nodes: every node that ever ran has a folder under the pending root, and
+        is live while its heartbeat entry has not expired. (One direct read per node: listing
+        the bucket's keys would create a consumer on every beat.)"""
+        names = await asyncio.to_thread(_node_folders, self.pending_root)
         nodes: dict[str, dict[str, Any]] = {}
-        try:
-            names = await self.js.nodes.keys()
-        except nats.js.errors.NoKeysError:
-            names = []
-        for name in names:
+        for name in sorted({*names, self.cfg.node}):
             with contextlib.suppress(nats.js.errors.KeyNotFoundError):
                 entry = await self.js.nodes.get(name)
                 nodes[name] = json.loads(entry.value or b"{}")
@@ -218,6 +218,12 @@ class ClusterNode:
             "stale": self.counts.stale,
             "adopted": self.adopted,
         }
+
+
+def _node_folders(root: Path) -> list[str]:
+    with contextlib.suppress(OSError):
+        return [f.name for f in root.iterdir() if f.is_dir() and NAME_RE.match(f.name)]
+    return []
 
 
 def _orphan_folders(root: Path) -> list[tuple[Path, list[Path]]]:
