@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +76,27 @@ class ServiceCluster:
                 wait_until(lambda n=node: "startup scan" in n.log(), timeout, "startup", node)
 
     def stop(self) -> list[int]:
-        return [node.stop() for node in self.nodes if node.proc is not None]
+        """SIGTERM every running node; a node that does not exit within 30 s fails the test
+        with its Python stacks (py-spy) and its log."""
+        codes = []
+        for node in self.nodes:
+            if node.proc is None:
+                continue
+            proc = node.proc
+            try:
+                codes.append(node.stop(timeout=30))
+            except subprocess.TimeoutExpired:
+                dump = subprocess.run(
+                    [str(Path(sys.executable).parent / "py-spy"), "dump", "--pid", str(proc.pid)],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                raise AssertionError(
+                    f"{node.root.name} did not stop:\n{dump.stdout}{dump.stderr}\n"
+                    f"{node.log()[-3000:]}"
+                ) from None
+        return codes
 
     def logs(self) -> str:
         return "\n".join(f"--- {n.root.name}\n{n.log()[-3000:]}" for n in self.nodes)

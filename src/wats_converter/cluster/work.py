@@ -107,6 +107,10 @@ class ClusterWorkQueue(WorkQueue):
         self.counters = counters
         self._slots = {s.name: s for s in slots}
         self._held: dict[Path, _Held] = {}
+        self._fetched: list[Msg] = []  # fetched, not yet taken by a worker
+        self._fetching = asyncio.Lock()
+        self._getters = 0
+        self._workers = 1  # the most workers seen waiting at once: the batch size
         self._finishing: dict[Path, _Held] = {}
         self._published: dict[str, float] = {}  # msg id -> when; not offered again meanwhile
         self._outbox: list[tuple[int, WorkRef]] = []
@@ -173,20 +177,33 @@ class ClusterWorkQueue(WorkQueue):
     # -- pulling -----------------------------------------------------------------------------
 
     async def _pull(self) -> Msg:
-        while True:
-            for priority in await self._bands():
-                # workers fetch side by side: a message that arrives for a worker whose fetch
-                # just expired waits in the subscription and goes to the next fetch
-                try:
-                    msgs = await self.js.consumers[priority].fetch(1, timeout=FETCH_TIMEOUT_S)
-                except FETCH_ENDED:
-                    continue
-                except Exception as exc:  # reconnecting, closed: wait, as for no work
-                    log.debug("fetch p%d: %s", priority, exc)
-                    break
-                if msgs:
-                    return msgs[0]
-            await asyncio.sleep(IDLE_POLL_S)
+        """The next message: from the batch the last fetch brought, or a new fetch. One fetch
+        at a time per node, for as many messages as the node has workers: while one worker
+        converts, the next file is already here (at most one per worker waits, renewed)."""
+        self._getters += 1
+        self._workers = max(self._workers, self._getters)
+        try:
+            async with self._fetching:
+                while not self._fetched:
+                    self._fetched = await self._fetch(self._workers)
+                    if not self._fetched:
+                        await asyncio.sleep(IDLE_POLL_S)
+                return self._fetched.pop(0)
+        finally:
+            self._getters -= 1
+
+    async def _fetch(self, batch: int) -> list[Msg]:
+        for priority in await self._bands():
+            try:
+                msgs = await self.js.consumers[priority].fetch(batch, timeout=FETCH_TIMEOUT_S)
+            except FETCH_ENDED:
+                continue
+            except Exception as exc:  # reconnecting, closed: wait, as for no work
+                log.debug("fetch p%d: %s", priority, exc)
+                return []
+            if msgs:
+                return list(msgs)
+        return []
 
     async def _bands(self) -> list[int]:
         """Priorities with items in the stream, most urgent first (cached for a moment, shared
@@ -274,10 +291,12 @@ class ClusterWorkQueue(WorkQueue):
         cluster at once (another node takes it now, not after ack_wait_s)."""
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=2.0)
-        held = [*self._held.values(), *self._finishing.values()]
+        msgs = [h.msg for h in (*self._held.values(), *self._finishing.values())]
+        msgs += self._fetched
         self._held.clear()
         self._finishing.clear()
-        await asyncio.gather(*(_quietly(h.msg.nak()) for h in held))
+        self._fetched = []
+        await asyncio.gather(*(_quietly(m.nak()) for m in msgs))
 
     # -- background --------------------------------------------------------------------------
 
@@ -326,8 +345,8 @@ class ClusterWorkQueue(WorkQueue):
     async def _renewer(self) -> None:
         while True:
             await asyncio.sleep(self.cfg.ack_wait_s / 3)
-            for held in list(self._held.values()):
-                await _quietly(held.msg.in_progress())
+            for msg in [h.msg for h in self._held.values()] + self._fetched:
+                await _quietly(msg.in_progress())
 
 
 @dataclass
