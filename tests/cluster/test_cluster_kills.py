@@ -43,7 +43,8 @@ def burst_with_kills(root: Path, server: ServerThread, nats: LocalNats, burst: B
     waves = max(kills, 1) * 2
     nats_victim = rng.randrange(kills) if kills else -1
     for wave in range(waves):
-        dropped += drop(cluster.shared, files // 4 // waves, f"w{wave}", broken=int(wave == 0))
+        per_action = -(-files // (4 * waves))  # at least `files` in all
+        dropped += drop(cluster.shared, per_action, f"w{wave}", broken=int(wave == 0))
         # the server fails now and then: reports wait in the nodes' pending folders, so a
         # killed node leaves some behind for another node to adopt
         server.faults.add(mode="status", status=503, count=rng.randint(5, 40))
