@@ -47,6 +47,7 @@ class ServiceCluster:
         self, root: Path, server: ServerThread, nats: LocalNats, count: int = 3, **settings: Any
     ) -> None:
         self.root = root
+        self._starts: dict[str, int] = {}
         for i in range(count):
             (root / "nodes" / f"n{i + 1}").mkdir(parents=True, exist_ok=True)
         self.shared = Station(root, server, shared_converters(root))  # folders and drops only
@@ -67,13 +68,24 @@ class ServiceCluster:
 
     def start(self) -> None:
         for node in self.nodes:
-            node.start()
+            self.start_node(node)
+
+    def start_node(self, node: Station) -> None:
+        node.start()
+        self._starts[node.root.name] = self._starts.get(node.root.name, 0) + 1
 
     def wait_ready(self, timeout: float = 60) -> None:
-        """Until every running node has finished its startup scan."""
+        """Until every running node has finished the startup scan of its latest start (the
+        log keeps the lines of earlier starts)."""
         for node in self.nodes:
             if node.proc is not None:
-                wait_until(lambda n=node: "startup scan" in n.log(), timeout, "startup", node)
+                starts = self._starts.get(node.root.name, 0)
+                wait_until(
+                    lambda n=node, k=starts: n.log().count("startup scan") >= k,
+                    timeout,
+                    "startup",
+                    node,
+                )
 
     def stop(self) -> list[int]:
         """SIGTERM every running node; a node that does not exit within 30 s fails the test

@@ -61,11 +61,12 @@ def burst_with_kills(root: Path, server: ServerThread, nats: LocalNats, burst: B
                 nats.kill(nats.nodes[rng.randrange(3)])
             time.sleep(FAST_CLUSTER["node_ttl_s"] + 2 if wave == 1 else rng.uniform(0.2, 1.5))
             server.resume_listening()
-            victim.start()
+            cluster.start_node(victim)
             for node in nats.nodes:
                 if node.proc is None:
                     nats.start_node(node)
     server.faults.clear()
+    cluster.wait_ready()  # a node restarted last is up before the verdict and the stop
     try:
         settle(ClusterJudge(root, server), dropped, cluster.nodes[0], timeout=60 + files / 10)
     except AssertionError as exc:
