@@ -75,9 +75,7 @@ def pick_converter(
         named = [e for e in entries if name in (e.name, e.class_name)]
         if not named:
             raise ConfigError(_no_converter_named(name, entries, config_path))
-        entries = named
-    if name is not None:
-        entry = entries[0]
+        entry = named[0]
         return build_converter(entry, config.station, f"converter {entry.name!r}"), (
             "named with --converter"
         )

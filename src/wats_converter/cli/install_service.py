@@ -42,7 +42,7 @@ from wats_converter.pipeline.slot import build_slots
 )
 @click.option("--exe", help="The wats-converter executable the service runs (default: this one).")
 @click.option("--print", "just_print", is_flag=True, help="Print the unit instead of writing it.")
-def install_service(
+def install_service(  # noqa: PLR0913 - click passes one parameter per command-line option
     config_path: Path,
     system_wide: bool,
     run_as: str | None,
@@ -75,12 +75,10 @@ def install_service(
     text = systemd.unit_text(
         exe,
         str(config_path),
-        str(config_path.parent),
         user=run_as,
         group=group,
         system=system_wide,
         folders=[str(f) for f in service_folders(config)],
-        env_file=str(env_file),
     )
     if just_print:
         click.echo(text, nl=False)

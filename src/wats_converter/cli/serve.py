@@ -36,7 +36,7 @@ from wats_converter.server.store import ReportStore
     help="JSON fault plan to apply to the next report posts (implies nothing else).",
 )
 @click.option("--max-body-mb", default=10.0, show_default=True, help="Largest request body.")
-def serve(
+def serve(  # noqa: PLR0913 - click passes one parameter per command-line option
     host: str,
     port: int,
     db_path: Path,
@@ -52,18 +52,7 @@ def serve(
             faults.load(FaultPlan.validate_json(faults_path.read_bytes()))
         except ValidationError as exc:
             fail(f"{faults_path}: bad fault plan: {exc}", EXIT_USAGE)
-    asyncio.run(_serve(ReportStore(db_path), host, port, token, admin, faults, max_body_mb))
-
-
-async def _serve(
-    store: ReportStore,
-    host: str,
-    port: int,
-    token: str | None,
-    admin: bool,
-    faults: Faults,
-    max_body_mb: float,
-) -> None:
+    store = ReportStore(db_path)
     server = LocalServer(
         store,
         token=token,
@@ -71,6 +60,12 @@ async def _serve(
         faults=faults,
         max_body_bytes=int(max_body_mb * 1024 * 1024),
     )
+    asyncio.run(_serve(server, host, port))
+    store.close()
+
+
+async def _serve(server: LocalServer, host: str, port: int) -> None:
+    """Serve on `host:port` until SIGINT or SIGTERM."""
     try:
         url = await server.start(host, port)
     except OSError as exc:
@@ -83,4 +78,3 @@ async def _serve(
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     await server.stop()
-    store.close()

@@ -110,7 +110,7 @@ class Step(WsjfModel):
         seq = SeqCall(name=name, path=path, version=version)
         return self._add(name, step, seqCall=seq, steps=[])
 
-    def add_numeric_step(
+    def add_numeric_step(  # noqa: PLR0913 - public API, pinned by tests/test_public_api.py
         self,
         name: str,
         value: float | None,
@@ -137,10 +137,10 @@ class Step(WsjfModel):
         `meas_status` sets the measurement's (P F S) and `status=` the step's (P F D S E T).
         Other keywords (`group`, `totTime`, `reportText`, ...) are `Step` fields.
         """
-        meas, note = _numeric(None, value, low, high, comp, unit, meas_status)
+        meas, note = _numeric(None, value, (comp, low, high), unit, meas_status)
         return self._add(name, _noted(step, note), numericMeas=[meas])
 
-    def add_numeric_measurement(
+    def add_numeric_measurement(  # noqa: PLR0913 - public API, pinned by tests/test_public_api.py
         self,
         name: str | None,
         value: float | None,
@@ -155,7 +155,7 @@ class Step(WsjfModel):
 
         Limits, operator and NaN are handled as in `add_numeric_step`.
         """
-        meas, note = _numeric(name, value, low, high, comp, unit, meas_status)
+        meas, note = _numeric(name, value, (comp, low, high), unit, meas_status)
         if note:
             self.reportText = f"{self.reportText}\n{note}" if self.reportText else note
         self.numericMeas = _appended(self.numericMeas, meas)
@@ -235,7 +235,7 @@ class Step(WsjfModel):
         popup = MessagePopup(response=response, button=button)
         return self._add(name, {**step, "status": status}, messagePopup=popup)
 
-    def set_chart(
+    def set_chart(  # noqa: PLR0913 - public API, pinned by tests/test_public_api.py
         self,
         series: Iterable[tuple[str, Iterable[float], Iterable[float] | None]],
         *,
@@ -469,18 +469,20 @@ def _appended(items: list[M] | None, item: M) -> list[M]:
     return items
 
 
+GivenLimits = tuple[str | CompOp | None, float | None, float | None]
+"""`(comp, low, high)` as a converter gives them; `numeric_limits` makes them the schema's."""
+
+
 def _numeric(
     name: str | None,
     value: float | None,
-    low: float | None,
-    high: float | None,
-    comp: str | CompOp | None,
+    given: GivenLimits,
     unit: str | None,
     status: MeasStatus | None,
 ) -> tuple[NumericMeas, str | None]:
     """The measurement, and a note for the step when the reading was NaN."""
     where = f"measurement {name or ''}".strip()
-    op, low, high = numeric_limits(comp, low, high, where)
+    op, low, high = numeric_limits(*given, where)
     note = None
     if value is not None and math.isnan(value):
         value = None
