@@ -45,6 +45,7 @@ from wats_converter.converters.loading import (
     known_converter_names,
     use_converter_paths,
 )
+from wats_converter.converters.registry import build_slots, folder_patterns, watch_summary
 from wats_converter.embedded import ADDRESS_FILE, load_address
 from wats_converter.errors import (
     ConfigError,
@@ -55,7 +56,6 @@ from wats_converter.errors import (
 from wats_converter.logs import setup_logging
 from wats_converter.pipeline.conversion import convert_path
 from wats_converter.pipeline.scanner import ScanStats, Unmatched, output_folders, scan
-from wats_converter.pipeline.slot import build_slots, folder_patterns, watch_summary
 from wats_converter.progress import PeriodicSummary, TerminalBar
 from wats_converter.server.app import LocalServer
 from wats_converter.server.faults import FaultPlan, Faults

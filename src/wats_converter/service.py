@@ -21,6 +21,12 @@ from typing import Any
 from wats_converter import systemd
 from wats_converter.admin import RETRY_REQUEST, count_error_files
 from wats_converter.config import EMBEDDED, Config, ensure_folders
+from wats_converter.converters.registry import (
+    ConverterSlot,
+    build_slots,
+    folder_patterns,
+    watch_summary,
+)
 from wats_converter.embedded import (
     ADDRESS_FILE,
     EmbeddedAddress,
@@ -35,18 +41,12 @@ from wats_converter.pipeline.delivery import Delivery
 from wats_converter.pipeline.post_process import PostProcessor
 from wats_converter.pipeline.runners import ProcessRunner, Runner, ThreadRunner
 from wats_converter.pipeline.scanner import DirMemo, ScanStats, Unmatched, output_folders, scan
-from wats_converter.pipeline.slot import (
-    ConverterSlot,
-    build_slots,
-    folder_patterns,
-    watch_summary,
-)
-from wats_converter.pipeline.stats import ServiceStats
 from wats_converter.pipeline.watcher import FileWatcher
 from wats_converter.pipeline.work_queue import WorkQueue
 from wats_converter.pipeline.worker_pool import WorkerPool
 from wats_converter.server.app import LocalServer
 from wats_converter.server.store import ReportStore
+from wats_converter.stats import ServiceStats
 from wats_converter.storage.durable import TMP_SUFFIX, temp_path
 from wats_converter.storage.instance_lock import InstanceLock, WatchFolderClaims
 from wats_converter.storage.journal import Journal

@@ -36,7 +36,7 @@ from wats_converter.errors import ReportRejected, ServerUnavailable, SubmissionP
 from wats_converter.failpoints import failpoint
 from wats_converter.logs import file_fields
 from wats_converter.pipeline.error_folder import ErrorInfo, quarantine
-from wats_converter.pipeline.stats import ServiceStats
+from wats_converter.stats import ServiceStats
 from wats_converter.storage.durable import TMP_SUFFIX, fsync_dir, write_atomic
 from wats_converter.wats_client import WatsClient
 

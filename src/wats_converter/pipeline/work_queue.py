@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from wats_converter.pipeline.slot import ConverterSlot
+from wats_converter.converters.registry import ConverterSlot
 
 
 @dataclass(slots=True)

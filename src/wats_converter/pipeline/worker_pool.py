@@ -18,6 +18,7 @@ from pathlib import Path
 
 from wats_converter.config import Config
 from wats_converter.converters.api import RetryLater, SkipFile
+from wats_converter.converters.registry import ConverterSlot, folder_patterns
 from wats_converter.errors import (
     ConversionTimedOut,
     FileIncomplete,
@@ -29,18 +30,17 @@ from wats_converter.failpoints import failpoint
 from wats_converter.logs import file_fields
 from wats_converter.pipeline.delivery import Delivery
 from wats_converter.pipeline.error_folder import ErrorInfo, quarantine
-from wats_converter.pipeline.identity import (
+from wats_converter.pipeline.post_process import PostProcessor
+from wats_converter.pipeline.runners import Converted, Runner, WorkerCrashed
+from wats_converter.pipeline.work_queue import WorkItem, WorkQueue
+from wats_converter.stats import ServiceStats
+from wats_converter.storage.durable import is_storage_error
+from wats_converter.storage.identity import (
     FileIdentity,
     SourceReplaced,
     held_open_for_writing,
     identity_of,
 )
-from wats_converter.pipeline.post_process import PostProcessor
-from wats_converter.pipeline.runners import Converted, Runner, WorkerCrashed
-from wats_converter.pipeline.slot import ConverterSlot, folder_patterns
-from wats_converter.pipeline.stats import ServiceStats
-from wats_converter.pipeline.work_queue import WorkItem, WorkQueue
-from wats_converter.storage.durable import is_storage_error
 from wats_converter.storage.journal import Journal
 
 log = logging.getLogger(__name__)
