@@ -18,7 +18,7 @@ from pathlib import Path
 
 from wats_converter.config import Config
 from wats_converter.converters.api import RetryLater, SkipFile
-from wats_converter.converters.registry import ConverterSlot, folder_patterns
+from wats_converter.converters.registry import ConverterSlot, folder_patterns, route
 from wats_converter.errors import (
     ConversionTimedOut,
     FileIncomplete,
@@ -96,7 +96,7 @@ class WorkerPool:
     def offer(self, path: Path, delay_s: float = 0.0, slot: ConverterSlot | None = None) -> bool:
         """A hint that `path` may be new or changed; queue it if a converter claims it (`slot`:
         the one a scan already found)."""
-        slot = slot or next((s for s in self.slots if s.claims(path)), None)
+        slot = slot or route(self.slots, path)
         if slot is None:
             return False
         queued = self.queue.put_nowait(path, slot, delay_s)
@@ -156,7 +156,7 @@ class WorkerPool:
         if item.slot.shared_with:
             # the converter was chosen by the file's first bytes when it was queued; a file
             # created empty and then written (or replaced) may now be another converter's
-            chosen = next((s for s in self.slots if s.claims(path)), None)
+            chosen = route(self.slots, path)
             if chosen is None:
                 return None  # no converter recognises it now: the scan reports it
             item.slot = chosen
