@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import shutil
 import time
@@ -361,10 +362,11 @@ class WorkerPool:
         info = ErrorInfo.from_exception(
             exc,
             file=item.path,
-            converter=item.slot.converter.display_name,
+            converter=item.slot.name,
             hint=ERROR_HINTS.get(type(exc).__name__, DEFAULT_HINT),
             attempts=attempts,
         )
+        info = dataclasses.replace(info, converter_class=item.slot.converter.display_name)
         try:
             moved = await asyncio.to_thread(
                 quarantine, item.path, self._error_folder(item.slot), info
@@ -402,7 +404,7 @@ class WorkerPool:
         info = ErrorInfo.from_exception(
             exc,
             file=path,
-            converter="",
+            converter=slot.name,  # the entry whose `unmatched: error` moved it
             hint=ERROR_HINTS["NoConverterFound"],
             with_traceback=False,
         )
