@@ -152,6 +152,10 @@ class Config(Strict):
     conversion_timeout_s: float = Field(default=120.0, gt=0)
     settle_s: float = Field(default=2.0, ge=0)  # plus: not while open for writing (Linux)
     scan_interval_s: float = Field(default=10.0, gt=0)
+    shutdown_grace_s: float = Field(default=10.0, ge=0)
+    """On a stop, how long files in work and reports being sent may take to finish (their POST
+    answered, the source post-processed) before they are cancelled; what is cancelled stays on
+    disk and is converted or sent again by the next start."""
     min_free_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
     retry: RetryConfig = RetryConfig()
     health: HealthConfig = HealthConfig()

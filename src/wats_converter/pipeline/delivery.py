@@ -36,7 +36,7 @@ from wats_converter.errors import ReportRejected, ServerUnavailable, SubmissionP
 from wats_converter.failpoints import failpoint
 from wats_converter.logs import file_fields
 from wats_converter.pipeline.error_folder import ErrorInfo, quarantine
-from wats_converter.pipeline.stats import ServiceStats
+from wats_converter.stats import ServiceStats
 from wats_converter.storage.durable import TMP_SUFFIX, fsync_dir, write_atomic
 from wats_converter.wats_client import WatsClient
 
@@ -143,6 +143,9 @@ class Delivery:
         self._paused = asyncio.Event()  # set while paused
         self._idle = asyncio.Event()
         self._idle.set()
+        self._stopping = False  # a stop: start no new send
+        self._quiet = asyncio.Event()  # set while no send from pending/ is in flight
+        self._quiet.set()
 
     # -- intake ------------------------------------------------------------------------------
 
@@ -329,6 +332,15 @@ class Delivery:
         self._wake.set()
         return len(self._items)
 
+    def stop_sending(self) -> None:
+        """Start no new send from pending/ (a stop): those in flight finish, the rest wait."""
+        self._stopping = True
+        self._wake.set()
+
+    async def wait_sends_done(self) -> None:
+        """Until no send from pending/ is in flight."""
+        await self._quiet.wait()
+
     # -- sending -----------------------------------------------------------------------------
 
     async def run(self) -> None:
@@ -349,6 +361,8 @@ class Delivery:
                 self._backoff(item, None)
             finally:
                 self._inflight.discard(item.report_id)
+                if not self._inflight:
+                    self._quiet.set()
                 self._wake.set()
 
     async def _next_due(self) -> PendingReport:
@@ -366,7 +380,7 @@ class Delivery:
 
     def _pick(self, now: float) -> tuple[PendingReport | None, float | None]:
         """The next report to send, or how long to wait (None: until woken)."""
-        if self.paused:
+        if self.paused or self._stopping:
             return None, None
         gated = self._gate_until > now
         outage = self._in_outage()
@@ -382,6 +396,7 @@ class Delivery:
                 return None, max(self._gate_until, due_at) - now
             heapq.heappop(self._heap)
             self._inflight.add(report_id)
+            self._quiet.clear()
             self._probing = outage
             return item, None
         return None, None

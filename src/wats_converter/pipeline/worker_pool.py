@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import shutil
 import time
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from wats_converter.config import Config
 from wats_converter.converters.api import RetryLater, SkipFile
+from wats_converter.converters.registry import ConverterSlot, folder_patterns, route
 from wats_converter.errors import (
     ConversionTimedOut,
     FileIncomplete,
@@ -29,18 +31,17 @@ from wats_converter.failpoints import failpoint
 from wats_converter.logs import file_fields
 from wats_converter.pipeline.delivery import Delivery
 from wats_converter.pipeline.error_folder import ErrorInfo, quarantine
-from wats_converter.pipeline.identity import (
+from wats_converter.pipeline.post_process import PostProcessor
+from wats_converter.pipeline.runners import Converted, Runner, WorkerCrashed
+from wats_converter.pipeline.work_queue import WorkItem, WorkQueue
+from wats_converter.stats import ServiceStats
+from wats_converter.storage.durable import is_storage_error
+from wats_converter.storage.identity import (
     FileIdentity,
     SourceReplaced,
     held_open_for_writing,
     identity_of,
 )
-from wats_converter.pipeline.post_process import PostProcessor
-from wats_converter.pipeline.runners import Converted, Runner, WorkerCrashed
-from wats_converter.pipeline.slot import ConverterSlot, folder_patterns
-from wats_converter.pipeline.stats import ServiceStats
-from wats_converter.pipeline.work_queue import WorkItem, WorkQueue
-from wats_converter.storage.durable import is_storage_error
 from wats_converter.storage.journal import Journal
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,7 @@ class WorkerPool:
     def offer(self, path: Path, delay_s: float = 0.0, slot: ConverterSlot | None = None) -> bool:
         """A hint that `path` may be new or changed; queue it if a converter claims it (`slot`:
         the one a scan already found)."""
-        slot = slot or next((s for s in self.slots if s.claims(path)), None)
+        slot = slot or route(self.slots, path)
         if slot is None:
             return False
         queued = self.queue.put_nowait(path, slot, delay_s)
@@ -156,7 +157,7 @@ class WorkerPool:
         if item.slot.shared_with:
             # the converter was chosen by the file's first bytes when it was queued; a file
             # created empty and then written (or replaced) may now be another converter's
-            chosen = next((s for s in self.slots if s.claims(path)), None)
+            chosen = route(self.slots, path)
             if chosen is None:
                 return None  # no converter recognises it now: the scan reports it
             item.slot = chosen
@@ -361,10 +362,11 @@ class WorkerPool:
         info = ErrorInfo.from_exception(
             exc,
             file=item.path,
-            converter=item.slot.converter.display_name,
+            converter=item.slot.name,
             hint=ERROR_HINTS.get(type(exc).__name__, DEFAULT_HINT),
             attempts=attempts,
         )
+        info = dataclasses.replace(info, converter_class=item.slot.converter.display_name)
         try:
             moved = await asyncio.to_thread(
                 quarantine, item.path, self._error_folder(item.slot), info
@@ -402,7 +404,7 @@ class WorkerPool:
         info = ErrorInfo.from_exception(
             exc,
             file=path,
-            converter="",
+            converter=slot.name,  # the entry whose `unmatched: error` moved it
             hint=ERROR_HINTS["NoConverterFound"],
             with_traceback=False,
         )
