@@ -27,7 +27,7 @@ from wats_converter.errors import (
 )
 from wats_converter.failpoints import failpoint
 from wats_converter.logs import file_fields
-from wats_converter.pipeline.delivery import Delivery
+from wats_converter.pipeline.delivery import Delivery, Origin
 from wats_converter.pipeline.error_folder import ErrorInfo, quarantine
 from wats_converter.pipeline.identity import (
     FileIdentity,
@@ -256,10 +256,7 @@ class WorkerPool:
         path, slot = item.path, item.slot
         try:
             sent = await self.pending.deliver(
-                converted.reports,
-                error_folder=self._error_folder(slot),
-                source=str(path),
-                converter=slot.name,
+                converted.reports, Origin(str(path), slot.name, self._error_folder(slot))
             )
         except StorageError as exc:
             self._storage_blocked(str(exc))
