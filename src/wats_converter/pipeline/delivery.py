@@ -34,20 +34,22 @@ from wats_converter.errors import (
     ServerUnavailable,
     StorageError,
     SubmissionPaused,
-    SubmitError,
 )
 from wats_converter.failpoints import failpoint
-from wats_converter.logs import file_fields
-from wats_converter.pipeline.error_folder import ErrorInfo, quarantine
+from wats_converter.pipeline.concurrency import AdaptiveLimit, HandOff
+from wats_converter.pipeline.error_folder import quarantine
 from wats_converter.pipeline.id_locks import IdLocks
 from wats_converter.pipeline.retry_schedule import PendingReport, RetrySchedule
-from wats_converter.pipeline.server_gate import Outcome, ServerGate
+from wats_converter.pipeline.server_gate import Attempt, Outcome, ServerGate
 from wats_converter.pipeline.stats import ServiceStats
 from wats_converter.storage.outbox import Outbox, OutboxEntry
 from wats_converter.wats_client import WatsClient
 
 __all__ = ["Delivery", "Origin", "Outcome", "PendingReport"]
 log = logging.getLogger(__name__)
+HANDOFF_PER_CONNECTION = 2
+"""Reports handed over and not yet sent, per POST that may be in flight: enough to keep every
+connection busy while the workers convert the next files, few enough to bound memory."""
 REJECTED_HINT = (
     "The server refused this report and will refuse it again. Fix the source file or the "
     "converter, then drop the file in again (or `errors requeue`)."
@@ -64,18 +66,11 @@ class Origin:
     """None: the service's default error folder."""
 
 
-@dataclass(frozen=True)
-class Attempt:
-    """One POST, classified."""
-
-    outcome: Outcome
-    error: SubmitError | None = None
-
-
 class Delivery:
     """Submits reports, keeps the ones the server did not take in the outbox, retries them.
 
-    At most `client.max_connections` POSTs are in flight at once (one sender each).
+    POSTs in flight (direct and from the outbox together) are bounded by an adaptive limit
+    (`concurrency.AdaptiveLimit`) of at most `client.max_connections`.
     """
 
     def __init__(
@@ -99,6 +94,8 @@ class Delivery:
         self.gate = ServerGate(client, retry, stats, clock)
         self.gate.on_release = self.schedule.all_due
         self._ids = IdLocks()
+        self.limit = AdaptiveLimit(client.max_connections, clock)
+        self._handoff = HandOff(HANDOFF_PER_CONNECTION * client.max_connections)
         # wall-clock time on this clock: report ages survive a restart, tests can advance them
         self._epoch = time.time() - clock.now()
 
@@ -132,6 +129,14 @@ class Delivery:
                 await self._spool(unsent, origin, failed)
         return len(reports) - len(unsent)
 
+    async def hand_over(
+        self, reports: list[tuple[str, bytes]], origin: Origin = Origin()
+    ) -> asyncio.Future[int]:
+        """`deliver` without waiting for it: returns once delivery has room for the reports
+        (a caller waits while too many await sending), with a future of `deliver`'s result:
+        the caller post-processes the source when it is done."""
+        return await self._handoff.submit(lambda: self.deliver(reports, origin))
+
     def _direct_ok(self, report_id: str) -> bool:
         """Send straight away unless the gate holds sends back; and never past an older body of
         the same report that is still pending (it would overwrite the newer one later)."""
@@ -150,24 +155,33 @@ class Delivery:
         return attempt
 
     async def _attempt(self, report_id: str, body: bytes) -> Attempt:
-        """One POST, timed, its outcome classified and told to the gate (the one place)."""
+        """One POST under the concurrency limit, timed, its outcome classified and told to the
+        gate (the one place)."""
+        slot = await self.limit.acquire()
         started = time.monotonic()
+        attempt: Attempt | None = None
         try:
-            await self.client.submit(body, report_id)
-            attempt = Attempt(Outcome.ACCEPTED)
-        except ServerUnavailable as exc:
-            attempt = Attempt(Outcome.UNAVAILABLE, exc)
-        except ReportRejected as exc:
-            attempt = Attempt(Outcome.REJECTED, exc)
-        except SubmissionPaused as exc:
-            attempt = Attempt(Outcome.PAUSED, exc)
+            attempt = await self._post(report_id, body)
         finally:
             self.stats.submit_seconds.observe(time.monotonic() - started)
+            unavailable = attempt is None or attempt.outcome is Outcome.UNAVAILABLE
+            self.limit.release(slot, backpressure=unavailable, answered=attempt is not None)
         if attempt.outcome is Outcome.ACCEPTED:
             failpoint("after_2xx")
             self.stats.submitted += 1
-        self.gate.note(attempt.outcome, attempt.error, len(self._items))
+        self.gate.note(attempt, len(self._items))
         return attempt
+
+    async def _post(self, report_id: str, body: bytes) -> Attempt:
+        try:
+            await self.client.submit(body, report_id)
+        except ServerUnavailable as exc:
+            return Attempt(Outcome.UNAVAILABLE, exc)
+        except ReportRejected as exc:
+            return Attempt(Outcome.REJECTED, exc)
+        except SubmissionPaused as exc:
+            return Attempt(Outcome.PAUSED, exc)
+        return Attempt(Outcome.ACCEPTED)
 
     def _pending(self, report_id: str, origin: Origin) -> PendingReport:
         item = self._items.get(report_id)
@@ -218,23 +232,11 @@ class Delivery:
         self._adopt(self.outbox.recover())
         return len(self._items)
 
-    def _adopt(self, entries: list[OutboxEntry]) -> int:
-        adopted = 0
+    def _adopt(self, entries: list[OutboxEntry]) -> None:
         for entry in entries:
-            if entry.report_id in self._items:
-                continue
-            item = PendingReport(
-                entry.report_id,
-                self.outbox.body_path(entry.report_id),
-                Path(entry.error_folder) if entry.error_folder else self.error_folder,
-                entry.source,
-                entry.converter,
-                attempts=entry.attempts,
-                first_seen=entry.first_seen,
-            )
-            self.schedule.schedule(item)
-            adopted += 1
-        return adopted
+            if entry.report_id not in self._items:
+                path = self.outbox.body_path(entry.report_id)
+                self.schedule.schedule(PendingReport.of(entry, path, self.error_folder))
 
     # -- state -------------------------------------------------------------------------------
 
@@ -270,9 +272,10 @@ class Delivery:
     # -- sending from the outbox -------------------------------------------------------------
 
     async def run(self) -> None:
-        """Send pending reports, one sender per client connection, and probe while paused,
-        for ever (cancel to stop: the probe stops with it)."""
+        """Deliver handed-over reports, send pending ones (one sender per client connection)
+        and probe while paused, for ever (cancel to stop: all of it stops with it)."""
         async with asyncio.TaskGroup() as group:
+            group.create_task(self._handoff.run())
             group.create_task(self.gate.run())
             for _ in range(self.client.max_connections):
                 group.create_task(self._sender())
@@ -356,7 +359,7 @@ class Delivery:
             "submitted report %s%s",
             item.report_id,
             f" ({item.source})" if item.source else "",
-            extra=_fields(item, "submitted"),
+            extra=item.log_fields("submitted"),
         )
 
     async def _reject(self, item: PendingReport, exc: ReportRejected) -> None:
@@ -364,19 +367,13 @@ class Delivery:
         cannot be done now, it stays pending and is tried again after a backoff."""
         self.stats.rejected += 1
         self.stats.last_error = f"report {item.report_id} rejected: {exc}"
-        info = ErrorInfo(
-            file=item.path.name,
-            converter=item.converter,
-            error_type=type(exc).__name__,
-            exception=str(exc),
-            attempts=item.attempts + 1,
-            report_id=item.report_id,
-            source_folder=item.source or None,
-            hint=REJECTED_HINT,
-        )
         try:
             moved = await asyncio.to_thread(
-                quarantine, item.path, item.error_folder, info, name=f"{item.report_id}.json"
+                quarantine,
+                item.path,
+                item.error_folder,
+                item.rejection(exc, REJECTED_HINT),
+                name=f"{item.report_id}.json",
             )
         except (OSError, StorageError) as err:
             log.error(
@@ -395,16 +392,6 @@ class Delivery:
             item.report_id,
             exc,
             moved,
-            extra=_fields(item, "rejected"),
+            extra=item.log_fields("rejected"),
         )
         self.schedule.forget(item)
-
-
-def _fields(item: PendingReport, outcome: str) -> dict[str, object]:
-    """The structured log fields of a pending report's outcome."""
-    return file_fields(
-        file=item.source or None,
-        converter=item.converter or None,
-        report_id=item.report_id,
-        outcome=outcome,
-    )

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from wats_converter.clock import Clock
 from wats_converter.config import RetryConfig
+from wats_converter.logs import file_fields
+from wats_converter.pipeline.error_folder import ErrorInfo
 from wats_converter.storage.outbox import OutboxEntry
 
 
@@ -35,11 +37,46 @@ class PendingReport:
     generation: int = 0
     """Bumped when a newer body of the same report is spooled while this one waits."""
 
+    @classmethod
+    def of(cls, entry: OutboxEntry, path: Path, default_error_folder: Path) -> PendingReport:
+        """A report found in the outbox at `path`, with its persisted metadata."""
+        return cls(
+            entry.report_id,
+            path,
+            Path(entry.error_folder) if entry.error_folder else default_error_folder,
+            entry.source,
+            entry.converter,
+            attempts=entry.attempts,
+            first_seen=entry.first_seen,
+        )
+
     def entry(self, default_error_folder: Path) -> OutboxEntry:
         """Its persisted metadata."""
         folder = "" if self.error_folder == default_error_folder else str(self.error_folder)
         return OutboxEntry(
             self.report_id, self.source, self.converter, folder, self.first_seen, self.attempts
+        )
+
+    def rejection(self, exc: Exception, hint: str) -> ErrorInfo:
+        """The `.error` of this report once the server refused it."""
+        return ErrorInfo(
+            file=self.path.name,
+            converter=self.converter,
+            error_type=type(exc).__name__,
+            exception=str(exc),
+            attempts=self.attempts + 1,
+            report_id=self.report_id,
+            source_folder=self.source or None,
+            hint=hint,
+        )
+
+    def log_fields(self, outcome: str) -> dict[str, object]:
+        """The structured log fields of this report's outcome."""
+        return file_fields(
+            file=self.source or None,
+            converter=self.converter or None,
+            report_id=self.report_id,
+            outcome=outcome,
         )
 
 

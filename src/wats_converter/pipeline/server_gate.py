@@ -14,11 +14,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 
 from wats_converter.clock import Clock
 from wats_converter.config import RetryConfig
-from wats_converter.errors import ServerUnavailable, SubmissionPaused
+from wats_converter.errors import ServerUnavailable, SubmissionPaused, SubmitError
 from wats_converter.pipeline.retry_schedule import backoff_s
 from wats_converter.pipeline.stats import ServiceStats
 from wats_converter.wats_client import WatsClient
@@ -38,6 +39,14 @@ class Outcome(StrEnum):
     """Refused, timed out, 5xx, 429: try again later."""
     PAUSED = "paused"
     """The server refuses this client (401, 403, 404, TLS): stop until the probe succeeds."""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One POST, classified."""
+
+    outcome: Outcome
+    error: SubmitError | None = None
 
 
 class ServerGate:
@@ -88,8 +97,9 @@ class ServerGate:
         """An operator asked to send now: forget the backoff gate."""
         self.held_until = 0.0
 
-    def note(self, outcome: Outcome, error: Exception | None, pending: int) -> None:
+    def note(self, attempt: Attempt, pending: int) -> None:
         """Learn from one send's outcome (`pending`: how many reports wait, for the log)."""
+        outcome, error = attempt.outcome, attempt.error
         self.stats.submit_attempts[outcome] += 1
         self.stats.last_submit_at = time.time()
         if outcome is Outcome.UNAVAILABLE:
