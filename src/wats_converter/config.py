@@ -45,7 +45,10 @@ class ServerConfig(Strict):
     token_env: str | None = None
     connect_timeout_s: float = Field(default=10.0, gt=0)
     timeout_s: float = Field(default=60.0, gt=0)
-    max_concurrent: int = Field(default=4, ge=1, le=64)
+    max_concurrent: int = Field(default=64, ge=1, le=256)
+    """The most reports in flight to the server at once. Delivery adapts below it (starting at
+    4, growing while answers come back as fast as before, shrinking when they slow down or the
+    server answers 429/503); one keep-alive connection each."""
     verify_tls: bool = True
 
     @field_validator("url")

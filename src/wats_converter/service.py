@@ -136,7 +136,7 @@ class Service:
             connect_timeout_s=self.config.server.connect_timeout_s,
             timeout_s=self.config.server.timeout_s,
             verify_tls=self.config.server.verify_tls,
-            max_connections=self.config.server.max_concurrent * 2,
+            max_connections=self.config.server.max_concurrent,
         )
         journal = Journal(self.state_dir / JOURNAL_FILE)
         runner: Runner = (
@@ -169,7 +169,6 @@ class Service:
             retry=cfg.retry,
             error_folder=cfg.error_folder,
             stats=self.stats,
-            max_concurrent=cfg.server.max_concurrent,
         )
         queue = WorkQueue()
         pool = WorkerPool(
