@@ -106,6 +106,7 @@ def test_report_api() -> None:
 
 def test_testing_api() -> None:
     assert set(testing.__all__) == {
+        "FakeRunner",
         "ManualClock",
         "ServerProcess",
         "ServerThread",

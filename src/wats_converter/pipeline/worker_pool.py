@@ -82,6 +82,9 @@ class WorkerPool:
         self.slots = list(slots)
         self._unfinished: set[Path] = set()
         self.queue = queue
+        # the queue's clock: settle times, delays and the disk-space cadence are timed on the
+        # clock the queue schedules by (file ages compare mtimes with the wall clock)
+        self.clock = queue.clock
         self.runner = runner
         self.pending = pending
         self.post = post_processor
@@ -126,7 +129,7 @@ class WorkerPool:
         key = await self._ready(item)
         if key is None:
             return
-        started = time.monotonic()
+        started = self.clock.now()
         converted = await self._convert(item, key)
         if converted is None:
             return
@@ -149,8 +152,8 @@ class WorkerPool:
         if self._delivered.get(path) == key:
             await self._post_process(item, key)  # reports are safe; only the source is left
             return None
-        if item.slot.keeps and self.journal.is_kept(path, key.key):
-            return None
+        if self.journal.is_kept(path, key.key):
+            return None  # kept by KEEP, or skipped by its converter: never again until it changes
         if not self._settled(item, key):
             return None
         if item.slot.shared_with:
@@ -178,7 +181,7 @@ class WorkerPool:
         """Whether the file has not been written for `settle_s`: by its mtime, or, when the
         mtime cannot be trusted (in the future: a share's or a station's skewed clock), by
         having seen it unchanged for that long. Otherwise it is queued again for later."""
-        path, settle, now = item.path, self.config.settle_s, time.monotonic()
+        path, settle, now = item.path, self.config.settle_s, self.clock.now()
         seen = self._unchanged_since.get(path)
         if seen is None or seen[0] != key:
             seen = (key, now)
@@ -265,7 +268,7 @@ class WorkerPool:
             self._storage_blocked(str(exc))
             self._later(item, STORAGE_RETRY_S)
             return
-        elapsed = time.monotonic() - started
+        elapsed = self.clock.now() - started
         self.stats.storage_blocked = ""
         self.stats.counts(slot.name).converted += 1
         self.stats.conversion_seconds.observe(elapsed)
@@ -440,7 +443,7 @@ class WorkerPool:
         self.stats.storage_blocked = why
 
     def _enough_space(self) -> bool:
-        now = time.monotonic()
+        now = self.clock.now()
         if now - self._space_checked >= FREE_SPACE_CHECK_S:
             self._space_checked = now
             with contextlib.suppress(OSError):
