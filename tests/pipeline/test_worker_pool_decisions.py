@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import time
 from collections.abc import AsyncIterator
@@ -26,7 +27,7 @@ from wats_converter.pipeline.scanner import ScanStats, Unmatched, scan
 from wats_converter.pipeline.slot import build_slots
 from wats_converter.pipeline.stats import ServiceStats
 from wats_converter.pipeline.work_queue import WorkQueue
-from wats_converter.pipeline.worker_pool import YOUNG_FILE_S, WorkerPool
+from wats_converter.pipeline.worker_pool import LOCKED_RETRY_S, YOUNG_FILE_S, WorkerPool
 from wats_converter.storage.journal import Journal
 from wats_converter.testing import (
     FakeRunner,
@@ -379,3 +380,17 @@ async def test_a_file_deleted_before_its_turn_is_forgotten_without_a_trace(
         assert st.runner.runs("gone.csv") == [] and st.runner.runs("kept.csv") == ["converted"]
         assert st.serials() == {"SN-KEPT": 1} and st.names(st.error) == set()
         assert st.queue.empty() and st.journal.attempts(gone) == 0
+
+
+async def test_a_file_that_cannot_be_read_now_is_retried_not_filed(
+    tmp_path: Path, server: ServerThread
+) -> None:
+    async with station(tmp_path, server) as st:
+        locked = PermissionError(errno.EACCES, "locked by the tester's software")
+        st.runner.script("busy.csv", locked)
+        st.pool.offer(st.drop("busy.csv", "SN-BUSY"))
+        await st.after()
+        assert st.names(st.error) == set() and st.pool.stats.storage_blocked == ""
+        await st.after(LOCKED_RETRY_S)
+        assert st.runner.runs("busy.csv") == ["PermissionError", "converted"]
+        assert st.serials() == {"SN-BUSY": 1}

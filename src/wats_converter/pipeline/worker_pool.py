@@ -82,8 +82,8 @@ class WorkerPool:
         self.slots = list(slots)
         self._unfinished: set[Path] = set()
         self.queue = queue
-        # the queue's clock: settle times, delays and the disk-space cadence are timed on the
-        # clock the queue schedules by (file ages compare mtimes with the wall clock)
+        # decisions run on the queue's clock, the one it schedules by (settle times, delays, the
+        # disk-space cadence); file ages compare mtimes with the wall clock, durations are real
         self.clock = queue.clock
         self.runner = runner
         self.pending = pending
@@ -129,7 +129,7 @@ class WorkerPool:
         key = await self._ready(item)
         if key is None:
             return
-        started = self.clock.now()
+        started = time.monotonic()
         converted = await self._convert(item, key)
         if converted is None:
             return
@@ -268,7 +268,7 @@ class WorkerPool:
             self._storage_blocked(str(exc))
             self._later(item, STORAGE_RETRY_S)
             return
-        elapsed = self.clock.now() - started
+        elapsed = time.monotonic() - started
         self.stats.storage_blocked = ""
         self.stats.counts(slot.name).converted += 1
         self.stats.conversion_seconds.observe(elapsed)
