@@ -1,136 +1,25 @@
 """The worker pool's decisions, in-process: real files and folders, the real journal, delivery to
-the real local server, a `FakeRunner` scripted per file and a `ManualClock`, so each branch is
-reached at once (the subprocess suites reach these only slowly, or not at all) and no test
-sleeps. Each test checks what a user would: the reports the server stored, where the file went,
-and what its `.error` says.
+the real local server, a `FakeRunner` scripted per file and a `ManualClock` (`pool_station`), so
+each branch is reached at once (the subprocess suites reach these only slowly, or not at all)
+and no test sleeps. Each test checks what a user would: the reports the server stored, where
+the file went, and what its `.error` says.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import errno
-import os
-import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+import sys
 from pathlib import Path
-from typing import Any
 
-from wats_converter.config import Config
+import pytest
+
+from tests.pipeline.pool_station import RELOOK_S, SETTLE_S, station
 from wats_converter.converters.api import RetryLater, SkipFile
 from wats_converter.errors import ConversionError
-from wats_converter.pipeline.delivery import Delivery
-from wats_converter.pipeline.error_folder import read_error
-from wats_converter.pipeline.post_process import PostProcessor
 from wats_converter.pipeline.scanner import ScanStats, Unmatched, scan
-from wats_converter.pipeline.slot import build_slots
-from wats_converter.pipeline.stats import ServiceStats
-from wats_converter.pipeline.work_queue import WorkQueue
-from wats_converter.pipeline.worker_pool import LOCKED_RETRY_S, YOUNG_FILE_S, WorkerPool
+from wats_converter.pipeline.worker_pool import LOCKED_RETRY_S, YOUNG_FILE_S
 from wats_converter.storage.journal import Journal
-from wats_converter.testing import (
-    FakeRunner,
-    ManualClock,
-    ServerThread,
-    TestFileGenerator,
-    station_config,
-)
-from wats_converter.wats_client import WatsClient
-
-SETTLE_S = 2.0
-# a settling file is looked at again settle_s after its mtime (a few real milliseconds before the
-# pool first saw it), then once more this soon, when it has been seen unchanged for settle_s
-RELOOK_S = 0.01
-
-
-@dataclass
-class Station:
-    """One worker pool wired as the service wires it, with time in the test's hands."""
-
-    config: Config
-    clock: ManualClock
-    queue: WorkQueue
-    runner: FakeRunner
-    pool: WorkerPool
-    journal: Journal
-    server: ServerThread
-
-    @property
-    def watch(self) -> Path:
-        return self.config.converters[0].watch_folder
-
-    @property
-    def done(self) -> Path:
-        folder = self.config.converters[0].done_folder
-        assert folder is not None
-        return folder
-
-    @property
-    def error(self) -> Path:
-        folder = self.config.converters[0].error_folder
-        assert folder is not None
-        return folder
-
-    def drop(self, name: str, sn: str, *, age_s: float = 60.0) -> Path:
-        """A station's result file, last written `age_s` ago (by the wall clock, as mtimes are)."""
-        path = self.watch / name
-        path.write_text(TestFileGenerator.csv_text(sn))
-        written = time.time() - age_s
-        os.utime(path, (written, written))
-        return path
-
-    async def after(self, seconds: float = 0.0) -> None:
-        """Let `seconds` pass, then wait until the workers have done all they can now."""
-        await self.clock.advance(seconds)
-        await self.queue.quiet()
-
-    def serials(self) -> dict[str, int]:
-        """The serial numbers the server stored, with how many reports each."""
-        return self.server.store.serial_counts()
-
-    def error_of(self, name: str) -> dict[str, Any]:
-        return read_error(self.error / f"{name}.error")
-
-    def names(self, folder: Path) -> set[str]:
-        return {p.name for p in folder.iterdir()} if folder.exists() else set()
-
-
-@contextlib.asynccontextmanager
-async def station(
-    folder: Path, server: ServerThread, journal: Journal | None = None, **top: Any
-) -> AsyncIterator[Station]:
-    config = station_config(
-        folder,
-        {"class_name": "CSVConverter", **top.pop("entry", {})},
-        server={"url": server.url, "token": server.token},
-        settle_s=SETTLE_S,
-        **top,
-    )
-    config.converters[0].watch_folder.mkdir(exist_ok=True)
-    slots = build_slots(config)
-    journal = journal or Journal(config.state_dir / "journal.sqlite")
-    clock, stats, runner = ManualClock(), ServiceStats(), FakeRunner([s.converter for s in slots])
-    client = WatsClient(server.url, server.token)
-    delivery = Delivery(
-        config.pending_folder,
-        client,
-        retry=config.retry,
-        error_folder=config.error_folder,
-        stats=stats,
-    )
-    delivery.recover()
-    queue = WorkQueue(clock)
-    post = PostProcessor(journal, config.archive_folder)
-    pool = WorkerPool(config, slots, queue, runner, delivery, post, journal, stats)
-    workers = asyncio.create_task(pool.run())
-    try:
-        yield Station(config, clock, queue, runner, pool, journal, server)
-    finally:
-        workers.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await workers
-        await client.aclose()
+from wats_converter.testing import FakeRunner, ServerThread, TestFileGenerator
 
 
 async def test_a_settled_file_is_converted_delivered_and_moved_to_done(
@@ -394,3 +283,20 @@ async def test_a_file_that_cannot_be_read_now_is_retried_not_filed(
         await st.after(LOCKED_RETRY_S)
         assert st.runner.runs("busy.csv") == ["PermissionError", "converted"]
         assert st.serials() == {"SN-BUSY": 1}
+
+
+@pytest.mark.skipif(
+    sys.platform != "linux", reason="open-for-writing is seen with Linux read leases only"
+)
+async def test_a_file_still_open_for_writing_waits_for_its_writer_to_close_it(
+    tmp_path: Path, server: ServerThread
+) -> None:
+    async with station(tmp_path, server) as st:
+        path = st.drop("open.csv", "SN-OPEN")
+        with path.open("a"):  # the tester has not closed it yet
+            st.pool.offer(path)
+            await st.after()
+            await st.after(SETTLE_S)
+            assert st.runner.calls == [] and st.names(st.watch) == {"open.csv"}
+        await st.after(SETTLE_S)
+        assert st.runner.runs("open.csv") == ["converted"] and st.serials() == {"SN-OPEN": 1}
