@@ -117,8 +117,15 @@ async def _both(config: Config, path: Path) -> dict[str, Any]:
         "thread_service_cpu_ms": _median(r[0]["service_cpu_ms"] for r in rounds),
         "process_service_cpu_ms": _median(r[1]["service_cpu_ms"] for r in rounds),
         "process_worker_cpu_ms": _median(r[1]["worker_cpu_ms"] for r in rounds),
+        # cores this session kept busy: what the scheduler gave it (see docs/performance.md)
+        "thread_cores_busy": _median(_busy(r[0]) for r in rounds),
+        "process_cores_busy": _median(_busy(r[1]) for r in rounds),
         "load_1min_before": load,
     }
+
+
+def _busy(rate: dict[str, float]) -> float:
+    return rate["files_per_s"] * (rate["service_cpu_ms"] + rate["worker_cpu_ms"]) / 1000
 
 
 def _median(values: Iterable[float]) -> float:
