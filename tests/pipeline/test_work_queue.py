@@ -7,7 +7,7 @@ from pathlib import Path
 
 from wats_converter.config import ConverterEntry
 from wats_converter.converters.builtin import CSVConverter
-from wats_converter.pipeline.slot import ConverterSlot
+from wats_converter.converters.registry import ConverterSlot
 from wats_converter.pipeline.work_queue import WorkQueue
 
 

@@ -22,8 +22,8 @@ from wats_converter.config import (
     load_config,
     missing_watch_folders,
 )
+from wats_converter.converters.registry import build_slots
 from wats_converter.errors import ConfigError, ServerUnavailable, SubmissionPaused
-from wats_converter.pipeline.slot import build_slots
 from wats_converter.wats_client import ServerProbe, WatsClient
 
 CLOCK_SKEW_WARN_S = 60.0

@@ -8,15 +8,15 @@ from pathlib import Path
 import click
 
 from wats_converter.cli.exits import EXIT_USAGE, fail
-from wats_converter.config import ConverterEntry, embedded_config, load_config
+from wats_converter.config import ConverterEntry, StationConfig, load_config
 from wats_converter.converters.api import ConverterBase, RetryLater, SkipFile
 from wats_converter.converters.builtin import BUILTIN_CONVERTERS
-from wats_converter.converters.content import Recognition, read_head
 from wats_converter.converters.loading import (
     build_converter,
     known_converter_names,
     use_converter_paths,
 )
+from wats_converter.converters.registry import build_slots, builtin_slots, choose
 from wats_converter.errors import ConfigError, WatsConverterError
 from wats_converter.pipeline.conversion import convert_path
 
@@ -59,51 +59,28 @@ def convert(file: Path, converter_name: str | None, config_path: Path | None, pr
 def pick_converter(
     file: Path, name: str | None, config_path: Path | None
 ) -> tuple[ConverterBase, str]:
-    """The converter for `file` and why: by name; else the first whose extensions match and
-    that recognises the file's first bytes; else the first whose extensions match."""
-    if config_path is not None:
-        config = load_config(config_path)
+    """The converter for `file` and why: by name; else the one the service would give it
+    (`registry.choose`: with a config, its enabled converters and their patterns; without,
+    every built-in converter, those that recognise the file by content first)."""
+    config = load_config(config_path) if config_path is not None else None
+    if name is None:
+        slots = build_slots(config) if config is not None else builtin_slots()
+        choice = choose(slots, file.resolve())
+        return choice.slot.converter, choice.reason
+    if config is not None:
         use_converter_paths(config.converter_paths)
-        entries = list(config.converters)
+        entries = list(config.converters)  # a disabled one too, when named
     else:
-        config = embedded_config(Path("wats-data"))
         entries = [
             ConverterEntry(name=cls, class_name=cls, watch_folder=Path("."))
             for cls in BUILTIN_CONVERTERS
         ]
-    if name is not None:
-        named = [e for e in entries if name in (e.name, e.class_name)]
-        if not named:
-            raise ConfigError(_no_converter_named(name, entries, config_path))
-        entry = named[0]
-        return build_converter(entry, config.station, f"converter {entry.name!r}"), (
-            "named with --converter"
-        )
-    # as in a watch folder: a converter that recognises the file by content takes it before
-    # one that goes by the file name alone (SPEA's `.csv` logs are not CSVConverter's tables)
-    refusals: list[str] = []
-    by_name: ConverterBase | None = None
-    for entry in entries:
-        converter = build_converter(entry, config.station, f"converter {entry.name!r}")
-        if not converter.matches_file(file):
-            continue
-        if not converter.sniffs_content:
-            by_name = by_name or converter
-            continue
-        seen = converter.recognizes(read_head(file), file) or Recognition(True, "by name")
-        if seen.accepted:
-            return converter, seen.reason
-        refusals.append(f"{converter.display_name}: {seen.reason}")
-    if by_name is not None:
-        return by_name, f"the first converter for {file.suffix or 'its name'}"
-    if refusals:
-        raise ConfigError(
-            f"{file}: no converter recognises it ({'; '.join(refusals)}); pick one with --converter"
-        )
-    raise ConfigError(
-        f"{file}: no converter handles {file.suffix or 'files without extension'}; "
-        "pick one with --converter"
-    )
+    named = [e for e in entries if name in (e.name, e.class_name)]
+    if not named:
+        raise ConfigError(_no_converter_named(name, entries, config_path))
+    station = config.station if config is not None else StationConfig()
+    converter = build_converter(named[0], station, f"converter {named[0].name!r}")
+    return converter, "named with --converter"
 
 
 def _no_converter_named(name: str, entries: list[ConverterEntry], config: Path | None) -> str:

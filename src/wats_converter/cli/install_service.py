@@ -11,8 +11,8 @@ import click
 from wats_converter import systemd, winsw
 from wats_converter.cli.exits import EXIT_MISSING_FOLDERS, EXIT_USAGE, fail
 from wats_converter.config import Config, check_runnable, load_config, missing_watch_folders
+from wats_converter.converters.registry import build_slots
 from wats_converter.errors import ConfigError
-from wats_converter.pipeline.slot import build_slots
 
 
 @click.command("install-service")

@@ -15,9 +15,9 @@ from wats_converter import admin
 from wats_converter.cli.exits import EXIT_USAGE, fail
 from wats_converter.cli.options import config_options, load_or_fail
 from wats_converter.config import EMBEDDED, Config, check_runnable, load_config
+from wats_converter.converters.registry import watch_summary
 from wats_converter.errors import ConfigError, WatsConverterError
 from wats_converter.logs import setup_logging
-from wats_converter.pipeline.slot import watch_summary
 from wats_converter.progress import PeriodicSummary, TerminalBar
 from wats_converter.service import RunResult, Service
 

@@ -8,9 +8,9 @@ import click
 
 from wats_converter.cli.exits import EXIT_USAGE, fail
 from wats_converter.cli.options import config_options, load_or_fail
+from wats_converter.converters.registry import build_slots, folder_patterns
 from wats_converter.errors import ConfigError
 from wats_converter.pipeline.scanner import ScanStats, Unmatched, output_folders, scan
-from wats_converter.pipeline.slot import build_slots, folder_patterns
 
 
 @click.command()

@@ -25,9 +25,9 @@ from typing import Protocol
 
 from wats_converter.config import Config
 from wats_converter.converters.api import ConverterBase
+from wats_converter.converters.registry import build_slots
 from wats_converter.errors import ConversionTimedOut, WatsConverterError
 from wats_converter.pipeline.conversion import convert_path
-from wats_converter.pipeline.slot import build_slots
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from wats_converter.pipeline.slot import ConverterSlot
+from wats_converter.converters.registry import ConverterSlot
 
 
 @dataclass(slots=True)
@@ -40,6 +40,9 @@ class WorkQueue:
         self._again: dict[Path, tuple[ConverterSlot, float]] = {}
         self._seq = itertools.count()
         self._wake = asyncio.Event()
+        self._closed = False
+        self._idle = asyncio.Event()  # set while nothing is in work
+        self._idle.set()
 
     def put_nowait(self, path: Path, slot: ConverterSlot, delay_s: float = 0.0) -> bool:
         """Queue `path` (ready after `delay_s`); False if it is already queued or in work.
@@ -70,9 +73,14 @@ class WorkQueue:
         self._wake.set()
 
     async def get(self) -> WorkItem:
-        """The most urgent ready file (waits for one); it counts as in work until `done`."""
+        """The most urgent ready file (waits for one); it counts as in work until `done`.
+
+        Once the queue is closed it hands out nothing more: a worker asking waits until it is
+        cancelled."""
         while True:
             self._wake.clear()
+            if self._closed:
+                await asyncio.Future()  # never done: the stop cancels the waiting worker
             self._promote()
             while self._ready:
                 _, seq, path = heapq.heappop(self._ready)
@@ -81,6 +89,7 @@ class WorkQueue:
                     continue  # stale heap entry
                 del self._items[path]
                 self._inflight.add(path)
+                self._idle.clear()
                 return item
             wait = self._delayed[0][0] - self.clock() if self._delayed else None
             # asyncio.timeout, not wait_for: no extra task per wait on this hot path
@@ -101,6 +110,17 @@ class WorkQueue:
         again = self._again.pop(path, None)
         if again is not None:
             self.put_nowait(path, *again)
+        if not self._inflight:
+            self._idle.set()
+
+    def close(self) -> None:
+        """Hand out no more files (a stop): those in work are finished, the rest stay on disk."""
+        self._closed = True
+        self._wake.set()
+
+    async def wait_idle(self) -> None:
+        """Until no file is in work."""
+        await self._idle.wait()
 
     def qsize(self) -> int:
         return len(self._items)
