@@ -113,6 +113,7 @@ def test_report_api() -> None:
 
 def test_testing_api() -> None:
     assert set(testing.__all__) == {
+        "FakeRunner",
         "ManualClock",
         "ServerProcess",
         "ServerThread",
@@ -371,6 +372,11 @@ REPORT_SURFACE = {
 
 
 TESTING_SURFACE = {
+    "FakeRunner.__init__": "(self, converters: 'Sequence[ConverterBase]') -> 'None'",
+    "FakeRunner.close": "(self) -> 'None'",
+    "FakeRunner.run": "(self, slot_index: 'int', path: 'Path', timeout_s: 'float') -> 'Converted'",
+    "FakeRunner.runs": "(self, name: 'str') -> 'list[str]'",
+    "FakeRunner.script": "(self, name: 'str', *outcomes: 'Outcome') -> 'None'",
     "ManualClock.__init__": "(self, start: 'float' = 1000.0) -> 'None'",
     "ManualClock.advance": "(self, seconds: 'float') -> 'None'",
     "ManualClock.now": "(self) -> 'float'",

@@ -84,6 +84,9 @@ class WorkerPool:
         self.slots = list(slots)
         self._unfinished: set[Path] = set()
         self.queue = queue
+        # decisions run on the queue's clock, the one it schedules by (settle times, delays, the
+        # disk-space cadence); file ages compare mtimes with the wall clock, durations are real
+        self.clock = queue.clock
         self.runner = runner
         self.pending = pending
         self.post = post_processor
@@ -176,8 +179,8 @@ class WorkerPool:
         if self._delivered.get(path) == key:
             await self._post_process(item, key)  # reports are safe; only the source is left
             return None
-        if item.slot.keeps and self.journal.is_kept(path, key.key):
-            return None
+        if self.journal.is_kept(path, key.key):
+            return None  # kept by KEEP, or skipped by its converter: never again until it changes
         if not self._settled(item, key):
             return None
         if item.slot.shared_with:
@@ -205,7 +208,7 @@ class WorkerPool:
         """Whether the file has not been written for `settle_s`: by its mtime, or, when the
         mtime cannot be trusted (in the future: a share's or a station's skewed clock), by
         having seen it unchanged for that long. Otherwise it is queued again for later."""
-        path, settle, now = item.path, self.config.settle_s, time.monotonic()
+        path, settle, now = item.path, self.config.settle_s, self.clock.now()
         seen = self._unchanged_since.get(path)
         if seen is None or seen[0] != key:
             seen = (key, now)
@@ -461,7 +464,7 @@ class WorkerPool:
         self.stats.storage_blocked = why
 
     def _enough_space(self) -> bool:
-        now = time.monotonic()
+        now = self.clock.now()
         if now - self._space_checked >= FREE_SPACE_CHECK_S:
             self._space_checked = now
             with contextlib.suppress(OSError):
