@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench import runners, vendor
 from bench import scenarios as s
-from bench import vendor
 
 RESULTS = Path(__file__).parent / "results"
 REFERENCE = {"burst_rich_json": 45.0, "burst_small_json": 180.0}  # pyWATS, same class of machine
@@ -61,6 +61,8 @@ def plan(full: bool) -> dict[str, tuple[Callable[[], dict[str, Any]], bool]]:
     for name in vendor.FORMATS:
         table[f"vendor_{name}"] = (lambda name=name: vendor.convert_rate(name), False)
     table["vendor_spea_stream_50mb"] = (lambda: vendor.spea_stream(50), False)
+    for name in runners.NAMES:
+        table[f"runners_{name}"] = (lambda name=name: runners.compare(name), False)
     if full:
         table["backlog_100000"] = (lambda: s.backlog(100_000), False)
         table["idle_cost_100000_kept"] = (lambda: s.idle_cost(100_000), False)

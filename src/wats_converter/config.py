@@ -151,7 +151,10 @@ class Config(Strict):
     state_folder: Path | None = None
     """Journal and lock; default: the pending folder's parent."""
     max_workers: int = Field(default=4, ge=1, le=64)
-    worker_mode: str = Field(default="thread", pattern="^(thread|process)$")
+    worker_mode: str = Field(default="auto", pattern="^(auto|thread|process)$")
+    """Where conversions run: `thread` (in the service), `process` (worker processes, one
+    per core at most), or `auto`: worker processes for `cpu_heavy` converters (the vendor and
+    XML formats) on a machine with more than one core, threads for the others."""
     conversion_timeout_s: float = Field(default=120.0, gt=0)
     settle_s: float = Field(default=2.0, ge=0)  # plus: not while open for writing (Linux)
     scan_interval_s: float = Field(default=10.0, gt=0)

@@ -39,7 +39,7 @@ from wats_converter.errors import ConfigError
 from wats_converter.health import HealthServer
 from wats_converter.pipeline.delivery import Delivery
 from wats_converter.pipeline.post_process import PostProcessor
-from wats_converter.pipeline.runners import ProcessRunner, Runner, ThreadRunner
+from wats_converter.pipeline.runners import Runner, choose_runner
 from wats_converter.pipeline.scanner import DirMemo, ScanStats, Unmatched, output_folders, scan
 from wats_converter.pipeline.watcher import FileWatcher
 from wats_converter.pipeline.work_queue import WorkQueue
@@ -139,11 +139,7 @@ class Service:
             max_connections=self.config.server.max_concurrent,
         )
         journal = Journal(self.state_dir / JOURNAL_FILE)
-        runner: Runner = (
-            ProcessRunner(self.config, self.config.max_workers)
-            if self.config.worker_mode == "process"
-            else ThreadRunner([s.converter for s in self.slots])
-        )
+        runner = choose_runner(self.config, self.slots)
         try:
             return await self._run_components(client, journal, runner, once, once_timeout_s)
         finally:

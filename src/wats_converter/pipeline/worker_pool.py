@@ -22,18 +22,21 @@ from wats_converter.config import Config
 from wats_converter.converters.api import RetryLater, SkipFile
 from wats_converter.converters.registry import ConverterSlot, folder_patterns, route
 from wats_converter.errors import (
+    ConversionError,
     ConversionTimedOut,
     FileIncomplete,
     FileTooLarge,
     NoConverterFound,
+    PoisonFile,
     StorageError,
+    WorkerCrashed,
 )
 from wats_converter.failpoints import failpoint
 from wats_converter.logs import file_fields
 from wats_converter.pipeline.delivery import Delivery, Origin
 from wats_converter.pipeline.error_folder import ErrorInfo, quarantine
 from wats_converter.pipeline.post_process import PostProcessor
-from wats_converter.pipeline.runners import Converted, Runner, WorkerCrashed
+from wats_converter.pipeline.runners import Converted, Runner
 from wats_converter.pipeline.work_queue import WorkItem, WorkQueue
 from wats_converter.stats import ServiceStats
 from wats_converter.storage.durable import is_storage_error
@@ -55,6 +58,9 @@ ERROR_HINTS = {
     "FileTooLarge": "Raise the converter's max_file_size_bytes setting if the file is genuine.",
     "ConversionTimedOut": "The converter hung on this file repeatedly; check the file and the "
     "converter, then `errors requeue` it.",
+    "PoisonFile": "Converting this file crashed every time (the converter's process died, or "
+    "the service stopped while converting it); check the file and the converter, then "
+    "`errors requeue` it.",
     "FileIncomplete": "The tester stopped writing this file before its end marker. Complete "
     "the file (or raise the converter's incomplete_timeout_s setting), then `errors requeue` it.",
     "NoConverterFound": "No converter of this watch folder claims this file. Add a converter "
@@ -94,6 +100,7 @@ class WorkerPool:
         self.stats = stats
         self._delivered: dict[Path, FileIdentity] = {}  # reports safe, post-processing failed
         self._unchanged_since: dict[Path, tuple[FileIdentity, float]] = {}  # settling files
+        self._last_crash: dict[Path, ConversionTimedOut | WorkerCrashed] = {}
         self._space_checked = 0.0
         self._space_ok = True
         self.gate = IsolationGate()
@@ -199,8 +206,7 @@ class WorkerPool:
             return None
         previous = self.journal.attempts(path)
         if previous >= self.config.retry.conversion_attempts:
-            crash = ConversionTimedOut(f"conversion crashed or timed out {previous} times")
-            await self._fail(item, crash, previous)
+            await self._fail(item, exhausted(previous, self._last_crash.pop(path, None)), previous)
             return None
         return key
 
@@ -240,6 +246,7 @@ class WorkerPool:
                 # written with the next attempt's start, i.e. before any other converter runs;
                 # a suspect's at once, before the others are let in again.
                 self.journal.clear_attempts(path)
+                self._last_crash.pop(path, None)
                 if previous:
                     self.journal.flush()
                 self._unfinished.discard(path)
@@ -265,6 +272,7 @@ class WorkerPool:
             self._later(item, signal.after_s)
             return None
         except (ConversionTimedOut, WorkerCrashed) as exc:
+            self._last_crash[path] = exc
             log.warning(
                 "%s: %s (attempt %d of %d)",
                 path,
@@ -523,6 +531,16 @@ class IsolationGate:
             async with self._changed:
                 self._alone = False
                 self._changed.notify_all()
+
+
+def exhausted(attempts: int, last: ConversionTimedOut | WorkerCrashed | None) -> ConversionError:
+    """Why a file is given up after `attempts` conversions that never finished: it hung the
+    converter (`ConversionTimedOut`), or it crashed it: the worker process died, or the service
+    itself stopped during its conversion (`last` is None: the journal counted the attempt)."""
+    if isinstance(last, ConversionTimedOut):
+        return ConversionTimedOut(f"timed out {attempts} times; the last time: {last}")
+    why = f"the last time: {last}" if last else "the service stopped during its conversion"
+    return PoisonFile(f"conversion crashed or timed out {attempts} times; {why}")
 
 
 def _handed_over(sent: int, total: int) -> str:

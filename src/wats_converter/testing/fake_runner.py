@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import ClassVar
 
 from wats_converter.converters.api import ConverterBase
-from wats_converter.pipeline.runners import Converted, WorkerCrashed, convert_to_bodies
+from wats_converter.errors import WorkerCrashed
+from wats_converter.pipeline.runners import Converted, convert_to_bodies
 
 
 @dataclass(frozen=True)
