@@ -30,8 +30,8 @@ import psutil
 
 from bench.vendor import FORMATS
 from wats_converter.config import Config, build_config
+from wats_converter.converters.registry import build_slots
 from wats_converter.pipeline.runners import ProcessRunner, Runner, ThreadRunner
-from wats_converter.pipeline.slot import build_slots
 from wats_converter.testing import rich_report
 
 SECONDS = 3.0

@@ -18,6 +18,7 @@ import pytest
 from wats_converter.config import Config, build_config
 from wats_converter.converters import ConversionError, RetryLater, SkipFile
 from wats_converter.converters.builtin import TakayaConverter, WSJFConverter
+from wats_converter.converters.registry import build_slots
 from wats_converter.errors import (
     ConversionTimedOut,
     PoisonFile,
@@ -31,7 +32,6 @@ from wats_converter.pipeline.runners import (
     choose_runner,
     runner_kind,
 )
-from wats_converter.pipeline.slot import build_slots
 from wats_converter.pipeline.worker_pool import exhausted
 from wats_converter.testing import rich_report
 

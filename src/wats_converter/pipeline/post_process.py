@@ -24,19 +24,19 @@ from pathlib import Path
 from typing import BinaryIO
 
 from wats_converter.config import PostProcessAction
+from wats_converter.converters.registry import ConverterSlot
 from wats_converter.failpoints import failpoint
-from wats_converter.pipeline.identity import (
-    FileIdentity,
-    check_unchanged,
-    open_regular,
-)
-from wats_converter.pipeline.slot import ConverterSlot
 from wats_converter.storage.durable import (
     candidate_names,
     fsync_dir,
     move_no_overwrite,
     temp_path,
     unique_path,
+)
+from wats_converter.storage.identity import (
+    FileIdentity,
+    check_unchanged,
+    open_regular,
 )
 from wats_converter.storage.journal import Journal
 

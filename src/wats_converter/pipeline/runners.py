@@ -25,9 +25,9 @@ from typing import Literal, Protocol
 
 from wats_converter.config import Config
 from wats_converter.converters.api import ConverterBase
+from wats_converter.converters.registry import ConverterSlot
 from wats_converter.errors import ConversionTimedOut
 from wats_converter.pipeline.conversion import Converted, convert_to_bodies
-from wats_converter.pipeline.slot import ConverterSlot
 from wats_converter.pipeline.worker_process import RemoteTraceback, Reply, WorkerProcess
 
 __all__ = [

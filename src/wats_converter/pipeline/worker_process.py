@@ -27,9 +27,9 @@ from pathlib import Path
 
 from wats_converter.config import Config
 from wats_converter.converters.api import ConverterBase
+from wats_converter.converters.registry import build_slots
 from wats_converter.errors import ConversionTimedOut, WorkerCrashed
 from wats_converter.pipeline.conversion import Converted, convert_to_bodies
-from wats_converter.pipeline.slot import build_slots
 
 START_TIMEOUT_S = 120.0  # a worker imports the converters before it takes work; a loaded PC is slow
 _SPAWN = multiprocessing.get_context("spawn")
