@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import socket
@@ -119,13 +120,25 @@ def server_ceiling(kind: str, count: int, connections: int = 4) -> dict[str, Any
             started = time.perf_counter()
             asyncio.run(_send_all(port, requests, connections))
             elapsed = time.perf_counter() - started
-            return {
+            figures = {
                 "posts_per_s": count / elapsed,
                 "server_cpu_ms": (cpu_s(process) - cpu0) / count * 1000,
                 "client_cpu_ms": (cpu_s(client) - client0) / count * 1000,
             }
+            commits = _counters(server).get("commits")  # absent before group commit
+            if commits:
+                figures["reports_per_commit"] = (count + connections * 4) / commits
+            return figures
         finally:
             server.close()
+
+
+def _counters(server: ServerProcess) -> dict[str, Any]:
+    request = urllib.request.Request(
+        server.url + "/_admin/counters", headers={"Authorization": f"Basic {server.token}"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return dict(json.loads(answer.read()))
 
 
 def _request(port: int, body: bytes) -> bytes:

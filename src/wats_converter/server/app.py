@@ -148,6 +148,7 @@ class LocalServer:
             "invalid": self.store.invalid,
             "receive_counts": self.store.receive_counts(),
             "faults": self.faults.pending(),
+            "commits": self.commits.batches,  # transactions: stored / commits = group size
         }
 
     async def _set_faults(self, request: web.Request) -> web.Response:
