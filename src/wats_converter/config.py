@@ -46,7 +46,10 @@ class ServerConfig(Strict):
     token_env: str | None = None
     connect_timeout_s: float = Field(default=10.0, gt=0)
     timeout_s: float = Field(default=60.0, gt=0)
-    max_concurrent: int = Field(default=4, ge=1, le=64)
+    max_concurrent: int = Field(default=64, ge=1, le=256)
+    """The most reports in flight to the server at once. Delivery adapts below it (starting at
+    4, growing while answers come back as fast as before, shrinking when they slow down or the
+    server answers 429/503); one keep-alive connection each."""
     verify_tls: bool = True
 
     @field_validator("url")
@@ -149,10 +152,17 @@ class Config(Strict):
     state_folder: Path | None = None
     """Journal and lock; default: the pending folder's parent."""
     max_workers: int = Field(default=4, ge=1, le=64)
-    worker_mode: str = Field(default="thread", pattern="^(thread|process)$")
+    worker_mode: str = Field(default="auto", pattern="^(auto|thread|process)$")
+    """Where conversions run: `thread` (in the service), `process` (worker processes, one
+    per core at most), or `auto`: worker processes for `cpu_heavy` converters (the vendor and
+    XML formats) on a machine with more than one core, threads for the others."""
     conversion_timeout_s: float = Field(default=120.0, gt=0)
     settle_s: float = Field(default=2.0, ge=0)  # plus: not while open for writing (Linux)
     scan_interval_s: float = Field(default=10.0, gt=0)
+    shutdown_grace_s: float = Field(default=10.0, ge=0)
+    """On a stop, how long files in work and reports being sent may take to finish (their POST
+    answered, the source post-processed) before they are cancelled; what is cancelled stays on
+    disk and is converted or sent again by the next start."""
     min_free_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
     retry: RetryConfig = RetryConfig()
     health: HealthConfig = HealthConfig()

@@ -47,7 +47,7 @@ class ServiceCluster:
         self, root: Path, server: ServerThread, nats: LocalNats, count: int = 3, **settings: Any
     ) -> None:
         self.root = root
-        self._starts: dict[str, int] = {}
+        self._scans_before: dict[str, int] = {}
         for i in range(count):
             (root / "nodes" / f"n{i + 1}").mkdir(parents=True, exist_ok=True)
         self.shared = Station(root, server, shared_converters(root))  # folders and drops only
@@ -71,17 +71,17 @@ class ServiceCluster:
             self.start_node(node)
 
     def start_node(self, node: Station) -> None:
+        # the log keeps the lines of earlier starts (some killed before their startup scan)
+        self._scans_before[node.root.name] = node.log().count("startup scan")
         node.start()
-        self._starts[node.root.name] = self._starts.get(node.root.name, 0) + 1
 
     def wait_ready(self, timeout: float = 60) -> None:
-        """Until every running node has finished the startup scan of its latest start (the
-        log keeps the lines of earlier starts)."""
+        """Until every running node has finished the startup scan of its latest start."""
         for node in self.nodes:
             if node.proc is not None:
-                starts = self._starts.get(node.root.name, 0)
+                before = self._scans_before.get(node.root.name, 0)
                 wait_until(
-                    lambda n=node, k=starts: n.log().count("startup scan") >= k,
+                    lambda n=node, k=before: n.log().count("startup scan") > k,
                     timeout,
                     "startup",
                     node,

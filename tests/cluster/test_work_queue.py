@@ -15,7 +15,7 @@ from wats_converter.cluster.jetstream import JetStream, connect
 from wats_converter.cluster.local_nats import LocalNats
 from wats_converter.cluster.settings import ClusterConfig
 from wats_converter.cluster.work import ClusterWorkQueue, WorkCounts
-from wats_converter.pipeline.slot import ConverterSlot, build_slots
+from wats_converter.converters.registry import ConverterSlot, build_slots
 from wats_converter.testing import station_config
 
 

@@ -27,12 +27,13 @@ from wats_converter.cluster.jetstream import TRANSIENT, JetStream, connect, pers
 from wats_converter.cluster.settings import NAME_RE, ClusterConfig
 from wats_converter.cluster.work import ClusterWorkQueue, WorkCounts, WorkRef
 from wats_converter.config import Config
-from wats_converter.pipeline.delivery import QUEUED_SUFFIX, Delivery, PendingReport
-from wats_converter.pipeline.identity import FileIdentity
+from wats_converter.converters.registry import ConverterSlot
+from wats_converter.pipeline.delivery import Delivery
 from wats_converter.pipeline.post_process import PostProcessor
-from wats_converter.pipeline.slot import ConverterSlot
 from wats_converter.storage.durable import TMP_SUFFIX
+from wats_converter.storage.identity import FileIdentity
 from wats_converter.storage.journal import Journal
+from wats_converter.storage.outbox import META_SUFFIX, QUEUED_SUFFIX
 
 log = logging.getLogger(__name__)
 TEMP_SWEEP_S = 30.0
@@ -41,18 +42,11 @@ TEMP_SWEEP_S = 30.0
 class ClusterDelivery(Delivery):
     """The Delivery of one node, which can take over reports another node left behind."""
 
-    def adopt(self, paths: list[Path]) -> int:
-        """Queue `.queued` files just moved into this node's folder; return how many are new."""
-        added = 0
-        for path in paths:
-            report_id = path.name.removesuffix(QUEUED_SUFFIX)
-            if report_id in self._items:
-                continue
-            item = PendingReport(report_id, path, self.error_folder)
-            self._items[report_id] = item
-            self._schedule(item, self.clock())
-            added += 1
-        return added
+    def adopt(self) -> int:
+        """Queue the reports just moved into this node's outbox; return how many are new."""
+        before = len(self)
+        self._adopt(self.outbox.entries(exclude=self._items.keys()))
+        return len(self) - before
 
 
 class ClaimingPostProcessor(PostProcessor):
@@ -184,7 +178,7 @@ class ClusterNode:
                 continue
             moved = await asyncio.to_thread(_move_reports, reports, self.pending_folder)
             if moved:
-                self.adopted += delivery.adopt(moved)
+                self.adopted += delivery.adopt()
                 log.warning(
                     "node %s has not announced itself for %g s: this node sends its %d "
                     "pending reports",
@@ -249,6 +243,11 @@ def _move_reports(reports: list[Path], into: Path) -> list[Path]:
         except FileNotFoundError:
             continue
         moved.append(target)
+        # then its metadata (source, converter, attempts); a body whose meta did not follow
+        # gets a new one (the outbox's own rule), a meta left behind is dropped by its folder
+        meta = report.name.removesuffix(QUEUED_SUFFIX) + META_SUFFIX
+        with contextlib.suppress(FileNotFoundError):
+            os.rename(report.parent / meta, into / meta)
     return moved
 
 

@@ -30,9 +30,9 @@ from nats.aio.msg import Msg
 
 from wats_converter.cluster.jetstream import PRIORITIES, TRANSIENT, JetStream, persist, subject
 from wats_converter.cluster.settings import ClusterConfig
-from wats_converter.pipeline.identity import FileIdentity, identity_of
-from wats_converter.pipeline.slot import ConverterSlot
+from wats_converter.converters.registry import ConverterSlot
 from wats_converter.pipeline.work_queue import WorkItem, WorkQueue
+from wats_converter.storage.identity import FileIdentity, identity_of
 
 log = logging.getLogger(__name__)
 FETCH_TIMEOUT_S = 0.1
@@ -144,6 +144,8 @@ class ClusterWorkQueue(WorkQueue):
     async def get(self) -> WorkItem:
         """The next cluster work item for this node whose file is still that version."""
         while True:
+            if self._closed:  # a stop: the worker waits until it is cancelled
+                await asyncio.Future()
             msg = await self._pull()
             try:
                 item = await self._admit(msg)
@@ -158,6 +160,8 @@ class ClusterWorkQueue(WorkQueue):
         held = self._held.pop(path, None)
         if held is None:
             return
+        if not self._held:
+            self._idle.set()  # the WorkQueue's: `wait_idle` (a clean stop) waits for it
         # the pool may hand the file back in the same breath (`_later`: done, then put_nowait)
         self._finishing[path] = held
         asyncio.get_running_loop().call_soon(self._settle, path)
@@ -248,6 +252,7 @@ class ClusterWorkQueue(WorkQueue):
             await _quietly(msg.ack())
             return None
         self._held[path] = _Held(msg, ref)
+        self._idle.clear()
         return WorkItem(path, slot, time.monotonic(), next(self._ids))
 
     async def _handled(self, ref: WorkRef) -> bool:

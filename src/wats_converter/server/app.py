@@ -15,6 +15,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from wats_converter.server.api import Api
+from wats_converter.server.commit import GroupCommit
 from wats_converter.server.faults import FaultPlan, Faults
 from wats_converter.server.pages import (
     STORE_KEY,
@@ -56,7 +57,8 @@ class LocalServer:
         self.token = token
         self.faults = faults or Faults()
         self.guard = Guard(token, loopback=True, header_timeout_s=header_timeout_s)
-        self.api = Api(store, self.faults, token, self.refuse_for)
+        self.commits = GroupCommit(store)
+        self.api = Api(self.commits, self.faults, self.refuse_for)
         self.app = web.Application(
             client_max_size=max_body_bytes, middlewares=[self.guard.middleware]
         )
@@ -74,6 +76,7 @@ class LocalServer:
             self.app.router.add_post("/_admin/reset", self._reset)
         self._runner = web.AppRunner(self.app, handle_signals=False, access_log=None)
         self._listener: asyncio.Server | None = None
+        self._refusal: asyncio.Task[None] | None = None
         self.host = "127.0.0.1"
         self.port = 0
 
@@ -84,6 +87,7 @@ class LocalServer:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Listen on host:port (0 picks a free port); return the base URL."""
         await self._runner.setup()
+        self.commits.start()
         self.host = host
         self.guard.loopback = is_loopback(host)
         if not self.guard.loopback and self.token is None:
@@ -105,8 +109,12 @@ class LocalServer:
         self.port = self._listener.sockets[0].getsockname()[1]
 
     def refuse_for(self, seconds: float) -> None:
-        """Stop accepting connections (and drop open ones) for `seconds`."""
-        asyncio.get_running_loop().create_task(self._refuse(seconds))
+        """Stop accepting connections (and drop open ones) for `seconds`. The server owns the
+        timer: a newer refusal replaces it, and `stop` cancels it (it never listens again after
+        its runner was cleaned up)."""
+        if self._refusal is not None:
+            self._refusal.cancel()
+        self._refusal = asyncio.get_running_loop().create_task(self._refuse(seconds))
 
     async def _refuse(self, seconds: float) -> None:
         await self.stop_listening()
@@ -129,8 +137,13 @@ class LocalServer:
             await self._listen(self.port)
 
     async def stop(self) -> None:
+        refusal, self._refusal = self._refusal, None
+        if refusal is not None:
+            refusal.cancel()
+            await asyncio.gather(refusal, return_exceptions=True)
         await self.stop_listening()
         await self._runner.cleanup()
+        await self.commits.stop()  # after the last request: each one got its answer
 
     async def _counters(self, request: web.Request) -> web.Response:
         if "brief" in request.query:  # cheap enough to poll while thousands of reports arrive
@@ -144,6 +157,7 @@ class LocalServer:
             "invalid": self.store.invalid,
             "receive_counts": self.store.receive_counts(),
             "faults": self.faults.pending(),
+            "commits": self.commits.batches,  # transactions: stored / commits = group size
         }
 
     async def _set_faults(self, request: web.Request) -> web.Response:
