@@ -112,6 +112,8 @@ class Service:
 
     async def run(self, *, once: bool = False, once_timeout_s: float = 120.0) -> RunResult:
         """Run until `stop()` (or, with `once`, until everything present is converted and sent)."""
+        if once and self.config.cluster is not None:
+            raise ConfigError("run --once is for one machine: a cluster's backlog is shared")
         for folder in ensure_folders(self.config):
             log.info("created watch folder %s (it did not exist)", folder)
         with InstanceLock(self.state_dir):

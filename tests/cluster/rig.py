@@ -44,10 +44,16 @@ class ServiceCluster:
     """`count` service nodes n1..nN on `root` (shared), each with its own config and state."""
 
     def __init__(
-        self, root: Path, server: ServerThread, nats: LocalNats, count: int = 3, **settings: Any
+        self,
+        root: Path,
+        server: ServerThread,
+        nats: LocalNats | None,
+        count: int = 3,
+        **settings: Any,
     ) -> None:
         self.root = root
         self._scans_before: dict[str, int] = {}
+        urls = nats.urls if nats is not None else ["nats://127.0.0.1:1"]
         for i in range(count):
             (root / "nodes" / f"n{i + 1}").mkdir(parents=True, exist_ok=True)
         self.shared = Station(root, server, shared_converters(root))  # folders and drops only
@@ -60,7 +66,7 @@ class ServiceCluster:
                 archive_folder=str(root / "archive"),
                 error_folder=str(root / "error"),
                 state_folder="state",
-                cluster={"servers": nats.urls, "node": f"n{i + 1}", **FAST_CLUSTER},
+                cluster={"servers": urls, "node": f"n{i + 1}", **FAST_CLUSTER},
                 **settings,
             )
             for i in range(count)

@@ -55,3 +55,11 @@ def _status(node: Station) -> str:
         check=False,
     )
     return done.stdout + done.stderr
+
+
+def test_run_once_is_refused_in_cluster_mode(tmp_path: Path, server: ServerThread) -> None:
+    # nothing here needs NATS: the refusal comes before any connection
+    cluster = ServiceCluster(tmp_path, server, nats=None, count=1)
+    done = cluster.nodes[0].run_once(timeout=60)
+    assert done.returncode != 0
+    assert "run --once is for one machine" in done.stderr
