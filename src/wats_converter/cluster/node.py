@@ -30,6 +30,7 @@ from wats_converter.config import Config
 from wats_converter.converters.registry import ConverterSlot
 from wats_converter.pipeline.delivery import Delivery
 from wats_converter.pipeline.post_process import PostProcessor
+from wats_converter.pipeline.server_gate import ServerGate
 from wats_converter.storage.durable import TMP_SUFFIX
 from wats_converter.storage.identity import FileIdentity
 from wats_converter.storage.journal import Journal
@@ -37,6 +38,7 @@ from wats_converter.storage.outbox import META_SUFFIX, QUEUED_SUFFIX
 
 log = logging.getLogger(__name__)
 TEMP_SWEEP_S = 30.0
+CLOSE_STEP_S = 5.0
 
 
 class ClusterDelivery(Delivery):
@@ -104,9 +106,10 @@ class ClusterNode:
     async def close(self) -> None:
         """Leave the cluster: items in work go back to it, then the connection closes."""
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.queue.release(), 5.0)
+            await asyncio.wait_for(self.queue.release(), CLOSE_STEP_S)
+        # a connection still reconnecting can hold a close: the stop never waits for it long
         with contextlib.suppress(Exception):
-            await self.js.close()
+            await asyncio.wait_for(self.js.close(), CLOSE_STEP_S)
 
     @property
     def pending_root(self) -> Path:
@@ -134,8 +137,9 @@ class ClusterNode:
     async def _beat(self, delivery: ClusterDelivery, status: Callable[[], dict[str, Any]]) -> None:
         while True:
             try:
-                await self._announce(status())
+                await self._announce(status(), delivery.gate)
                 await self._read_nodes()
+                self._follow_outages(delivery.gate)
                 await self._adopt_orphans(delivery)
             except TRANSIENT as exc:
                 log.debug("cluster heartbeat skipped: %s", type(exc).__name__)
@@ -143,8 +147,10 @@ class ClusterNode:
                 log.exception("cluster heartbeat failed; trying again")
             await asyncio.sleep(self.cfg.heartbeat_s)
 
-    async def _announce(self, status: dict[str, Any]) -> None:
+    async def _announce(self, status: dict[str, Any], gate: ServerGate) -> None:
         beat = {
+            # this node's own outage backoff (not one it follows): the others hold off too
+            "outage_for_s": max(0.0, gate.held_until - gate.clock.now()) if gate.in_outage else 0,
             "node": self.cfg.node,
             "host": socket.gethostname(),
             "pid": os.getpid(),
@@ -170,6 +176,16 @@ class ClusterNode:
                 entry = await self.js.nodes.get(name)
                 nodes[name] = json.loads(entry.value or b"{}")
         self.nodes = nodes
+
+    def _follow_outages(self, gate: ServerGate) -> None:
+        """The server gate is cluster-wide: while another node backs off from a server that
+        does not answer, this one does too, instead of finding out with failures of its own."""
+        hold = outage_hold_s(self.nodes, self.cfg.node, time.time())
+        if hold > 0:
+            until = gate.clock.now() + hold
+            if until > gate.held_until + 1.0:
+                log.info("another node backs off from the server: holding for %.0f s", hold)
+            gate.held_until = max(gate.held_until, until)
 
     async def _adopt_orphans(self, delivery: ClusterDelivery) -> None:
         """Reports in the folder of a node that is not beating are sent by this node."""
@@ -212,6 +228,17 @@ class ClusterNode:
             "stale": self.counts.stale,
             "adopted": self.adopted,
         }
+
+
+def outage_hold_s(nodes: dict[str, dict[str, Any]], me: str, now: float) -> float:
+    """How long the other nodes' outage backoffs still run, as of `now` (wall clock): each
+    announced its remaining wait at its `updated_at`."""
+    hold = 0.0
+    for name, beat in nodes.items():
+        if name != me:
+            left = float(beat.get("outage_for_s", 0)) - (now - float(beat.get("updated_at", now)))
+            hold = max(hold, left)
+    return hold
 
 
 def _node_folders(root: Path) -> list[str]:
