@@ -60,6 +60,7 @@ from wats_converter.report.parts import (
     output_only_fields,
 )
 from wats_converter.report.readings import nan_note, nan_status
+from wats_converter.validation import validation_problems
 
 ROOT_NAME = "MainSequence Callback"
 NOTE_DESCRIPTION = "wats-converter note"
@@ -576,42 +577,11 @@ def _build(model: type[M], where: str, **fields: Any) -> M:
         raise ReportValidationError(describe_validation_error(exc, prefix=where)) from None
 
 
-def format_path(loc: tuple[int | str, ...], prefix: str = "") -> str:
-    """('root', 'steps', 3, 'compOp') -> 'root.steps[3].compOp'."""
-    path = prefix
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path += f".{part}" if path else part
-    return path or "report"
-
-
 def describe_validation_error(exc: ValidationError, prefix: str = "") -> list[str]:
-    """Turn pydantic's errors into `path: message` lines a user can act on."""
-    problems = []
-    for err in exc.errors(include_url=False):
-        loc = tuple(p for p in err["loc"] if not _is_union_tag(p))
-        message = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            message = "unknown field (not part of the WSJF schema)"
-        elif err["type"] == "missing":
-            message = "missing required field"
-        elif err["type"] != "value_error" and "input" in err:
-            message = f"{message} (got {_short(err['input'])})"
-        if err["type"] in ("string_too_long", "too_long"):
-            field = next((p for p in reversed(loc) if isinstance(p, str)), "")
-            if field in LIMIT_RULES:  # the schema has no lengths: say where the limit comes from
-                message += f"; project limit: {LIMIT_RULES[field]}"
-        problems.append(f"{format_path(loc, prefix)}: {message}")
-    return problems
-
-
-def _is_union_tag(part: int | str) -> bool:
-    # pydantic puts the union member it tried ("float", "function-after[...]") into locations
-    return isinstance(part, str) and (part in {"float", "int", "str", "bool"} or "[" in part)
-
-
-def _short(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    """Pydantic's errors about a report as `path: message` lines a user can act on."""
+    return validation_problems(
+        exc,
+        prefix,
+        unknown="unknown field (not part of the WSJF schema)",
+        limits=LIMIT_RULES,  # the schema has no lengths: say where the limit comes from
+    )
