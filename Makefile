@@ -43,8 +43,11 @@ check-config: $(RUN_STAMP)
 dist: $(RUN_STAMP)
 	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir dist .
 
+# ruff holds the code budgets (complexity, parameters), lint-imports the layers contract
+# (pyproject.toml); tests/test_budgets.py the module sizes
 test: $(STAMP)
 	$(BIN)/ruff check src tests $(wildcard bench)
+	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
@@ -58,6 +61,7 @@ test-faults: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests $(wildcard bench)
 	$(BIN)/ruff format --check src tests $(wildcard bench)
+	$(BIN)/lint-imports
 	$(BIN)/mypy
 
 bench: $(STAMP)

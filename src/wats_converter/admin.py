@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wats_converter.config import Config
-from wats_converter.pipeline.delivery import QUEUED_SUFFIX
 from wats_converter.pipeline.error_folder import ERROR_SUFFIX, error_folders, read_error
+from wats_converter.status import request_retry
 from wats_converter.storage.durable import move_no_overwrite, write_private
+from wats_converter.storage.outbox import OutboxEntry, body_path, put_back, queued_reports
 
 
 @dataclass(frozen=True)
@@ -49,13 +50,21 @@ def find_failed(config: Config, name: str) -> FailedFile:
 def requeue(config: Config, failed: FailedFile) -> Path:
     """Put a failed file back where it is processed again, and drop its `.error`.
 
-    A report the server rejected goes back to the pending folder; a source file goes back to
-    the watch folder it came from (or the first converter's, if that is unknown).
+    A report the server rejected goes back to the outbox (keeping its source, converter and
+    this error folder); a source file goes back to the watch folder it came from (or the first
+    converter's, if that is unknown).
     """
     report_id = failed.detail.get("report_id")
     if report_id:
-        target = config.pending_folder / f"{report_id}{QUEUED_SUFFIX}"
-        os.replace(failed.path, target)
+        entry = OutboxEntry(
+            str(report_id),
+            source=str(failed.detail.get("source_folder") or ""),
+            converter=str(failed.detail.get("converter") or ""),
+            error_folder=str(failed.path.parent),
+        )
+        target = put_back(config.pending_folder, failed.path, entry)
+        if config.state_dir.is_dir():  # a running service takes it up within a second
+            request_retry(config.state_dir, entry.report_id)
     else:
         folder = Path(str(failed.detail.get("source_folder") or ""))
         if not folder.is_dir():
@@ -70,7 +79,7 @@ def requeue(config: Config, failed: FailedFile) -> Path:
 def pending_reports(config: Config) -> list[tuple[Path, float, dict[str, object]]]:
     """Pending reports (oldest first) with their age in seconds and a few header fields."""
     out = []
-    for path in config.pending_folder.glob(f"*{QUEUED_SUFFIX}"):
+    for path in queued_reports(config.pending_folder):
         age = 0.0
         try:  # the running service may send and remove any of them while we look
             age = time.time() - path.stat().st_mtime
@@ -86,7 +95,7 @@ def pending_reports(config: Config) -> list[tuple[Path, float, dict[str, object]
 
 def is_pending(config: Config, report_id: str) -> bool:
     """Whether a report with this id waits in the pending folder."""
-    return (config.pending_folder / f"{report_id}{QUEUED_SUFFIX}").exists()
+    return body_path(config.pending_folder, report_id).exists()
 
 
 STARTER_CONFIG = """\

@@ -45,7 +45,10 @@ class ServerConfig(Strict):
     token_env: str | None = None
     connect_timeout_s: float = Field(default=10.0, gt=0)
     timeout_s: float = Field(default=60.0, gt=0)
-    max_concurrent: int = Field(default=4, ge=1, le=64)
+    max_concurrent: int = Field(default=64, ge=1, le=256)
+    """The most reports in flight to the server at once. Delivery adapts below it (starting at
+    4, growing while answers come back as fast as before, shrinking when they slow down or the
+    server answers 429/503); one keep-alive connection each."""
     verify_tls: bool = True
 
     @field_validator("url")
@@ -148,7 +151,10 @@ class Config(Strict):
     state_folder: Path | None = None
     """Journal and lock; default: the pending folder's parent."""
     max_workers: int = Field(default=4, ge=1, le=64)
-    worker_mode: str = Field(default="thread", pattern="^(thread|process)$")
+    worker_mode: str = Field(default="auto", pattern="^(auto|thread|process)$")
+    """Where conversions run: `thread` (in the service), `process` (worker processes, one
+    per core at most), or `auto`: worker processes for `cpu_heavy` converters (the vendor and
+    XML formats) on a machine with more than one core, threads for the others."""
     conversion_timeout_s: float = Field(default=120.0, gt=0)
     settle_s: float = Field(default=2.0, ge=0)  # plus: not while open for writing (Linux)
     scan_interval_s: float = Field(default=10.0, gt=0)

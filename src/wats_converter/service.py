@@ -33,7 +33,7 @@ from wats_converter.heartbeat import Heartbeat
 from wats_converter.pipeline.delivery import Delivery
 from wats_converter.pipeline.error_folder import count_error_files
 from wats_converter.pipeline.post_process import PostProcessor
-from wats_converter.pipeline.runners import ProcessRunner, Runner, ThreadRunner
+from wats_converter.pipeline.runners import choose_runner
 from wats_converter.pipeline.scanner import Scanner, output_folders
 from wats_converter.pipeline.watcher import FileWatcher
 from wats_converter.pipeline.work_queue import WorkQueue
@@ -127,11 +127,7 @@ class Service:
         client = await self._client(stack)
         journal = Journal(self.state_dir / JOURNAL_FILE)
         stack.callback(journal.close)
-        runner: Runner = (
-            ProcessRunner(cfg, cfg.max_workers)
-            if cfg.worker_mode == "process"
-            else ThreadRunner([s.converter for s in self.slots])
-        )
+        runner = choose_runner(cfg, self.slots)
         stack.callback(runner.close)
         delivery = Delivery(
             cfg.pending_folder,
@@ -139,7 +135,6 @@ class Service:
             retry=cfg.retry,
             error_folder=cfg.error_folder,
             stats=self.stats,
-            max_concurrent=cfg.server.max_concurrent,
         )
         queue = WorkQueue()
         post = PostProcessor(journal, cfg.archive_folder)
@@ -176,7 +171,7 @@ class Service:
             connect_timeout_s=server.connect_timeout_s,
             timeout_s=server.timeout_s,
             verify_tls=server.verify_tls,
-            max_connections=server.max_concurrent * 2,
+            max_connections=server.max_concurrent,
         )
         stack.push_async_callback(client.aclose)
         return client

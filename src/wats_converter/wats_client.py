@@ -70,9 +70,15 @@ class WatsClient:
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
 
+    @property
+    def max_connections(self) -> int:
+        """How many POSTs may be in flight at once: one keep-alive connection each."""
+        return self._max_connections
+
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self._max_connections, ssl=self._verify_tls)
+            # one connection more than the POSTs in flight: the pause probe never waits
+            connector = aiohttp.TCPConnector(limit=self._max_connections + 1, ssl=self._verify_tls)
             self._session = aiohttp.ClientSession(
                 headers=self._headers, timeout=self._timeout, connector=connector
             )

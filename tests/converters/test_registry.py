@@ -9,7 +9,7 @@ from typing import Any
 
 from tests.helpers import cli
 from tests.service.yaml_writer import dump
-from wats_converter.cli import pick_converter
+from wats_converter.cli.convert import pick_converter
 from wats_converter.config import load_config
 from wats_converter.converters.registry import build_slots, route
 from wats_converter.testing import TestFileGenerator

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from wats_converter.config import RetryConfig
-from wats_converter.pipeline.delivery import Delivery
+from wats_converter.pipeline.delivery import Delivery, Origin
 from wats_converter.report import UUTReport
 from wats_converter.server.fixture import ServerThread
 from wats_converter.stats import ServiceStats
@@ -139,7 +139,11 @@ async def test_deliver_goes_straight_to_an_answering_server_and_through_pending_
     server.faults.add(mode="status", status=503, count=1)
     second = minimal_report("SPOOLED")
     assert await queue.deliver([(str(second.id), second.to_wsjf())]) == 0
-    assert [p.name for p in pending.iterdir()] == [f"{second.id}.json.queued"]
+    assert sorted(p.name for p in pending.iterdir()) == [
+        f"{second.id}.json.meta",
+        f"{second.id}.json.queued",
+    ]
+    assert (pending / f"{second.id}.json.queued").read_bytes() == second.to_wsjf()
     assert server.store.get(str(second.id)) is None
     await run_until_empty(queue)
     assert server.store.get(str(second.id)) is not None and list(pending.iterdir()) == []
@@ -153,7 +157,9 @@ async def test_a_report_refused_on_direct_delivery_is_filed_without_a_second_pos
     queue = queue_for(tmp_path, server)
     bad = minimal_report("BAD").to_dict()
     bad["root"]["steps"][0]["numericMeas"][0]["compOp"] = "GTE"
-    sent = await queue.deliver([(bad["id"], json.dumps(bad).encode())], source="/st/bad.json")
+    sent = await queue.deliver(
+        [(bad["id"], json.dumps(bad).encode())], Origin(source="/st/bad.json")
+    )
     assert sent == 0 and len(queue) == 0
     assert server.counters()["invalid"] == 1 and server.store.count() == 0
     error = json.loads((tmp_path / "error" / f"{bad['id']}.json.error").read_text())

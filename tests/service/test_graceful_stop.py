@@ -43,14 +43,15 @@ def test_a_stop_with_a_server_that_never_answers_ends_within_the_grace_and_loses
     config["server"]["timeout_s"] = 30
     station.config_path.write_text(yaml_writer.dump(config))
     watch = station.folder("watch")
-    server.faults.add(mode="delay", ms=4000)
+    server.faults.add(mode="delay", ms=15000)
     station.start()
     write_settled(watch / "stuck.csv", TestFileGenerator.render("csv", "STUCK-1").decode())
     wait_until(lambda: not server.faults.pending(), 30, "the POST to arrive", station)
     started = time.monotonic()
     assert station.stop() == 0
     took = time.monotonic() - started
-    assert took < 4, f"the stop took {took:.1f} s with a grace of 1 s"
+    # well short of the answer: the stop did not wait for it (a loaded machine adds seconds)
+    assert took < 10, f"the stop took {took:.1f} s with a grace of 1 s"
     assert [p.name for p in station.files("watch")] == ["stuck.csv"]  # stays for the next start
     assert station.files("done") == []
     assert "converted again by the next start" in station.log()

@@ -3,14 +3,15 @@
 `deliver` is the one way in. While the server answers, a report is POSTed straight away: until the
 2xx its source file, still untouched in the watch folder, is its durable copy (a crash only means
 converting it again, with the same id). Otherwise, or when that POST fails, the report is written
-to `pending/<id>.json.queued` (exactly the WSJF body to POST, atomically, fsynced) before the
-source is post-processed, and sent from there; the file is removed only after the server answered
-2xx. Failures are classified (errors.py):
+to the outbox (`storage.outbox`: the WSJF body plus its metadata, atomically, fsynced) before the
+source is post-processed, and sent from there; it leaves the outbox only after the server
+answered 2xx. Each POST's outcome is classified once (`Outcome`) and then acted on:
 
 - transient (refused, timeout, 5xx, 429): the report stays; it is retried with exponential
-  backoff and jitter. When several sends fail in a row the whole queue waits (one probe at a time)
-  instead of hammering a server that is down; the first success releases every report at once.
-- rejected (400, 413, ...): the report moves to the error folder with a `.error` file.
+  backoff and jitter (`RetrySchedule`). When several sends fail in a row the whole delivery waits
+  (`ServerGate`: one probe at a time); the first success releases every report at once.
+- rejected (400, 413, ...): the report moves to its converter's error folder with a `.error` file
+  naming its source.
 - paused (401, 403, 404, TLS trust): nothing is sent until a probe (`GET /api/App/Version`)
   succeeds; no report is moved, the reason is logged and shown by `status`.
 
@@ -21,96 +22,56 @@ but before the file was removed) overwrites on the server; it never duplicates.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import heapq
-import itertools
 import logging
-import random
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from wats_converter.clock import SYSTEM_CLOCK, Clock
 from wats_converter.config import RetryConfig
-from wats_converter.errors import ReportRejected, ServerUnavailable, SubmissionPaused, SubmitError
+from wats_converter.errors import (
+    ReportRejected,
+    ServerUnavailable,
+    StorageError,
+    SubmissionPaused,
+)
 from wats_converter.failpoints import failpoint
-from wats_converter.logs import file_fields
-from wats_converter.pipeline.error_folder import ErrorInfo, quarantine
+from wats_converter.pipeline.concurrency import AdaptiveLimit, HandOff
+from wats_converter.pipeline.error_folder import quarantine
+from wats_converter.pipeline.id_locks import IdLocks
+from wats_converter.pipeline.retry_schedule import PendingReport, RetrySchedule
+from wats_converter.pipeline.server_gate import Attempt, Outcome, ServerGate
 from wats_converter.stats import ServiceStats
-from wats_converter.storage.durable import TMP_SUFFIX, fsync_dir, write_atomic
+from wats_converter.storage.outbox import Outbox, OutboxEntry
 from wats_converter.wats_client import WatsClient
 
+__all__ = ["Delivery", "Origin", "Outcome", "PendingReport"]
 log = logging.getLogger(__name__)
-QUEUED_SUFFIX = ".json.queued"
-OUTAGE_AFTER_FAILURES = 3
-PROBE_INTERVAL_MAX_S = 60.0
+HANDOFF_PER_CONNECTION = 2
+"""Reports handed over and not yet sent, per POST that may be in flight: enough to keep every
+connection busy while the workers convert the next files, few enough to bound memory."""
+REJECTED_HINT = (
+    "The server refused this report and will refuse it again. Fix the source file or the "
+    "converter, then drop the file in again (or `errors requeue`)."
+)
 
 
-@dataclass
-class PendingReport:
-    report_id: str
-    path: Path
-    error_folder: Path
+@dataclass(frozen=True)
+class Origin:
+    """Where a batch of reports came from: kept with them in the outbox."""
+
     source: str = ""
-    converter: str = "pending"
-    attempts: int = 0
-    next_at: float = 0.0
-    first_seen: float = field(default_factory=time.time)
-    generation: int = 0
-
-
-class DirSync:
-    """Coalesces folder fsyncs: concurrent writers share one fsync that covers all of them."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self._requested = 0
-        self._synced = 0
-        self._lock = asyncio.Lock()
-
-    async def sync(self) -> None:
-        self._requested += 1
-        mine = self._requested
-        async with self._lock:
-            if self._synced >= mine:
-                return
-            upto = self._requested
-            await asyncio.to_thread(fsync_dir, self.folder)
-            self._synced = upto
-
-
-class IdLocks:
-    """One asyncio lock per report id, created on demand and dropped when nobody holds it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @contextlib.asynccontextmanager
-    async def hold(self, ids: list[str]) -> AsyncIterator[None]:
-        ordered = sorted(set(ids))  # a fixed order: two holders never wait on each other
-        for report_id in ordered:
-            lock, users = self._locks.get(report_id, (asyncio.Lock(), 0))
-            self._locks[report_id] = (lock, users + 1)
-        acquired: list[asyncio.Lock] = []
-        try:
-            for report_id in ordered:
-                lock = self._locks[report_id][0]
-                await lock.acquire()
-                acquired.append(lock)
-            yield
-        finally:
-            for lock in acquired:
-                lock.release()
-            for report_id in ordered:
-                lock, users = self._locks[report_id]
-                if users == 1:
-                    del self._locks[report_id]
-                else:
-                    self._locks[report_id] = (lock, users - 1)
+    converter: str = ""
+    error_folder: Path | None = None
+    """None: the service's default error folder."""
 
 
 class Delivery:
-    """The durable outbox between conversion and the server."""
+    """Submits reports, keeps the ones the server did not take in the outbox, retries them.
+
+    POSTs in flight (direct and from the outbox together) are bounded by an adaptive limit
+    (`concurrency.AdaptiveLimit`) of at most `client.max_connections`.
+    """
 
     def __init__(
         self,
@@ -120,181 +81,166 @@ class Delivery:
         retry: RetryConfig,
         error_folder: Path,
         stats: ServiceStats,
-        max_concurrent: int = 4,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.folder = folder
         self.client = client
         self.retry = retry
         self.error_folder = error_folder
         self.stats = stats
-        self.max_concurrent = max_concurrent
         self.clock = clock
-        self._items: dict[str, PendingReport] = {}
-        self._heap: list[tuple[float, int, str]] = []
-        self._seq = itertools.count()
-        self._inflight: set[str] = set()
-        self._wake = asyncio.Event()
-        self._dir_sync = DirSync(folder)
+        self.outbox = Outbox(folder)
+        self.schedule = RetrySchedule(retry, clock)
+        self.gate = ServerGate(client, retry, stats, clock)
+        self.gate.on_release = self.schedule.all_due
         self._ids = IdLocks()
-        self._failures_in_row = 0
-        self._gate_until = 0.0
-        self._probing = False
-        self._paused = asyncio.Event()  # set while paused
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._stopping = False  # a stop: start no new send
-        self._quiet = asyncio.Event()  # set while no send from pending/ is in flight
+        self.limit = AdaptiveLimit(client.max_connections, clock)
+        self._handoff = HandOff(HANDOFF_PER_CONNECTION * client.max_connections)
+        # wall-clock time on this clock: report ages survive a restart, tests can advance them
+        self._epoch = time.time() - clock.now()
+        self._stopping = False  # a stop: no new send from the outbox
+        self._sending = 0
+        self._quiet = asyncio.Event()  # set while no send from the outbox is in flight
         self._quiet.set()
+
+    @property
+    def _items(self) -> dict[str, PendingReport]:
+        return self.schedule.items
+
+    def _wall(self) -> float:
+        return self._epoch + self.clock.now()
 
     # -- intake ------------------------------------------------------------------------------
 
-    async def deliver(
-        self,
-        reports: list[tuple[str, bytes]],
-        *,
-        error_folder: Path | None = None,
-        source: str = "",
-        converter: str = "pending",
-    ) -> int:
+    async def deliver(self, reports: list[tuple[str, bytes]], origin: Origin = Origin()) -> int:
         """Hand over `(report id, body)`s; return how many the server has already accepted.
 
-        Returns once every report is either accepted by the server or durable in pending/, so the
-        caller may then post-process the source."""
-        failed: dict[str, SubmitError] = {}
+        Returns once every report is either accepted by the server or durable in the outbox,
+        so the caller may then post-process the source. Raises `StorageError` if the outbox
+        cannot take a report the server did not accept."""
+        failed: dict[str, Attempt] = {}
         unsent: list[tuple[str, bytes]] = []
         async with self._ids.hold([report_id for report_id, _ in reports]):
             for report_id, body in reports:
                 if unsent or not self._direct_ok(report_id):
                     unsent.append((report_id, body))
                     continue
-                try:
-                    await self._submit_direct(report_id, body, source)
-                except SubmitError as exc:
-                    failed[report_id] = exc
+                attempt = await self._send_direct(report_id, body, origin)
+                if attempt.outcome is not Outcome.ACCEPTED:
+                    failed[report_id] = attempt
                     unsent.append((report_id, body))
             if unsent:
-                await self._spool(unsent, error_folder, source, converter, failed)
+                await self._spool(unsent, origin, failed)
         return len(reports) - len(unsent)
 
-    def _enqueue(
-        self,
-        report_id: str,
-        path: Path,
-        error_folder: Path | None,
-        source: str,
-        converter: str,
-    ) -> PendingReport:
-        item = self._items.get(report_id)
-        if item is None:
-            item = PendingReport(
-                report_id, path, error_folder or self.error_folder, source, converter
-            )
-            self._items[report_id] = item
-        else:
-            item.generation += 1  # re-spooled while pending: the newest body must be sent
-        return item
+    async def hand_over(
+        self, reports: list[tuple[str, bytes]], origin: Origin = Origin()
+    ) -> asyncio.Future[int]:
+        """`deliver` without waiting for it: returns once delivery has room for the reports
+        (a caller waits while too many await sending), with a future of `deliver`'s result:
+        the caller post-processes the source when it is done."""
+        return await self._handoff.submit(lambda: self.deliver(reports, origin))
 
     def _direct_ok(self, report_id: str) -> bool:
-        """Send straight away unless the server is paused, backed off from, or being probed; and
-        never past an older body of the same report that is still pending (it would overwrite
-        the newer one later)."""
-        if self.paused or self._gate_until > self.clock() or report_id in self._items:
-            return False
-        return not (self._in_outage() and self._probing)
+        """Send straight away unless the gate holds sends back; and never past an older body of
+        the same report that is still pending (it would overwrite the newer one later)."""
+        return self.gate.open_now() and report_id not in self._items
 
-    def _in_outage(self) -> bool:
-        return self._failures_in_row >= OUTAGE_AFTER_FAILURES
-
-    async def _submit(self, body: bytes, report_id: str) -> None:
-        """One POST, timed for the submit-latency histogram whatever its outcome."""
-        started = time.monotonic()
+    async def _send_direct(self, report_id: str, body: bytes, origin: Origin) -> Attempt:
+        # in an outage this send is the one probe: with nothing pending, nobody else would ask
+        probe = self.gate.begin_send()
         try:
-            await self.client.submit(body, report_id)
+            attempt = await self._attempt(report_id, body)
+        finally:
+            self.gate.end_send(probe)
+        if attempt.outcome is Outcome.ACCEPTED:
+            source = origin.source
+            log.debug("submitted report %s%s", report_id, f" ({source})" if source else "")
+        return attempt
+
+    async def _attempt(self, report_id: str, body: bytes) -> Attempt:
+        """One POST under the concurrency limit, timed, its outcome classified and told to the
+        gate (the one place)."""
+        slot = await self.limit.acquire()
+        started = time.monotonic()
+        attempt: Attempt | None = None
+        try:
+            attempt = await self._post(report_id, body)
         finally:
             self.stats.submit_seconds.observe(time.monotonic() - started)
+            unavailable = attempt is None or attempt.outcome is Outcome.UNAVAILABLE
+            self.limit.release(slot, backpressure=unavailable, answered=attempt is not None)
+        if attempt.outcome is Outcome.ACCEPTED:
+            failpoint("after_2xx")
+            self.stats.submitted += 1
+        self.gate.note(attempt, len(self._items))
+        return attempt
 
-    async def _submit_direct(self, report_id: str, body: bytes, source: str) -> None:
-        # in an outage this send is the one probe: with nothing pending, nobody else would ask
-        probe = self._in_outage()
-        if probe:
-            self._probing = True
+    async def _post(self, report_id: str, body: bytes) -> Attempt:
         try:
-            await self._submit(body, report_id)
+            await self.client.submit(body, report_id)
         except ServerUnavailable as exc:
-            self._note_unavailable(exc)
-            raise
-        except ReportRejected:
-            self._note_answer("rejected")
-            raise
+            return Attempt(Outcome.UNAVAILABLE, exc)
+        except ReportRejected as exc:
+            return Attempt(Outcome.REJECTED, exc)
         except SubmissionPaused as exc:
-            self._note_answer("paused")
-            self._pause(str(exc))
-            raise
-        finally:
-            if probe:
-                self._probing = False
-        self._note_answer("ok")
-        failpoint("after_2xx")
-        self.stats.submitted += 1
-        log.debug("submitted report %s%s", report_id, f" ({source})" if source else "")
-        if probe:
-            self._released()
+            return Attempt(Outcome.PAUSED, exc)
+        return Attempt(Outcome.ACCEPTED)
+
+    def _pending(self, report_id: str, origin: Origin) -> PendingReport:
+        item = self._items.get(report_id)
+        if item is None:
+            return PendingReport(
+                report_id,
+                self.outbox.body_path(report_id),
+                origin.error_folder or self.error_folder,
+                origin.source,
+                origin.converter,
+                first_seen=self._wall(),
+            )
+        item.generation += 1  # re-spooled while pending: the newest body must be sent
+        item.source, item.converter = origin.source, origin.converter
+        item.error_folder = origin.error_folder or self.error_folder
+        return item
 
     async def _spool(
-        self,
-        reports: list[tuple[str, bytes]],
-        error_folder: Path | None,
-        source: str,
-        converter: str,
-        failed: dict[str, SubmitError],
+        self, reports: list[tuple[str, bytes]], origin: Origin, failed: dict[str, Attempt]
     ) -> None:
-        """Write and queue (the caller holds the ids' locks); a report the server already
-        refused is filed at once, one that met an unavailable server waits its backoff."""
-        paths = [self.folder / f"{report_id}{QUEUED_SUFFIX}" for report_id, _ in reports]
-        ids = [report_id for report_id, _ in reports]
+        """Write to the outbox and schedule (the caller holds the ids' locks); a report the
+        server already refused is filed at once, one that met an unavailable server waits its
+        backoff."""
+        items = [self._pending(report_id, origin) for report_id, _ in reports]
+        entries = [item.entry(self.error_folder) for item in items]
         try:
-            await asyncio.to_thread(_write_queued, paths, [body for _, body in reports])
-            await self._dir_sync.sync()  # one folder fsync covers every writer waiting with us
-            failpoint("after_spool_rename")
+            await self.outbox.put(list(zip(entries, (body for _, body in reports), strict=True)))
         except BaseException:
             # the source stays in place and is converted again, but whatever reached pending/
             # is sent from there too (same id: an overwrite), never left behind unqueued
-            for report_id, path in zip(ids, paths, strict=True):
-                if path.exists():
-                    self._schedule(
-                        self._enqueue(report_id, path, error_folder, source, converter),
-                        self.clock(),
-                    )
+            for item in items:
+                if self.outbox.exists(item.report_id):
+                    self.schedule.schedule(item)
             raise
-        for report_id, path in zip(ids, paths, strict=True):
-            item = self._enqueue(report_id, path, error_folder, source, converter)
-            exc = failed.get(report_id)
-            if isinstance(exc, ReportRejected):
-                self._reject(item, exc)
-            elif isinstance(exc, ServerUnavailable):
-                self._backoff(item, exc.retry_after_s)
+        for item in items:
+            attempt = failed.get(item.report_id)
+            if attempt is not None and attempt.outcome is Outcome.REJECTED:
+                assert isinstance(attempt.error, ReportRejected)
+                await self._reject(item, attempt.error)
+            elif attempt is not None and attempt.outcome is Outcome.UNAVAILABLE:
+                assert isinstance(attempt.error, ServerUnavailable)
+                self.schedule.backoff(item, attempt.error.retry_after_s)
             else:
-                self._schedule(item, self.clock())
+                self.schedule.schedule(item)
 
     def recover(self) -> int:
-        """Queue every `.queued` file already in the folder (oldest first); drop stale temps."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        for tmp in self.folder.glob(f".*{TMP_SUFFIX}"):
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-        found = []
-        for path in self.folder.glob(f"*{QUEUED_SUFFIX}"):
-            with contextlib.suppress(OSError):
-                found.append((path.stat().st_mtime, path))
-        now = self.clock()
-        for mtime, path in sorted(found):
-            report_id = path.name[: -len(QUEUED_SUFFIX)]
-            if report_id not in self._items:
-                item = PendingReport(report_id, path, self.error_folder, first_seen=mtime)
-                self._items[report_id] = item
-                self._schedule(item, now)
-        return len(found)
+        """Queue every report already in the outbox (oldest first), with its metadata."""
+        self._adopt(self.outbox.recover())
+        return len(self._items)
+
+    def _adopt(self, entries: list[OutboxEntry]) -> None:
+        for entry in entries:
+            if entry.report_id not in self._items:
+                path = self.outbox.body_path(entry.report_id)
+                self.schedule.schedule(PendingReport.of(entry, path, self.error_folder))
 
     # -- state -------------------------------------------------------------------------------
 
@@ -303,232 +249,152 @@ class Delivery:
 
     @property
     def paused(self) -> bool:
-        return self._paused.is_set()
+        return self.gate.paused
 
     def oldest_age_s(self) -> float:
         if not self._items:
             return 0.0
-        return max(0.0, time.time() - min(i.first_seen for i in self._items.values()))
+        return max(0.0, self._wall() - min(i.first_seen for i in self._items.values()))
 
     async def wait_empty(self) -> None:
         """Until nothing is pending (used by `run --once` and tests)."""
-        while self._items:
-            self._idle.clear()
-            await self._idle.wait()
+        await self.schedule.wait_empty()
 
     def retry_now(self, report_id: str | None = None) -> int:
-        """Make one (or every) pending report due immediately; return how many."""
-        self._gate_until = 0.0
-        now = self.clock()
-        if report_id is not None:
-            if report_id not in self._items:
-                return 0
-            self._schedule(self._items[report_id], now)
-            return 1
-        for item in self._items.values():
-            item.next_at = now
-        self._heap = [(now, next(self._seq), rid) for rid in self._items]
-        heapq.heapify(self._heap)
-        self._wake.set()
-        return len(self._items)
+        """Make one (or every) pending report due immediately; return how many. Reports put
+        into the outbox meanwhile (`errors requeue`) are taken up first."""
+        self.gate.lift()
+        self._adopt(self.outbox.entries(exclude=self._items.keys()))
+        if report_id is None:
+            return self.schedule.all_due()
+        item = self._items.get(report_id)
+        if item is None:
+            return 0
+        self.schedule.schedule(item)
+        return 1
 
-    def stop_sending(self) -> None:
-        """Start no new send from pending/ (a stop): those in flight finish, the rest wait."""
-        self._stopping = True
-        self._wake.set()
-
-    async def wait_sends_done(self) -> None:
-        """Until no send from pending/ is in flight."""
-        await self._quiet.wait()
-
-    # -- sending -----------------------------------------------------------------------------
+    # -- sending from the outbox -------------------------------------------------------------
 
     async def run(self) -> None:
-        """Send forever with `max_concurrent` senders (cancel to stop)."""
+        """Deliver handed-over reports, send pending ones (one sender per client connection)
+        and probe while paused, for ever (cancel to stop: all of it stops with it)."""
         async with asyncio.TaskGroup() as group:
-            for _ in range(self.max_concurrent):
+            group.create_task(self._handoff.run())
+            group.create_task(self.gate.run())
+            for _ in range(self.client.max_connections):
                 group.create_task(self._sender())
+
+    def stop_sending(self) -> None:
+        """Start no new send from the outbox (a stop): those in flight finish, the rest wait
+        for the next start. Reports handed over directly are still delivered."""
+        self._stopping = True
+        self.schedule.wake.set()
+
+    async def wait_sends_done(self) -> None:
+        """Until no send from the outbox is in flight."""
+        await self._quiet.wait()
 
     async def _sender(self) -> None:
         while True:
-            item = await self._next_due()
+            item, probe = await self._next_due()
+            self._sending += 1
+            self._quiet.clear()
             try:
-                await self._send(item)
+                await self._send(item, probe)
             except Exception:  # a sender must survive anything; the report stays pending
                 log.exception(
                     "unexpected error sending report %s; it stays pending", item.report_id
                 )
-                self._backoff(item, None)
+                self.schedule.backoff(item, None)
             finally:
-                self._inflight.discard(item.report_id)
-                if not self._inflight:
+                self.gate.end_send(probe)
+                self.schedule.sent(item)
+                self._sending -= 1
+                if not self._sending:
                     self._quiet.set()
-                self._wake.set()
 
-    async def _next_due(self) -> PendingReport:
+    async def _next_due(self) -> tuple[PendingReport, bool]:
         while True:
-            self._wake.clear()
-            item, wait = self._pick(self.clock())
-            if item is not None:
-                return item
-            if not self._items:
-                self._idle.set()
-            # asyncio.timeout, not wait_for: no extra task per wait on this hot path
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(wait):
-                    await self._wake.wait()
-
-    def _pick(self, now: float) -> tuple[PendingReport | None, float | None]:
-        """The next report to send, or how long to wait (None: until woken)."""
-        if self.paused or self._stopping:
-            return None, None
-        gated = self._gate_until > now
-        outage = self._in_outage()
-        if outage and self._probing:
-            return None, None  # one probe at a time while the server is down
-        while self._heap:
-            due_at, _, report_id = self._heap[0]
-            item = self._items.get(report_id)
-            if item is None or item.next_at != due_at or report_id in self._inflight:
-                heapq.heappop(self._heap)  # stale: sent, rescheduled, or already in flight
+            self.schedule.wake.clear()
+            if self._stopping or self.gate.blocked():
+                await self.schedule.wait_woken(None)
                 continue
-            if gated or due_at > now:
-                return None, max(self._gate_until, due_at) - now
-            heapq.heappop(self._heap)
-            self._inflight.add(report_id)
-            self._quiet.clear()
-            self._probing = outage
-            return item, None
-        return None, None
+            item, wait = self.schedule.pick(self.gate.held_until)
+            if item is not None:
+                return item, self.gate.begin_send()
+            await self.schedule.wait_woken(wait)
 
-    async def _send(self, item: PendingReport) -> None:
-        probe = self._probing
-        try:
-            # a report is never re-spooled while it is being sent or its file removed
-            async with self._ids.hold([item.report_id]):
-                await self._send_once(item, probe)
-        finally:
-            if probe:
-                self._probing = False
+    async def _send(self, item: PendingReport, probe: bool) -> None:
+        # a report is never re-spooled while it is being sent or its file removed
+        async with self._ids.hold([item.report_id]):
+            if self._too_old(item):
+                await self._reject(
+                    item,
+                    ReportRejected(
+                        f"not accepted within retry.max_age_s ({self.retry.max_age_s:g} s)",
+                        status=0,
+                    ),
+                )
+                return
+            generation = item.generation
+            try:
+                body = await self.outbox.read(item.report_id)
+            except FileNotFoundError:
+                log.warning("pending report %s vanished from %s", item.report_id, self.folder)
+                await self.outbox.remove(item.report_id)
+                self.schedule.forget(item)
+                return
+            except OSError as exc:
+                log.warning("cannot read pending report %s (%s); will retry", item.path, exc)
+                self.schedule.backoff(item, None)
+                return
+            await self._act_on(item, await self._attempt(item.report_id, body), generation)
 
-    async def _send_once(self, item: PendingReport, probe: bool) -> None:
-        if (
-            self.retry.max_age_s is not None
-            and time.time() - item.first_seen > self.retry.max_age_s
-        ):
-            self._reject(
-                item,
-                ReportRejected(
-                    f"not accepted within retry.max_age_s ({self.retry.max_age_s:g} s)", status=0
-                ),
-            )
-            return
-        generation = item.generation
-        try:
-            body = await asyncio.to_thread(item.path.read_bytes)
-        except FileNotFoundError:
-            log.warning("pending report %s vanished from %s", item.report_id, self.folder)
-            self._forget(item)
-            return
-        except OSError as exc:
-            log.warning("cannot read pending report %s (%s); will retry", item.path, exc.strerror)
-            self._backoff(item, None)
-            return
-        try:
-            await self._submit(body, item.report_id)
-        except ServerUnavailable as exc:
-            self._note_failure(item, exc)
-        except ReportRejected as exc:
-            self._note_answer("rejected")
-            self._reject(item, exc)
-        except SubmissionPaused as exc:
-            self._note_answer("paused")
-            self._pause(str(exc))
-            self._schedule(item, self.clock())
+    def _too_old(self, item: PendingReport) -> bool:
+        max_age = self.retry.max_age_s
+        return max_age is not None and self._wall() - item.first_seen > max_age
+
+    async def _act_on(self, item: PendingReport, attempt: Attempt, generation: int) -> None:
+        if attempt.outcome is Outcome.ACCEPTED:
+            await self._delivered(item, generation)
+        elif attempt.outcome is Outcome.REJECTED:
+            assert isinstance(attempt.error, ReportRejected)
+            await self._reject(item, attempt.error)
+        elif attempt.outcome is Outcome.UNAVAILABLE:
+            assert isinstance(attempt.error, ServerUnavailable)
+            item.attempts += 1
+            await self.outbox.note_attempts(item.entry(self.error_folder))
+            self.schedule.backoff(item, attempt.error.retry_after_s, counted=True)
         else:
-            self._note_answer("ok")
-            await self._delivered(item, generation, released=probe)
+            self.schedule.schedule(item)  # sent again once the pause is over
 
-    async def _delivered(self, item: PendingReport, generation: int, *, released: bool) -> None:
-        failpoint("after_2xx")
-        self.stats.submitted += 1
+    async def _delivered(self, item: PendingReport, generation: int) -> None:
         if item.generation != generation:  # re-spooled during the send: send the new body too
-            self._schedule(item, self.clock())
+            self.schedule.schedule(item)
             return
-        await asyncio.to_thread(_unlink, item.path)
-        self._forget(item)
+        await self.outbox.remove(item.report_id)
+        self.schedule.forget(item)
         log.info(
             "submitted report %s%s",
             item.report_id,
             f" ({item.source})" if item.source else "",
-            extra=file_fields(
-                file=item.source or None,
-                converter=item.converter or None,
-                report_id=item.report_id,
-                outcome="submitted",
-            ),
+            extra=item.log_fields("submitted"),
         )
-        if released:
-            self._released()
 
-    def _released(self) -> None:
-        log.info("server reachable again: sending %d pending reports", len(self._items))
-        self.retry_now()  # every report at once, not each on its own backoff
-
-    def _note_answer(self, outcome: str) -> None:
-        self._failures_in_row = 0
-        self._gate_until = 0.0
-        self.stats.submit_attempts[outcome] += 1
-        self.stats.last_submit_result = outcome
-        self.stats.last_submit_at = time.time()
-
-    def _note_failure(self, item: PendingReport, exc: ServerUnavailable) -> None:
-        self._backoff(item, exc.retry_after_s)
-        self._note_unavailable(exc)
-
-    def _note_unavailable(self, exc: ServerUnavailable) -> None:
-        self._failures_in_row += 1
-        self.stats.submit_attempts["transient"] += 1
-        self.stats.last_submit_result = f"failed: {exc}"
-        self.stats.last_submit_at = time.time()
-        if self._failures_in_row == OUTAGE_AFTER_FAILURES:
-            log.warning(
-                "server unavailable (%s); %d reports wait in %s", exc, len(self._items), self.folder
-            )
-        wait = exc.retry_after_s or 0.0
-        if self._in_outage():
-            # the server, not this report, is the problem: back off the whole queue
-            wait = max(wait, self._delay(self._failures_in_row - OUTAGE_AFTER_FAILURES + 1))
-        if wait:
-            self._gate_until = max(self._gate_until, self.clock() + wait)
-
-    def _backoff(self, item: PendingReport, retry_after_s: float | None) -> None:
-        item.attempts += 1
-        self._schedule(item, self.clock() + max(self._delay(item.attempts), retry_after_s or 0.0))
-
-    def _delay(self, attempt: int) -> float:
-        """Exponential backoff with jitter: initial_s * 2^(attempt-1), capped at max_s."""
-        exponent = min(attempt - 1, 30)
-        delay: float = min(self.retry.max_s, self.retry.initial_s * 2.0**exponent)
-        return delay * random.uniform(0.5, 1.0)
-
-    def _reject(self, item: PendingReport, exc: ReportRejected) -> None:
+    async def _reject(self, item: PendingReport, exc: ReportRejected) -> None:
+        """File a report the server refused in its error folder, off the event loop; if that
+        cannot be done now, it stays pending and is tried again after a backoff."""
         self.stats.rejected += 1
         self.stats.last_error = f"report {item.report_id} rejected: {exc}"
-        info = ErrorInfo(
-            file=item.path.name,
-            converter=item.converter,
-            error_type=type(exc).__name__,
-            exception=str(exc),
-            attempts=item.attempts + 1,
-            report_id=item.report_id,
-            source_folder=item.source or None,
-            hint="The server refused this report and will refuse it again. Fix the source file "
-            "or the converter, then drop the file in again (or `errors requeue`).",
-        )
         try:
-            moved = quarantine(item.path, item.error_folder, info, name=f"{item.report_id}.json")
-        except OSError as err:
+            moved = await asyncio.to_thread(
+                quarantine,
+                item.path,
+                item.error_folder,
+                item.rejection(exc, REJECTED_HINT),
+                name=f"{item.report_id}.json",
+            )
+        except (OSError, StorageError) as err:
             log.error(
                 "report %s rejected (%s) but cannot move it to %s: %s; it stays in %s",
                 item.report_id,
@@ -537,74 +403,14 @@ class Delivery:
                 err,
                 self.folder,
             )
-            self._backoff(item, None)
+            self.schedule.backoff(item, None)
             return
+        await self.outbox.drop_meta(item.report_id)
         log.error(
             "report %s rejected by the server: %s -> %s",
             item.report_id,
             exc,
             moved,
-            extra=file_fields(
-                file=item.source or None,
-                converter=item.converter or None,
-                report_id=item.report_id,
-                outcome="rejected",
-            ),
+            extra=item.log_fields("rejected"),
         )
-        self._forget(item)
-
-    def _pause(self, reason: str) -> None:
-        if not self.paused:
-            log.error(
-                "SUBMISSION PAUSED: %s. Reports stay in %s until this is fixed; "
-                "checking again in %g s, then less often (at most every %g s).",
-                reason,
-                self.folder,
-                self._probe_interval(),
-                PROBE_INTERVAL_MAX_S,
-            )
-            self.stats.paused_reason = reason
-            self._paused.set()
-            asyncio.get_running_loop().create_task(self._probe_until_resumed())
-
-    def _probe_interval(self) -> float:
-        return min(PROBE_INTERVAL_MAX_S, max(self.retry.initial_s, 1.0))
-
-    async def _probe_until_resumed(self) -> None:
-        delay = self._probe_interval()
-        while True:
-            await asyncio.sleep(delay)
-            try:
-                await self.client.version()
-            except (ServerUnavailable, SubmissionPaused) as exc:
-                self.stats.paused_reason = (
-                    str(exc) if isinstance(exc, SubmissionPaused) else (self.stats.paused_reason)
-                )
-                delay = min(PROBE_INTERVAL_MAX_S, delay * 2)
-                continue
-            log.info("submission resumed: the server accepts this client again")
-            self.stats.paused_reason = ""
-            self._paused.clear()
-            self.retry_now()
-            return
-
-    def _schedule(self, item: PendingReport, at: float) -> None:
-        item.next_at = at
-        heapq.heappush(self._heap, (at, next(self._seq), item.report_id))
-        self._wake.set()
-
-    def _forget(self, item: PendingReport) -> None:
-        self._items.pop(item.report_id, None)
-        if not self._items:
-            self._idle.set()
-
-
-def _unlink(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
-
-
-def _write_queued(paths: list[Path], bodies: list[bytes]) -> None:
-    for path, body in zip(paths, bodies, strict=True):
-        path.parent.mkdir(parents=True, exist_ok=True)  # someone may have deleted the folder
-        write_atomic(path, body, sync_dir=False, failpoint_name="spool_before_rename")
+        self.schedule.forget(item)

@@ -15,24 +15,28 @@ import logging
 import shutil
 import time
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from wats_converter.config import Config
 from wats_converter.converters.api import RetryLater, SkipFile
 from wats_converter.converters.registry import ConverterSlot, folder_patterns, route
 from wats_converter.errors import (
+    ConversionError,
     ConversionTimedOut,
     FileIncomplete,
     FileTooLarge,
     NoConverterFound,
+    PoisonFile,
     StorageError,
+    WorkerCrashed,
 )
 from wats_converter.failpoints import failpoint
 from wats_converter.logs import file_fields
-from wats_converter.pipeline.delivery import Delivery
+from wats_converter.pipeline.delivery import Delivery, Origin
 from wats_converter.pipeline.error_folder import ErrorInfo, quarantine
 from wats_converter.pipeline.post_process import PostProcessor
-from wats_converter.pipeline.runners import Converted, Runner, WorkerCrashed
+from wats_converter.pipeline.runners import Converted, Runner
 from wats_converter.pipeline.work_queue import WorkItem, WorkQueue
 from wats_converter.stats import ServiceStats
 from wats_converter.storage.durable import is_storage_error
@@ -54,6 +58,9 @@ ERROR_HINTS = {
     "FileTooLarge": "Raise the converter's max_file_size_bytes setting if the file is genuine.",
     "ConversionTimedOut": "The converter hung on this file repeatedly; check the file and the "
     "converter, then `errors requeue` it.",
+    "PoisonFile": "Converting this file crashed every time (the converter's process died, or "
+    "the service stopped while converting it); check the file and the converter, then "
+    "`errors requeue` it.",
     "FileIncomplete": "The tester stopped writing this file before its end marker. Complete "
     "the file (or raise the converter's incomplete_timeout_s setting), then `errors requeue` it.",
     "NoConverterFound": "No converter of this watch folder claims this file. Add a converter "
@@ -83,6 +90,9 @@ class WorkerPool:
         self.slots = list(slots)
         self._unfinished: set[Path] = set()
         self.queue = queue
+        # decisions run on the queue's clock, the one it schedules by (settle times, delays, the
+        # disk-space cadence); file ages compare mtimes with the wall clock, durations are real
+        self.clock = queue.clock
         self.runner = runner
         self.pending = pending
         self.post = post_processor
@@ -90,9 +100,11 @@ class WorkerPool:
         self.stats = stats
         self._delivered: dict[Path, FileIdentity] = {}  # reports safe, post-processing failed
         self._unchanged_since: dict[Path, tuple[FileIdentity, float]] = {}  # settling files
+        self._last_crash: dict[Path, ConversionTimedOut | WorkerCrashed] = {}
         self._space_checked = 0.0
         self._space_ok = True
         self.gate = IsolationGate()
+        self._finishing: asyncio.TaskGroup | None = None
 
     def offer(self, path: Path, delay_s: float = 0.0, slot: ConverterSlot | None = None) -> bool:
         """A hint that `path` may be new or changed; queue it if a converter claims it (`slot`:
@@ -106,36 +118,60 @@ class WorkerPool:
         return queued
 
     async def run(self) -> None:
-        async with asyncio.TaskGroup() as group:
-            for _ in range(self.config.max_workers):
-                group.create_task(self._worker())
+        try:
+            async with asyncio.TaskGroup() as group:
+                self._finishing = group  # post-processing after delivery's acknowledgement
+                for _ in range(self.config.max_workers):
+                    group.create_task(self._worker())
+        finally:
+            self._finishing = None
 
     async def _worker(self) -> None:
         while True:
             item = await self.queue.get()
+            handed_over = False
             try:
-                await self._process(item)
+                handed_over = await self._process(item)
             except Exception:  # a worker must survive anything; the file stays for a retry
                 log.exception("unexpected error processing %s; it will be retried", item.path)
                 self._later(item, LOCKED_RETRY_S)
             finally:
-                self.queue.done(item.path)
+                if not handed_over:  # otherwise it stays in work until it is post-processed
+                    self.queue.done(item.path)
 
-    async def _process(self, item: WorkItem) -> None:
-        """One file's story: ready? -> convert -> deliver -> post-process (or later, or error/)."""
+    async def _process(self, item: WorkItem) -> bool:
+        """One file's story: ready? -> convert -> deliver -> post-process (or later, or error/).
+        True if its reports were handed to delivery (the rest of the story follows there)."""
         failpoint("after_detect")
         key = await self._ready(item)
         if key is None:
-            return
+            return False
         started = time.monotonic()
         converted = await self._convert(item, key)
         if converted is None:
-            return
+            return False
         if identity_of(item.path) != key:
             log.info("%s changed while it was converted; converting it again", item.path)
             self._later(item, self.config.settle_s)
-            return
-        await self._deliver(item, key, converted, started)
+            return False
+        origin = Origin(str(item.path), item.slot.name, self._error_folder(item.slot))
+        acknowledged = await self.pending.hand_over(converted.reports, origin)
+        handed = HandedOver(item, key, converted, time.monotonic() - started, acknowledged)
+        if self._finishing is None:
+            await self._deliver(handed)
+            return False
+        # the worker converts the next file; this one is finished when delivery acknowledges
+        self._finishing.create_task(self._finish(handed))
+        return True
+
+    async def _finish(self, handed: HandedOver) -> None:
+        try:
+            await self._deliver(handed)
+        except Exception:  # as in a worker: the file stays for a retry
+            log.exception("unexpected error finishing %s; it will be retried", handed.item.path)
+            self._later(handed.item, LOCKED_RETRY_S)
+        finally:
+            self.queue.done(handed.item.path)
 
     async def _ready(self, item: WorkItem) -> FileIdentity | None:
         """The file's identity if it should be converted now; otherwise None (it is done
@@ -150,8 +186,8 @@ class WorkerPool:
         if self._delivered.get(path) == key:
             await self._post_process(item, key)  # reports are safe; only the source is left
             return None
-        if item.slot.keeps and self.journal.is_kept(path, key.key):
-            return None
+        if self.journal.is_kept(path, key.key):
+            return None  # kept by KEEP, or skipped by its converter: never again until it changes
         if not self._settled(item, key):
             return None
         if item.slot.shared_with:
@@ -170,8 +206,7 @@ class WorkerPool:
             return None
         previous = self.journal.attempts(path)
         if previous >= self.config.retry.conversion_attempts:
-            crash = ConversionTimedOut(f"conversion crashed or timed out {previous} times")
-            await self._fail(item, crash, previous)
+            await self._fail(item, exhausted(previous, self._last_crash.pop(path, None)), previous)
             return None
         return key
 
@@ -179,7 +214,7 @@ class WorkerPool:
         """Whether the file has not been written for `settle_s`: by its mtime, or, when the
         mtime cannot be trusted (in the future: a share's or a station's skewed clock), by
         having seen it unchanged for that long. Otherwise it is queued again for later."""
-        path, settle, now = item.path, self.config.settle_s, time.monotonic()
+        path, settle, now = item.path, self.config.settle_s, self.clock.now()
         seen = self._unchanged_since.get(path)
         if seen is None or seen[0] != key:
             seen = (key, now)
@@ -211,6 +246,7 @@ class WorkerPool:
                 # written with the next attempt's start, i.e. before any other converter runs;
                 # a suspect's at once, before the others are let in again.
                 self.journal.clear_attempts(path)
+                self._last_crash.pop(path, None)
                 if previous:
                     self.journal.flush()
                 self._unfinished.discard(path)
@@ -236,6 +272,7 @@ class WorkerPool:
             self._later(item, signal.after_s)
             return None
         except (ConversionTimedOut, WorkerCrashed) as exc:
+            self._last_crash[path] = exc
             log.warning(
                 "%s: %s (attempt %d of %d)",
                 path,
@@ -249,24 +286,17 @@ class WorkerPool:
             await self._conversion_failed(item, key, exc)
         return None
 
-    async def _deliver(
-        self, item: WorkItem, key: FileIdentity, converted: Converted, started: float
-    ) -> None:
-        """Hand the reports over (accepted by the server or durable in pending/), then
-        post-process the source."""
+    async def _deliver(self, handed: HandedOver) -> None:
+        """Once delivery acknowledged the reports (accepted by the server or durable in
+        pending/), post-process the source."""
+        item, key, converted, elapsed = handed.item, handed.key, handed.converted, handed.elapsed
         path, slot = item.path, item.slot
         try:
-            sent = await self.pending.deliver(
-                converted.reports,
-                error_folder=self._error_folder(slot),
-                source=str(path),
-                converter=slot.name,
-            )
+            sent = await handed.acknowledged
         except StorageError as exc:
             self._storage_blocked(str(exc))
             self._later(item, STORAGE_RETRY_S)
             return
-        elapsed = time.monotonic() - started
         self.stats.storage_blocked = ""
         self.stats.counts(slot.name).converted += 1
         self.stats.conversion_seconds.observe(elapsed)
@@ -442,7 +472,7 @@ class WorkerPool:
         self.stats.storage_blocked = why
 
     def _enough_space(self) -> bool:
-        now = time.monotonic()
+        now = self.clock.now()
         if now - self._space_checked >= FREE_SPACE_CHECK_S:
             self._space_checked = now
             with contextlib.suppress(OSError):
@@ -454,6 +484,19 @@ class WorkerPool:
                     log.info("disk space is back; converting again")
                     self.stats.storage_blocked = ""
         return self._space_ok
+
+
+@dataclass(frozen=True, slots=True)
+class HandedOver:
+    """A converted file whose reports delivery has taken and will acknowledge."""
+
+    item: WorkItem
+    key: FileIdentity
+    converted: Converted
+    elapsed: float
+    """Seconds from the start of the conversion to the hand-over."""
+    acknowledged: asyncio.Future[int]
+    """Done when every report is accepted or durable in pending/: how many were accepted."""
 
 
 class IsolationGate:
@@ -488,6 +531,16 @@ class IsolationGate:
             async with self._changed:
                 self._alone = False
                 self._changed.notify_all()
+
+
+def exhausted(attempts: int, last: ConversionTimedOut | WorkerCrashed | None) -> ConversionError:
+    """Why a file is given up after `attempts` conversions that never finished: it hung the
+    converter (`ConversionTimedOut`), or it crashed it: the worker process died, or the service
+    itself stopped during its conversion (`last` is None: the journal counted the attempt)."""
+    if isinstance(last, ConversionTimedOut):
+        return ConversionTimedOut(f"timed out {attempts} times; the last time: {last}")
+    why = f"the last time: {last}" if last else "the service stopped during its conversion"
+    return PoisonFile(f"conversion crashed or timed out {attempts} times; {why}")
 
 
 def _handed_over(sent: int, total: int) -> str:

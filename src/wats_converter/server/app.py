@@ -74,6 +74,7 @@ class LocalServer:
             self.app.router.add_post("/_admin/reset", self._reset)
         self._runner = web.AppRunner(self.app, handle_signals=False, access_log=None)
         self._listener: asyncio.Server | None = None
+        self._refusal: asyncio.Task[None] | None = None
         self.host = "127.0.0.1"
         self.port = 0
 
@@ -105,8 +106,12 @@ class LocalServer:
         self.port = self._listener.sockets[0].getsockname()[1]
 
     def refuse_for(self, seconds: float) -> None:
-        """Stop accepting connections (and drop open ones) for `seconds`."""
-        asyncio.get_running_loop().create_task(self._refuse(seconds))
+        """Stop accepting connections (and drop open ones) for `seconds`. The server owns the
+        timer: a newer refusal replaces it, and `stop` cancels it (it never listens again after
+        its runner was cleaned up)."""
+        if self._refusal is not None:
+            self._refusal.cancel()
+        self._refusal = asyncio.get_running_loop().create_task(self._refuse(seconds))
 
     async def _refuse(self, seconds: float) -> None:
         await self.stop_listening()
@@ -129,6 +134,10 @@ class LocalServer:
             await self._listen(self.port)
 
     async def stop(self) -> None:
+        refusal, self._refusal = self._refusal, None
+        if refusal is not None:
+            refusal.cancel()
+            await asyncio.gather(refusal, return_exceptions=True)
         await self.stop_listening()
         await self._runner.cleanup()
 

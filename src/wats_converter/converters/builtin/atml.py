@@ -62,6 +62,7 @@ class ATMLConverter(ConverterBase):
     a folder with WSXF and TestStand XML files."""
 
     name = "ATMLConverter"
+    cpu_heavy = True
     supported_extensions = (".xml",)
     Settings = TestStandSettings
 

@@ -86,6 +86,7 @@ class TakayaConverter(ConverterBase):
     """Takaya flying probe `.ATD` files (both layouts): one report per panel group."""
 
     name = "TakayaConverter"
+    cpu_heavy = True
     supported_extensions = (".atd",)
     detects_unfinished_files = True  # its end markers tell a finished unit
 

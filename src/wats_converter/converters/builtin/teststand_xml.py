@@ -68,6 +68,7 @@ class TestStandXMLConverter(ConverterBase):
 
     __test__ = False  # not a pytest test class, whatever its name says
     name = "TestStandXMLConverter"
+    cpu_heavy = True
     supported_extensions = (".xml",)
     Settings = TestStandSettings
 

@@ -126,18 +126,11 @@ class WSTFParser:
                 unit, section = _Unit(), "header"
             elif unit is None:
                 raise ConversionError("text before --Header-Start--", line=number)
-            elif marker.startswith("--Step-Data-Start--"):
-                section = "steps"
-            elif marker.startswith("--Step-Data-End--"):
-                section = "footer"
             elif END_MARKER.match(marker):
                 reports.append(self._build(unit, number))
                 unit, section = None, "none"
-            elif section == "steps":
-                if not line.startswith("StepType"):  # the optional column-title row
-                    unit.rows.append((number, line.split("\t")))
             else:
-                self._header_line(unit, line, number)
+                section = self._unit_line(unit, section, line, number)
         if unit is not None:
             raise ConversionError(
                 "the file ends before --UUT-End-- (truncated?)", line=len(text.splitlines())
@@ -145,6 +138,19 @@ class WSTFParser:
         if not reports:
             raise ConversionError("no --Header-Start-- ... --UUT-End-- block in the file", line=1)
         return reports
+
+    def _unit_line(self, unit: _Unit, section: str, line: str, number: int) -> str:
+        """Take one line inside a unit's block; return the section the next line is in."""
+        marker = line.strip()
+        if marker.startswith("--Step-Data-Start--"):
+            return "steps"
+        if marker.startswith("--Step-Data-End--"):
+            return "footer"
+        if section != "steps":
+            self._header_line(unit, line, number)
+        elif not line.startswith("StepType"):  # the optional column-title row
+            unit.rows.append((number, line.split("\t")))
+        return section
 
     def _header_line(self, unit: _Unit, line: str, number: int) -> None:
         key, tab, value = line.partition("\t")

@@ -51,6 +51,7 @@ class WSXFConverter(ConverterBase):
     """Reads `*.xml` files in the WSXF namespace; one file may hold several reports."""
 
     name = "WSXFConverter"
+    cpu_heavy = True
     supported_extensions = (".xml",)
     Settings = ConverterSettings
 

@@ -1,0 +1,184 @@
+"""AdaptiveLimit: how many POSTs may be in flight, learned from how the server answers; and
+HandOff, the bounded hand-over of work from the workers to delivery.
+
+The approach of Vector's adaptive request concurrency, which is TCP's AIMD applied to requests:
+time is cut into windows of about one round trip; at the end of each window
+
+- any back-pressure in it (429, 503, a timeout, a refused connection: every transient failure)
+  cuts the limit in half;
+- otherwise a window whose mean round trip rose clearly above the moving baseline (an EWMA of
+  past windows, plus `DEVIATION_SCALE` times its mean deviation, at least `TOLERANCE` of it)
+  means the server is queueing: the limit shrinks by `DECREASE`;
+- otherwise, if the limit was actually reached in the window, it grows: doubling until the first
+  cut (slow start, so a fast server is used fully within a few round trips), then by one.
+
+The limit stays between 1 and `maximum` (`server.max_concurrent`). A server that answers after a
+fixed 100 ms from anywhere (a WAN) keeps its round trip flat, so the limit climbs to the maximum;
+a server that slows down as it gets busier stops it where its latency starts to rise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import math
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from wats_converter.clock import Clock
+
+INITIAL_LIMIT = 4
+EWMA_ALPHA = 0.4
+DEVIATION_SCALE = 2.5
+TOLERANCE = 0.1
+"""A window's round trip may exceed the baseline by this fraction before it counts as rising."""
+DECREASE = 0.9
+BACKPRESSURE_DECREASE = 0.5
+MIN_WINDOW_S = 0.005
+T = TypeVar("T")
+
+
+class AdaptiveLimit:
+    """An async semaphore whose size follows the server (AIMD)."""
+
+    def __init__(self, maximum: int, clock: Clock, initial: int = INITIAL_LIMIT) -> None:
+        self.maximum = max(1, maximum)
+        self.clock = clock
+        self.limit = max(1, min(initial, self.maximum))
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self.baseline_s: float | None = None
+        self._deviation_s = 0.0
+        self._slow_start = True
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._window_start = clock.now()
+        self._window_rtts: list[float] = []
+        self._backpressure = False
+        self._reached = False
+
+    async def acquire(self) -> float:
+        """Wait for room under the limit; return the start time to give back to `release`."""
+        while self.in_flight >= self.limit:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    self._wake()  # woken, then cancelled: the room goes to the next one
+                raise
+            finally:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        if self.in_flight >= self.limit:
+            self._reached = True
+        return self.clock.now()
+
+    def release(self, started: float, *, backpressure: bool = False, answered: bool = True) -> None:
+        """A request that began at `started` is over. `backpressure`: the server said it is
+        overloaded (or did not answer); `answered`: its round trip says something about the
+        server (False for a request that never reached it)."""
+        self.in_flight -= 1
+        now = self.clock.now()
+        if now - self._window_start >= self._window_s():
+            self._end_window(now)  # an answer after the window's end belongs to the next one
+        if backpressure:
+            self._backpressure = True
+        elif answered:
+            self._window_rtts.append(now - started)
+        self._wake()
+
+    def _window_s(self) -> float:
+        return max(MIN_WINDOW_S, self.baseline_s or 0.0)
+
+    def _end_window(self, now: float) -> None:
+        mean = sum(self._window_rtts) / len(self._window_rtts) if self._window_rtts else None
+        if self._backpressure:
+            self._cut(BACKPRESSURE_DECREASE)
+        elif mean is not None and self._rising(mean):
+            self._cut(DECREASE)
+        elif self._reached and self.limit < self.maximum:
+            grown = self.limit * 2 if self._slow_start else self.limit + 1
+            self.limit = min(self.maximum, grown)
+        if mean is not None:
+            self._learn(mean)
+        self._window_start = now
+        self._window_rtts = []
+        self._backpressure = False
+        self._reached = self.in_flight >= self.limit
+
+    def _rising(self, mean: float) -> bool:
+        if self.baseline_s is None:
+            return False
+        margin = max(DEVIATION_SCALE * self._deviation_s, TOLERANCE * self.baseline_s)
+        return mean > self.baseline_s + margin
+
+    def _learn(self, mean: float) -> None:
+        if self.baseline_s is None:
+            self.baseline_s = mean
+            return
+        self._deviation_s += EWMA_ALPHA * (abs(mean - self.baseline_s) - self._deviation_s)
+        self.baseline_s += EWMA_ALPHA * (mean - self.baseline_s)
+
+    def _cut(self, ratio: float) -> None:
+        self._slow_start = False
+        self.limit = max(1, math.floor(self.limit * ratio))
+
+    def _wake(self) -> None:
+        for _ in range(max(0, self.limit - self.in_flight)):
+            if not self._waiters:
+                return
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+
+
+class HandOff:
+    """Work handed to tasks of one owner, at most `room` at a time: `submit` waits while the
+    owner is full (back-pressure on the caller) and returns a future of the work's result.
+
+    The tasks live in `run`'s task group, so they stop with their owner; without a running
+    owner, `submit` does the work itself before it returns.
+    """
+
+    def __init__(self, room: int) -> None:
+        self._room = asyncio.Semaphore(room)
+        self._group: asyncio.TaskGroup | None = None
+        self.waiting = 0
+        """Work handed over and not finished."""
+
+    async def submit(self, work: Callable[[], Awaitable[T]]) -> asyncio.Future[T]:
+        done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        if self._group is None:
+            try:
+                done.set_result(await work())
+            except Exception as exc:
+                done.set_exception(exc)
+            return done
+        await self._room.acquire()
+        self.waiting += 1
+        self._group.create_task(self._do(work, done))
+        return done
+
+    async def _do(self, work: Callable[[], Awaitable[T]], done: asyncio.Future[T]) -> None:
+        try:
+            done.set_result(await work())
+        except asyncio.CancelledError:
+            done.cancel()
+            raise
+        except Exception as exc:  # the submitter's to handle, not the owner's
+            done.set_exception(exc)
+        finally:
+            self.waiting -= 1
+            self._room.release()
+
+    async def run(self) -> None:
+        """Own the handed-over work until cancelled (then it is cancelled too)."""
+        try:
+            async with asyncio.TaskGroup() as group:
+                self._group = group
+                await asyncio.Event().wait()
+        finally:
+            self._group = None
