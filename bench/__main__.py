@@ -28,6 +28,11 @@ def plan(full: bool) -> dict[str, tuple[Callable[[], dict[str, Any]], bool]]:
         "ceiling_fs_write_fsync_rename_unlink": (lambda: s.raw_fs(2000), True),
         "ceiling_server_small_ideal_client": (lambda: s.server_ceiling("small", 4000), True),
         "ceiling_server_rich_ideal_client": (lambda: s.server_ceiling("rich", 1500), True),
+        # more reports in flight (as a delivery with many connections sends): larger groups
+        "ceiling_server_rich_ideal_client_16_connections": (
+            lambda: s.server_ceiling("rich", 1500, connections=16),
+            True,
+        ),
         "convert_small_json_fast": (lambda: s.convert_only("small", 3000), True),
         "convert_small_json_careful": (lambda: s.convert_only("small", 3000, careful=True), True),
         "convert_rich_json_fast": (lambda: s.convert_only("rich", 300), True),

@@ -32,6 +32,7 @@ class StandInProcess:
     """`python -m bench.standin` as a child process: a WATS server that only answers late."""
 
     def __init__(self, delay_ms: float, port: int = 0) -> None:
+        self.token = "bench"  # what the service sends; the stand-in accepts any
         self.proc = subprocess.Popen(
             [
                 sys.executable,

@@ -168,6 +168,8 @@ def _class_surface(name: str, cls: type) -> dict[str, str]:
                 found[f"{name}.{attr}"] = "property"
             elif isinstance(member, (staticmethod, classmethod)) or inspect.isfunction(member):
                 found[f"{name}.{attr}"] = str(inspect.signature(getattr(cls, attr)))
+            elif public:  # a class attribute a converter sets (`supported_extensions`, ...)
+                found[f"{name}.{attr}"] = "attribute"
     return found
 
 
@@ -176,22 +178,32 @@ CONVERTER_SURFACE = {
     "1000, max_member_bytes: 'int' = 33554432, max_total_bytes: 'int' = "
     "134217728, max_ratio: 'float' = 200.0, max_name_length: 'int' = "
     "255) -> None",
+    "ArchiveLimits.max_archive_bytes": "attribute",
+    "ArchiveLimits.max_entries": "attribute",
+    "ArchiveLimits.max_member_bytes": "attribute",
+    "ArchiveLimits.max_name_length": "attribute",
+    "ArchiveLimits.max_ratio": "attribute",
+    "ArchiveLimits.max_total_bytes": "attribute",
     "ComponentClass.__init__": "(self, prefix: 'str', name: 'str') -> None",
     "ConversionContext.__init__": "(self, station: 'StationDefaults' = <factory>, logger: "
     "'logging.Logger' = <factory>) -> None",
     "ConversionError.__init__": "(self, message: 'str', *, line: 'int | None' = None, field: 'str "
     "| None' = None) -> 'None'",
     "ConvertResult": "UnionType",
+    "ConverterBase.Settings": "attribute",
     "ConverterBase.__init__": "(self, settings: 'dict[str, Any] | None' = None, context: "
     "'ConversionContext | None' = None) -> 'None'",
     "ConverterBase.convert": "(self, content: 'str', file_path: 'Path') -> 'ConvertResult'",
     "ConverterBase.convert_file": "(self, file_path: 'Path', context: 'ConversionContext') -> "
     "'ConvertResult'",
+    "ConverterBase.detects_unfinished_files": "attribute",
     "ConverterBase.display_name": "property",
     "ConverterBase.is_complete": "(self, file_path: 'Path') -> 'bool'",
     "ConverterBase.matches_file": "(self, file_path: 'Path') -> 'bool'",
+    "ConverterBase.name": "attribute",
     "ConverterBase.recognizes": "(self, head: 'bytes', file_path: 'Path') -> 'Recognition | None'",
     "ConverterBase.sniffs_content": "property",
+    "ConverterBase.supported_extensions": "attribute",
     "ConverterSettings": "fields: encoding fallback_encoding max_file_size_bytes process_code "
     "incomplete_timeout_s max_steps",
     "GrowingLogSettings": "fields: encoding fallback_encoding max_file_size_bytes process_code "
@@ -203,6 +215,7 @@ CONVERTER_SURFACE = {
     "sequence_version operator",
     "LocalTime.__init__": "(self, time: 'datetime', problem: 'str | None' = None) -> None",
     "LocalTime.note_on": "(self, report: '_Notable') -> 'datetime'",
+    "LocalTime.problem": "attribute",
     "OHM": "str",
     "Recognition.__init__": "(self, accepted: 'bool', reason: 'str') -> None",
     "RetryLater.__init__": "(self, reason: 'str', after_s: 'float' = 5.0) -> 'None'",
@@ -210,6 +223,10 @@ CONVERTER_SURFACE = {
     "StationDefaults.__init__": "(self, name: 'str' = 'wats-converter', location: 'str' = "
     "'Unknown', purpose: 'str' = 'Production', operator: 'str' = "
     "'oper') -> None",
+    "StationDefaults.location": "attribute",
+    "StationDefaults.name": "attribute",
+    "StationDefaults.operator": "attribute",
+    "StationDefaults.purpose": "attribute",
     "XmlHead.__init__": "(self, namespace: 'str', name: 'str', attributes: 'dict[str, str]', "
     "children: 'tuple[tuple[str, str], ...]') -> None",
     "XmlHead.describe": "(self) -> 'str'",
@@ -372,6 +389,9 @@ REPORT_SURFACE = {
 
 
 TESTING_SURFACE = {
+    "FakeRunner.CRASH": "attribute",
+    "FakeRunner.Convert": "attribute",
+    "FakeRunner.HANG": "attribute",
     "FakeRunner.__init__": "(self, converters: 'Sequence[ConverterBase]') -> 'None'",
     "FakeRunner.close": "(self) -> 'None'",
     "FakeRunner.run": "(self, slot_index: 'int', path: 'Path', timeout_s: 'float') -> 'Converted'",

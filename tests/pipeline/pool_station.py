@@ -111,16 +111,19 @@ async def station(
         retry=config.retry,
         error_folder=config.error_folder,
         stats=stats,
+        clock=clock,
     )
     delivery.recover()
     queue = WorkQueue(clock)
     post = PostProcessor(journal, config.archive_folder)
     pool = WorkerPool(config, slots, queue, runner, delivery, post, journal, stats)
-    workers = asyncio.create_task(pool.run())
+    tasks = [asyncio.create_task(delivery.run()), asyncio.create_task(pool.run())]
     try:
+        await clock.advance(0)  # both running, as in the service, before the first file
         yield Station(config, clock, queue, runner, pool, journal, server)
     finally:
-        workers.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await workers
+        for task in reversed(tasks):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await client.aclose()

@@ -52,10 +52,19 @@ async def test_rising_latency_shrinks_the_limit_and_a_steady_one_lets_it_grow_ag
         await window(limit, clock, 0.1, backpressure=True)  # out of slow start
     steady = [await window(limit, clock, 0.1) for _ in range(5)]
     assert steady == [10, 11, 12, 13, 14]  # one more per round trip while it holds steady
-    slower = [await window(limit, clock, 0.2) for _ in range(3)]
-    assert slower[1] == int(slower[0] * 0.9)  # the server queues: a tenth fewer
-    # the baseline follows the new latency; once it holds still, growth resumes
-    assert slower[2] == slower[1] + 1
+    slower = [await window(limit, clock, 0.2) for _ in range(8)]
+    # the server queues (twice the round trip): a tenth fewer each window ...
+    assert slower[:5] == [15, 13, 11, 9, 8]
+    # ... until the baseline has followed the new latency; then growth resumes
+    assert slower[5:] == [9, 10, 11]
+
+
+async def test_jitter_below_half_the_round_trip_is_not_taken_for_queueing() -> None:
+    clock = ManualClock()
+    limit = AdaptiveLimit(64, clock, initial=8)
+    await window(limit, clock, 0.1, backpressure=True)
+    jittery = [await window(limit, clock, rtt) for rtt in (0.1, 0.14, 0.1, 0.145, 0.12, 0.1)]
+    assert jittery == sorted(jittery) and jittery[-1] >= jittery[0] + 4  # never cut
 
 
 async def test_the_limit_never_drops_below_one() -> None:

@@ -283,3 +283,35 @@ def test_a_file_that_crashed_every_attempt_is_a_poison_file_not_a_timeout() -> N
     hung = exhausted(3, ConversionTimedOut("the converter did not finish within 1 s"))
     assert type(hung) is ConversionTimedOut and "within 1 s" in str(hung)
     assert not issubclass(WorkerCrashed, ConversionError)  # retried, not an error-folder case
+
+
+def test_a_file_queued_behind_a_crash_or_a_slow_file_is_not_charged_for_it(
+    tmp_path: Path,
+) -> None:
+    """A worker takes the next request while it converts (no idle wait for the service); the
+    file waiting behind another is neither blamed for its crash nor timed while it waits."""
+    config = config_of(tmp_path, [CRASHY])
+    segv = crashy_file(tmp_path, "segv", "SEGV")
+    slow = crashy_file(tmp_path, "slow", "SLOW 1.5 SN-SLOW")
+    fine = crashy_file(tmp_path, "fine", "OK SN-FINE")
+
+    async def scenario() -> tuple[list[Any], list[Any]]:
+        runner = ProcessRunner(config, 1)
+        try:
+            await runner.run(0, fine, 60)
+            behind_crash = await asyncio.gather(
+                runner.run(0, segv, 60), runner.run(0, fine, 60), return_exceptions=True
+            )
+            behind_slow = await asyncio.gather(
+                runner.run(0, slow, 60), runner.run(0, fine, 1.0), return_exceptions=True
+            )
+            return behind_crash, behind_slow
+        finally:
+            runner.close()
+
+    (crash, after_crash), (slow_result, after_slow) = asyncio.run(scenario())
+    assert isinstance(crash, WorkerCrashed) and "segv.crashy" in str(crash)
+    assert not isinstance(after_crash, BaseException), after_crash  # sent again, converted
+    assert b"SN-FINE" in after_crash.reports[0][1]
+    assert not isinstance(slow_result, BaseException), slow_result
+    assert not isinstance(after_slow, BaseException), after_slow  # waited 1.5 s, timeout 1 s

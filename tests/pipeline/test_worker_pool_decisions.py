@@ -15,7 +15,7 @@ import pytest
 
 from tests.pipeline.pool_station import RELOOK_S, SETTLE_S, station
 from wats_converter.converters.api import RetryLater, SkipFile
-from wats_converter.errors import ConversionError
+from wats_converter.errors import ConversionError, ConversionTimedOut
 from wats_converter.pipeline.scanner import ScanStats, Unmatched, scan
 from wats_converter.pipeline.worker_pool import LOCKED_RETRY_S, YOUNG_FILE_S
 from wats_converter.storage.journal import Journal
@@ -153,10 +153,27 @@ async def test_a_file_that_crashes_the_worker_every_time_goes_to_the_error_folde
         assert st.runner.runs("poison.csv") == ["crash"] * 3
         assert st.serials() == {} and st.names(st.error) == {"poison.csv", "poison.csv.error"}
         error = st.error_of("poison.csv")
+        assert error["error_type"] == "PoisonFile" and error["attempts"] == 3
         assert "crashed or timed out 3 times" in error["exception"]
-        assert error["attempts"] == 3
+        assert "the worker process died while converting poison.csv" in error["exception"]
         assert "errors requeue" in error["hint"]
         assert st.journal.attempts(st.error / "poison.csv") == 0
+
+
+async def test_a_file_that_times_the_converter_out_every_time_is_filed_as_timed_out(
+    tmp_path: Path, server: ServerThread
+) -> None:
+    timed_out = ConversionTimedOut("the converter did not finish within 120 s")
+    async with station(tmp_path, server, retry={"conversion_attempts": 2}) as st:
+        st.runner.script("slow.csv", timed_out, timed_out)
+        st.pool.offer(st.drop("slow.csv", "SN-S"))
+        await st.after()
+        await st.after(2)
+        await st.after(4)
+        assert st.runner.runs("slow.csv") == ["ConversionTimedOut"] * 2
+        error = st.error_of("slow.csv")
+        assert (error["error_type"], error["attempts"]) == ("ConversionTimedOut", 2)
+        assert "timed out 2 times" in error["exception"] and "120 s" in error["exception"]
 
 
 async def test_after_a_crash_the_suspect_is_converted_alone_and_the_others_wait(

@@ -22,6 +22,7 @@ but before the file was removed) overwrites on the server; it never duplicates.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -388,12 +389,12 @@ class Delivery:
         self.stats.rejected += 1
         self.stats.last_error = f"report {item.report_id} rejected: {exc}"
         try:
-            moved = await asyncio.to_thread(
-                quarantine,
-                item.path,
-                item.error_folder,
-                item.rejection(exc, REJECTED_HINT),
-                name=f"{item.report_id}.json",
+            info = item.rejection(exc, REJECTED_HINT)
+            moved = await self.outbox.take_out(
+                item.report_id,
+                functools.partial(
+                    quarantine, folder=item.error_folder, info=info, name=f"{item.report_id}.json"
+                ),
             )
         except (OSError, StorageError) as err:
             log.error(
@@ -406,7 +407,6 @@ class Delivery:
             )
             self.schedule.backoff(item, None)
             return
-        await self.outbox.drop_meta(item.report_id)
         log.error(
             "report %s rejected by the server: %s -> %s",
             item.report_id,

@@ -28,7 +28,12 @@ from wats_converter.converters.api import ConverterBase
 from wats_converter.converters.registry import ConverterSlot
 from wats_converter.errors import ConversionTimedOut
 from wats_converter.pipeline.conversion import Converted, convert_to_bodies
-from wats_converter.pipeline.worker_process import RemoteTraceback, Reply, WorkerProcess
+from wats_converter.pipeline.worker_process import (
+    RemoteTraceback,
+    Reply,
+    Requeue,
+    WorkerProcess,
+)
 
 __all__ = [
     "Converted",
@@ -129,38 +134,64 @@ def _settle(
 class ProcessRunner:
     """Conversions in up to `processes` worker processes, started when first needed.
 
-    A conversion waits for an idle worker before its timeout starts. A worker that dies, times
-    out or whose conversion is cancelled (the service stops) is killed and forgotten; the next
-    conversion starts a new one.
+    Each worker takes up to `WorkerProcess.DEPTH` requests (an idle worker first, then a new
+    one, then the least loaded), so none waits for the service between two files. A worker that
+    dies, times out or whose conversion is cancelled (the service stops) is killed and
+    forgotten; the files queued behind it go to another worker, and the next conversion starts
+    a replacement.
     """
 
     def __init__(self, config: Config, processes: int) -> None:
         self.config = config
         self.processes = processes
         self.started = 0  # worker processes started so far (a crash costs one more)
-        self._slots: asyncio.Semaphore | None = None
-        self._idle: list[WorkerProcess] = []
-        self._live: set[WorkerProcess] = set()
+        self._capacity: asyncio.Semaphore | None = None
+        self._changed: asyncio.Event | None = None
+        self._live: list[WorkerProcess] = []
         self._killed: list[WorkerProcess] = []  # until their readers have reaped them
         self._log_level = logging.getLogger().getEffectiveLevel()
 
     async def run(self, slot_index: int, path: Path, timeout_s: float) -> Converted:
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self.processes)
-        async with self._slots:
-            worker = self._idle.pop() if self._idle else await self._start()
-            try:
-                reply = await worker.convert(slot_index, path, timeout_s)
-            except BaseException:
-                self._forget(worker)
-                raise
-            self._idle.append(worker)
-        return _outcome(reply)
+        if self._capacity is None:
+            self._capacity = asyncio.Semaphore(self.processes * WorkerProcess.DEPTH)
+        while True:
+            async with self._capacity:
+                worker = await self._choose()
+                try:
+                    reply = await worker.convert(slot_index, path, timeout_s)
+                except Requeue:
+                    continue  # its worker died under another file: not this one's attempt
+                except BaseException:
+                    self._forget(worker)
+                    raise
+            return _outcome(reply)
+
+    async def _choose(self) -> WorkerProcess:
+        while True:
+            ready = [w for w in self._live if w.ready and w.load < WorkerProcess.DEPTH]
+            idle = [w for w in ready if w.load == 0]
+            if idle:
+                return idle[0]
+            if len(self._live) < self.processes:
+                return await self._start()
+            if ready:
+                return min(ready, key=lambda w: w.load)
+            changed = self._changed_event()
+            changed.clear()
+            await changed.wait()  # a worker started, answered or died
+
+    def _changed_event(self) -> asyncio.Event:
+        if self._changed is None:
+            self._changed = asyncio.Event()
+        return self._changed
+
+    def _notify(self) -> None:
+        self._changed_event().set()
 
     async def _start(self) -> WorkerProcess:
-        worker = WorkerProcess(self.config, self._log_level)
+        worker = WorkerProcess(self.config, self._log_level, self._notify)
         self.started += 1
-        self._live.add(worker)
+        self._live.append(worker)
         try:
             await worker.started()
         except BaseException:
@@ -171,18 +202,20 @@ class ProcessRunner:
 
     def _forget(self, worker: WorkerProcess) -> None:
         worker.kill()
-        self._live.discard(worker)
+        if worker in self._live:
+            self._live.remove(worker)
         self._killed = [w for w in self._killed if w.reader.is_alive()] + [worker]
+        self._notify()
 
     @property
     def pids(self) -> list[int]:
         """The worker processes alive now (for tests and status)."""
-        return [w.pid for w in self._live if w.pid is not None]
+        return [w.pid for w in self._live if w.pid is not None and w.alive]
 
     def close(self) -> None:
         """Stop every worker process and reap it (nothing is left behind)."""
         workers = [*self._live, *self._killed]
-        self._live, self._idle, self._killed = set(), [], []
+        self._live, self._killed = [], []
         for worker in workers:
             worker.kill()
         for worker in workers:

@@ -20,7 +20,8 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -177,12 +178,32 @@ def _die_with_parent() -> None:
 # ---- the parent side ---------------------------------------------------------------------
 
 
-class WorkerProcess:
-    """The service's handle on one worker process; one conversion at a time."""
+class Requeue(Exception):
+    """The worker died before it started this request (another file crashed it): send the
+    request to another worker; it costs this file nothing."""
 
-    def __init__(self, config: Config, log_level: int) -> None:
+
+@dataclass
+class _Request:
+    name: str
+    reply: asyncio.Future[Reply]
+    started: asyncio.Event = field(default_factory=asyncio.Event)  # at the head of the line
+
+
+class WorkerProcess:
+    """The service's handle on one worker process. It converts one file at a time, in the order
+    they were sent; up to `DEPTH` requests wait in its pipe, so it never idles waiting for the
+    service to send the next one (on a loaded machine each wake-up of the service costs
+    milliseconds). A request's timeout starts when the worker starts it."""
+
+    DEPTH = 2
+
+    def __init__(self, config: Config, log_level: int, on_change: Callable[[], None]) -> None:
         self._loop = asyncio.get_running_loop()
-        self._messages: asyncio.Queue[object] = asyncio.Queue()
+        self._ready: asyncio.Future[object] = self._loop.create_future()
+        self._line: deque[_Request] = deque()
+        self._on_change = on_change
+        self.alive = True
         self._conn, child = _SPAWN.Pipe()
         self.process = _SPAWN.Process(
             target=serve, args=(child, config, log_level), name="wats-converter-worker"
@@ -197,44 +218,56 @@ class WorkerProcess:
     def pid(self) -> int | None:
         return self.process.pid
 
+    @property
+    def load(self) -> int:
+        """Requests sent and not answered yet."""
+        return len(self._line)
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.done() and self.alive
+
     async def started(self) -> None:
         """Wait until the worker has built its converters; `WorkerCrashed` if it cannot."""
         try:
             async with asyncio.timeout(START_TIMEOUT_S):
-                message = await self._messages.get()
+                message = await asyncio.shield(self._ready)
         except TimeoutError:
             message = ("failed", f"not ready after {START_TIMEOUT_S:g} s")
         if not (isinstance(message, tuple) and message[0] == "ready"):
             self.kill()
             raise WorkerCrashed(f"a converter worker process could not start: {self._why(message)}")
+        self._on_change()
 
     async def convert(self, slot_index: int, path: Path, timeout_s: float) -> Reply:
         """Convert `path` with the slot's converter. `ConversionTimedOut` (the worker is killed)
-        or `WorkerCrashed` (it died); either way this worker is finished."""
-        try:
+        or `WorkerCrashed` (it died converting this file); either way this worker is finished.
+        `Requeue` if it died before starting this file."""
+        if not self.alive:
+            raise Requeue()  # it died since it was chosen
+        request = _Request(path.name, self._loop.create_future())
+        self._line.append(request)
+        if len(self._line) == 1:
+            request.started.set()
+        with contextlib.suppress(OSError):  # a closed pipe: the reader reports the death
             self._conn.send((slot_index, str(path)))
+        try:
+            await request.started.wait()
             async with asyncio.timeout(timeout_s):
-                message = await self._messages.get()
+                return await request.reply
         except TimeoutError:
             self.kill()
             raise ConversionTimedOut(
                 f"the converter did not finish within {timeout_s:g} s (its worker process "
                 "was stopped)"
             ) from None
-        except OSError:  # the pipe is closed: the worker died before it took the request
-            message = None
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(5.0):
-                    message = await self._messages.get()  # the reader's last word (None)
-        if isinstance(message, Reply):
-            return message
-        self.kill()
-        raise WorkerCrashed(
-            f"the worker process died while converting {path.name} ({self._why(message)})"
-        )
+        finally:
+            if not request.reply.done():
+                request.reply.cancel()  # a late answer (or failure) is then dropped
 
     def kill(self) -> None:
         """Stop the process now (a conversion has no side effects to interrupt)."""
+        self.alive = False
         with contextlib.suppress(OSError, ValueError, AttributeError):
             self.process.kill()
 
@@ -253,7 +286,39 @@ class WorkerProcess:
 
     def _post(self, message: object) -> None:
         with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
-            self._loop.call_soon_threadsafe(self._messages.put_nowait, message)
+            self._loop.call_soon_threadsafe(self._receive, message)
+
+    def _receive(self, message: object) -> None:
+        if not self._ready.done():
+            self._ready.set_result(message)
+            if message is not None:
+                return
+        if isinstance(message, Reply) and self._line:
+            request = self._line.popleft()
+            if not request.reply.done():
+                request.reply.set_result(message)
+            if self._line:
+                self._line[0].started.set()
+        elif not isinstance(message, Reply):
+            self._fail_all(self._why(message))
+        self._on_change()
+
+    def _fail_all(self, why: str) -> None:
+        """The worker is gone (or unusable): the file it was converting crashed it; the ones
+        waiting behind it go to another worker."""
+        self.kill()
+        line, self._line = self._line, deque()
+        for i, request in enumerate(line):
+            if not request.reply.done():
+                error = (
+                    WorkerCrashed(
+                        f"the worker process died while converting {request.name} ({why})"
+                    )
+                    if i == 0
+                    else Requeue()
+                )
+                request.reply.set_exception(error)
+            request.started.set()
 
     def _why(self, message: object) -> str:
         if isinstance(message, tuple):

@@ -21,10 +21,10 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from wats_converter.failpoints import failpoint
 from wats_converter.storage.durable import TMP_SUFFIX, fsync_dir, write_atomic
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 QUEUED_SUFFIX = ".json.queued"
 META_SUFFIX = ".json.meta"
 META_FORMAT = 1
+T = TypeVar("T")
 
 
 @dataclass
@@ -107,13 +108,14 @@ class Outbox:
     def _write(self, entries: list[tuple[OutboxEntry, bytes]]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)  # someone may have deleted the folder
         for entry, body in entries:
-            write_atomic(meta_path(self.folder, entry.report_id), entry.to_json(), sync_dir=False)
-            write_atomic(
-                self.body_path(entry.report_id),
-                body,
-                sync_dir=False,
-                failpoint_name="spool_before_rename",
-            )
+            meta, path = meta_path(self.folder, entry.report_id), self.body_path(entry.report_id)
+            write_atomic(meta, entry.to_json(), sync_dir=False)
+            try:
+                write_atomic(path, body, sync_dir=False, failpoint_name="spool_before_rename")
+            except BaseException:
+                if not path.exists():  # no body: no meta either (never a leftover)
+                    _unlink(meta)
+                raise
 
     def exists(self, report_id: str) -> bool:
         return self.body_path(report_id).exists()
@@ -144,9 +146,15 @@ class Outbox:
         _unlink(self.body_path(report_id))
         _unlink(meta_path(self.folder, report_id))
 
-    async def drop_meta(self, report_id: str) -> None:
-        """Remove the meta of a report whose body left the outbox (filed as rejected)."""
-        await asyncio.to_thread(_unlink, meta_path(self.folder, report_id))
+    async def take_out(self, report_id: str, move: Callable[[Path], T]) -> T:
+        """Move a report's body out of the outbox with `move(body path)` (to an error folder),
+        then drop its meta; one trip to a thread. `move`'s errors leave both in place."""
+        return await asyncio.to_thread(self._take_out, report_id, move)
+
+    def _take_out(self, report_id: str, move: Callable[[Path], T]) -> T:
+        moved = move(self.body_path(report_id))
+        _unlink(meta_path(self.folder, report_id))
+        return moved
 
     def recover(self) -> list[OutboxEntry]:
         """Every report in the folder, oldest first; drops stale temps and orphan metas.

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from wats_converter.converters.api import ConverterBase, ConverterSettings
 from wats_converter.converters.content import Recognition, XmlHead, recognize_xml
-from wats_converter.formats.wsxf import NS, parse_wsxf
+from wats_converter.formats.wsxf import parse_wsxf
+from wats_converter.formats.wsxf_vocabulary import NS
 from wats_converter.report import UUTReport
 
 
