@@ -37,6 +37,7 @@ from wats_converter.errors import (
     SubmissionPaused,
 )
 from wats_converter.failpoints import failpoint
+from wats_converter.logs import FileOutcome
 from wats_converter.pipeline.concurrency import AdaptiveLimit, HandOff
 from wats_converter.pipeline.error_folder import quarantine
 from wats_converter.pipeline.id_locks import IdLocks
@@ -379,7 +380,7 @@ class Delivery:
             "submitted report %s%s",
             item.report_id,
             f" ({item.source})" if item.source else "",
-            extra=item.log_fields("submitted"),
+            extra=item.log_fields(FileOutcome.SUBMITTED),
         )
 
     async def _reject(self, item: PendingReport, exc: ReportRejected) -> None:
@@ -411,6 +412,6 @@ class Delivery:
             item.report_id,
             exc,
             moved,
-            extra=item.log_fields("rejected"),
+            extra=item.log_fields(FileOutcome.REJECTED),
         )
         self.schedule.forget(item)
