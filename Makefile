@@ -7,6 +7,9 @@ RUN_STAMP := $(VENV)/.runtime
 STAMP := $(VENV)/.installed
 CONFIG ?=
 CONFIG_ARG := $(if $(CONFIG),--config $(CONFIG))
+# tests run side by side in this many processes (pytest-xdist): most of the suite waits on real
+# services, servers and file-system events, so two processes keep two cores busy
+TEST_WORKERS ?= 2
 
 .PHONY: run status errors pending check-config dist test test-slow test-faults lint bench clean
 
@@ -43,10 +46,13 @@ check-config: $(RUN_STAMP)
 dist: $(RUN_STAMP)
 	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir dist .
 
+# ruff holds the code budgets (complexity, parameters), lint-imports the layers contract
+# (pyproject.toml); tests/test_budgets.py the module sizes
 test: $(STAMP)
 	$(BIN)/ruff check src tests $(wildcard bench)
+	$(BIN)/lint-imports
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow" -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
@@ -58,6 +64,7 @@ test-faults: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests $(wildcard bench)
 	$(BIN)/ruff format --check src tests $(wildcard bench)
+	$(BIN)/lint-imports
 	$(BIN)/mypy
 
 bench: $(STAMP)

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench import runners, vendor
 from bench import scenarios as s
-from bench import vendor
 
 RESULTS = Path(__file__).parent / "results"
 REFERENCE = {"burst_rich_json": 45.0, "burst_small_json": 180.0}  # pyWATS, same class of machine
@@ -28,6 +28,11 @@ def plan(full: bool) -> dict[str, tuple[Callable[[], dict[str, Any]], bool]]:
         "ceiling_fs_write_fsync_rename_unlink": (lambda: s.raw_fs(2000), True),
         "ceiling_server_small_ideal_client": (lambda: s.server_ceiling("small", 4000), True),
         "ceiling_server_rich_ideal_client": (lambda: s.server_ceiling("rich", 1500), True),
+        # more reports in flight (as a delivery with many connections sends): larger groups
+        "ceiling_server_rich_ideal_client_16_connections": (
+            lambda: s.server_ceiling("rich", 1500, connections=16),
+            True,
+        ),
         "convert_small_json_fast": (lambda: s.convert_only("small", 3000), True),
         "convert_small_json_careful": (lambda: s.convert_only("small", 3000, careful=True), True),
         "convert_rich_json_fast": (lambda: s.convert_only("rich", 300), True),
@@ -61,6 +66,8 @@ def plan(full: bool) -> dict[str, tuple[Callable[[], dict[str, Any]], bool]]:
     for name in vendor.FORMATS:
         table[f"vendor_{name}"] = (lambda name=name: vendor.convert_rate(name), False)
     table["vendor_spea_stream_50mb"] = (lambda: vendor.spea_stream(50), False)
+    for name in runners.NAMES:
+        table[f"runners_{name}"] = (lambda name=name: runners.compare(name), False)
     if full:
         table["backlog_100000"] = (lambda: s.backlog(100_000), False)
         table["idle_cost_100000_kept"] = (lambda: s.idle_cost(100_000), False)
@@ -110,7 +117,30 @@ def main() -> None:
         results[name] = summarise(runs)
         figures = ", ".join(f"{k}={fmt(v)}" for k, v in results[name].items())
         print(f"{name:40s} {figures}   ({time.perf_counter() - started:.0f} s)", flush=True)
-    ratios = {}
+    ratios = ratios_of(results)
+    for key, value in ratios.items():
+        print(f"{key:40s} {value:.2f}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
+        json.dumps(
+            {
+                "machine": platform.platform(),
+                "cpus": __import__("os").cpu_count(),
+                "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "full": args.full,
+                "results": results,
+                "ratios": ratios,
+            },
+            indent=2,
+        )
+    )
+    print(f"written {args.out}")
+
+
+def ratios_of(results: dict[str, Any]) -> dict[str, float]:
+    """The figures compared across scenarios: against pywats, the raw-post ceiling, the
+    careful conversion and the stand-in delays."""
+    ratios: dict[str, float] = {}
     for name, reference in REFERENCE.items():
         if name in results:
             ratios[f"{name}_vs_pywats"] = results[name]["files_per_s"]["median"] / reference
@@ -141,23 +171,7 @@ def main() -> None:
             results["burst_rich_json"]["files_per_s"]["median"]
             / results["ceiling_server_rich_ideal_client"]["posts_per_s"]["median"]
         )
-    for key, value in ratios.items():
-        print(f"{key:40s} {value:.2f}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(
-        json.dumps(
-            {
-                "machine": platform.platform(),
-                "cpus": __import__("os").cpu_count(),
-                "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "full": args.full,
-                "results": results,
-                "ratios": ratios,
-            },
-            indent=2,
-        )
-    )
-    print(f"written {args.out}")
+    return ratios
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 import asyncio
 
-from wats_converter.testing import ManualClock
+from wats_converter.clock import SystemClock, wait_event
+from wats_converter.testing import ManualClock, settle
 
 
 def test_sleepers_wake_in_order_only_when_advanced_past_their_time() -> None:
@@ -25,3 +26,22 @@ def test_sleepers_wake_in_order_only_when_advanced_past_their_time() -> None:
         return woke
 
     assert asyncio.run(scenario()) == ["a@5", "b@20"]
+
+
+def test_wait_event_ends_on_the_event_or_on_the_clock_whichever_comes_first() -> None:
+    async def scenario() -> None:
+        clock = ManualClock()
+        event = asyncio.Event()
+        waiter = asyncio.create_task(wait_event(event, clock, 30))
+        await clock.advance(29)
+        assert not waiter.done()
+        await clock.advance(1)
+        assert waiter.done() and not event.is_set()
+        waiter = asyncio.create_task(wait_event(event, clock, 30))
+        await clock.advance(1)
+        event.set()
+        await settle()
+        assert waiter.done() and clock.sleepers == 0  # the clock's sleep is not left behind
+        await wait_event(event, SystemClock(), 30)  # set: returns at once on the real clock too
+
+    asyncio.run(scenario())

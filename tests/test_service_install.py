@@ -242,7 +242,6 @@ def test_data_away_from_tmp_gets_a_private_tmp() -> None:
     unit = systemd.unit_text(
         "/opt/w/bin/wats-converter",
         "/etc/wats-converter/converters.yaml",
-        "/etc/wats-converter",
         user="wats",
         system=True,
         folders=["/var/lib/wats-converter/pending", "/srv/stations/watch"],

@@ -151,10 +151,17 @@ class Config(Strict):
     state_folder: Path | None = None
     """Journal and lock; default: the pending folder's parent."""
     max_workers: int = Field(default=4, ge=1, le=64)
-    worker_mode: str = Field(default="thread", pattern="^(thread|process)$")
+    worker_mode: str = Field(default="auto", pattern="^(auto|thread|process)$")
+    """Where conversions run: `thread` (in the service), `process` (worker processes, one
+    per core at most), or `auto`: worker processes for `cpu_heavy` converters (the vendor and
+    XML formats) on a machine with more than one core, threads for the others."""
     conversion_timeout_s: float = Field(default=120.0, gt=0)
     settle_s: float = Field(default=2.0, ge=0)  # plus: not while open for writing (Linux)
     scan_interval_s: float = Field(default=10.0, gt=0)
+    shutdown_grace_s: float = Field(default=10.0, ge=0)
+    """On a stop, how long files in work and reports being sent may take to finish (their POST
+    answered, the source post-processed) before they are cancelled; what is cancelled stays on
+    disk and is converted or sent again by the next start."""
     min_free_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
     retry: RetryConfig = RetryConfig()
     health: HealthConfig = HealthConfig()

@@ -6,9 +6,12 @@ WatsConverterError
 ├── ReportValidationError  a report the server would reject; names the field path
 ├── ConversionError        the file cannot become a report -> the file goes to the error folder
 │   ├── NoConverterFound
-│   ├── ConversionTimedOut
+│   ├── ConversionTimedOut the converter ran past the timeout (killed) -> retried alone,
+│   │                      the `retry.conversion_attempts`-th time -> error folder
+│   ├── PoisonFile         every attempt crashed its conversion (see WorkerCrashed)
 │   ├── FileTooLarge
 │   └── FileIncomplete     still not complete `incomplete_timeout_s` after its last change
+├── WorkerCrashed          the conversion's process died -> retried (an attempt), alone
 ├── SubmitError            a report could not be delivered
 │   ├── ServerUnavailable  transient (refused, timeout, 5xx, 429) -> stays pending, retried
 │   ├── ReportRejected     permanent for this report (400, 413) -> error folder
@@ -44,6 +47,10 @@ class ReportValidationError(WatsConverterError, ValueError):
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         super().__init__(shown + more)
 
+    def __reduce__(self) -> tuple[type[ReportValidationError], tuple[list[str]]]:
+        # rebuilt from the problems, not from the joined message (a worker process sends it)
+        return type(self), (self.problems,)
+
 
 class ConversionError(WatsConverterError):
     """The source file cannot be turned into a report; it belongs in the error folder.
@@ -70,12 +77,23 @@ class ConversionTimedOut(ConversionError):
     """The converter ran longer than the per-file timeout."""
 
 
+class PoisonFile(ConversionError):
+    """Every attempt at this file crashed its conversion: the worker process died, or the
+    service itself stopped while converting it (`retry.conversion_attempts` times)."""
+
+
 class FileTooLarge(ConversionError):
     """The file is larger than the converter's `max_file_size_bytes`."""
 
 
 class FileIncomplete(ConversionError):
     """The file was still not complete `incomplete_timeout_s` after its last change."""
+
+
+class WorkerCrashed(WatsConverterError):
+    """The process converting the file died (a crash in native code, `os._exit`, the OOM
+    killer). The file is retried on its own, and counts an attempt: after
+    `retry.conversion_attempts` it is a `PoisonFile`."""
 
 
 class SubmitError(WatsConverterError):

@@ -21,6 +21,12 @@ from typing import Any
 from wats_converter import systemd
 from wats_converter.admin import RETRY_REQUEST, count_error_files
 from wats_converter.config import EMBEDDED, Config, ensure_folders
+from wats_converter.converters.registry import (
+    ConverterSlot,
+    build_slots,
+    folder_patterns,
+    watch_summary,
+)
 from wats_converter.embedded import (
     ADDRESS_FILE,
     EmbeddedAddress,
@@ -33,20 +39,14 @@ from wats_converter.errors import ConfigError
 from wats_converter.health import HealthServer
 from wats_converter.pipeline.delivery import Delivery
 from wats_converter.pipeline.post_process import PostProcessor
-from wats_converter.pipeline.runners import ProcessRunner, Runner, ThreadRunner
+from wats_converter.pipeline.runners import Runner, choose_runner
 from wats_converter.pipeline.scanner import DirMemo, ScanStats, Unmatched, output_folders, scan
-from wats_converter.pipeline.slot import (
-    ConverterSlot,
-    build_slots,
-    folder_patterns,
-    watch_summary,
-)
-from wats_converter.pipeline.stats import ServiceStats
 from wats_converter.pipeline.watcher import FileWatcher
 from wats_converter.pipeline.work_queue import WorkQueue
 from wats_converter.pipeline.worker_pool import WorkerPool
 from wats_converter.server.app import LocalServer
 from wats_converter.server.store import ReportStore
+from wats_converter.stats import ServiceStats
 from wats_converter.storage.durable import TMP_SUFFIX, temp_path
 from wats_converter.storage.instance_lock import InstanceLock, WatchFolderClaims
 from wats_converter.storage.journal import Journal
@@ -139,11 +139,7 @@ class Service:
             max_connections=self.config.server.max_concurrent,
         )
         journal = Journal(self.state_dir / JOURNAL_FILE)
-        runner: Runner = (
-            ProcessRunner(self.config, self.config.max_workers)
-            if self.config.worker_mode == "process"
-            else ThreadRunner([s.converter for s in self.slots])
-        )
+        runner = choose_runner(self.config, self.slots)
         try:
             return await self._run_components(client, journal, runner, once, once_timeout_s)
         finally:
@@ -205,12 +201,10 @@ class Service:
                 await self._until_done(queue, pool, pending, total, once_timeout_s)
             else:
                 await self._stop.wait()
-            log.info(
-                "stopping: %d files queued and %d reports pending stay safe for the next start",
-                queue.qsize(),
-                len(pending),
-            )
             systemd.notify("STOPPING=1")
+            tasks[0].cancel()  # the watcher and the scans: no new files
+            tasks[-1].cancel()
+            await self._drain(queue, pending)
             for task in tasks:
                 task.cancel()
         if health is not None:
@@ -220,6 +214,31 @@ class Service:
         failed = sum(c.failed for c in self.stats.converters.values()) + self.stats.rejected
         moved = self.stats.unmatched_to_error
         return RunResult(converted, failed + moved, len(pending), len(self._unmatched) + moved)
+
+    async def _drain(self, queue: WorkQueue, pending: Delivery) -> None:
+        """A clean stop finishes what is in work (a report the server is answering is not cut
+        off before its source is post-processed), for at most `shutdown_grace_s`."""
+        queue.close()
+        pending.stop_sending()
+        grace = self.config.shutdown_grace_s
+        if queue.in_work():
+            log.info("stopping: finishing %d files in work (at most %g s)", queue.in_work(), grace)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace):
+                await queue.wait_idle()
+                await pending.wait_sends_done()
+        if queue.in_work():
+            log.warning(
+                "stopping: %d files still in work after %g s are cancelled; they stay in their "
+                "folders and are converted again by the next start",
+                queue.in_work(),
+                grace,
+            )
+        log.info(
+            "stopping: %d files queued and %d reports pending stay safe for the next start",
+            queue.qsize(),
+            len(pending),
+        )
 
     def _watcher_failed(self) -> None:
         self._full_scan = True  # events may be lost: look at every file again, now

@@ -104,21 +104,21 @@ ENV_FILE = "wats-converter.env"
 def unit_text(
     exe: str,
     config: str,
-    workdir: str,
     *,
     user: str | None,
     system: bool,
     group: str | None = None,
     folders: list[str] | None = None,
-    env_file: str | None = None,
 ) -> str:
     """The systemd unit for one config: hardened, checked before each start, token from a file.
+
+    The service runs in the config's folder, and `EnvironmentFile=` is `wats-converter.env`
+    beside the config: `WATS_TOKEN=...` lives there for `server.token_env`, readable by root
+    only.
 
     Args:
         user, group: the account of a system unit (`User=`, `Group=`; group defaults to user).
         folders: the config's data folders, the only places a system unit may write.
-        env_file: `EnvironmentFile=` (default: `wats-converter.env` beside the config), where
-            `WATS_TOKEN=...` lives for `server.token_env`, readable by root only.
     """
     if user and not system:
         raise ValueError("User= belongs in a system unit: a user unit runs as its user")
@@ -140,9 +140,9 @@ def unit_text(
     return UNIT.format(
         exe=exe,
         config=config,
-        workdir=workdir,
+        workdir=str(Path(config).parent),
         account=account,
-        env_file=env_file or str(Path(config).parent / ENV_FILE),
+        env_file=str(Path(config).parent / ENV_FILE),
         state=f"StateDirectory={STATE_DIRECTORY}\nStateDirectoryMode=0750\n" if system else "",
         hardening=hardening,
         wanted_by="multi-user.target" if system else "default.target",

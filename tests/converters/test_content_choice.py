@@ -16,9 +16,9 @@ from tests.service.harness import Station, wait_until
 from tests.service.yaml_writer import dump
 from wats_converter.config import build_config
 from wats_converter.converters import Recognition, xml_head
+from wats_converter.converters.registry import ConverterSlot, build_slots
 from wats_converter.errors import ConfigError, ConversionError
 from wats_converter.pipeline.scanner import ScanStats, scan
-from wats_converter.pipeline.slot import ConverterSlot, build_slots
 from wats_converter.server.fixture import ServerThread
 from wats_converter.testing import write_atomically
 
@@ -137,7 +137,7 @@ def test_a_file_no_converter_takes_is_left_alone_and_the_reason_logged(
 ) -> None:
     slots, watch = shared_folder(tmp_path)
     (watch / "other.xml").write_text("<Inventory><Item/></Inventory>")
-    with caplog.at_level(logging.DEBUG, logger="wats_converter.pipeline.slot"):
+    with caplog.at_level(logging.DEBUG, logger="wats_converter.converters.registry"):
         assert not any(s.claims(watch / "other.xml") for s in slots)
     lines = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
     assert len(lines) == 1

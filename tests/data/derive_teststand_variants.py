@@ -305,9 +305,8 @@ def _limits(low: str, high: str | None = None) -> str:
     return f"<Prop Name='Limits' Type='Obj' Flags='0x3000'>{inner}</Prop>"
 
 
-def _measurement(
-    index: int, name: str, data: str, unit: str, low: str, high: str, comp: str
-) -> str:
+def _measurement(index: int, name: str, data: str, unit: str, limits: tuple[str, str, str]) -> str:
+    low, high, comp = limits
     return (
         f"<Value ID='[{index}]'><Prop Name='{name}' Type='Obj' TypeName='NI_LimitMeasurement' "
         f"Flags='0x0'>{_num('Data', data)}{_str('Units', unit)}{_limits(low, high)}"
@@ -357,8 +356,8 @@ TS_EXTRA = (
         "Passed",
         "<Prop Name='Measurement' Type='Array' LBound='[0]' HBound='[1]' ElementType='Obj' "
         "Flags='0x0'>"
-        + _measurement(0, "3V3", "3.29", "V", "3.2", "3.4", "GELE")
-        + _measurement(1, "Temperature", "41.5", "degC", "70", "70", "LT")
+        + _measurement(0, "3V3", "3.29", "V", ("3.2", "3.4", "GELE"))
+        + _measurement(1, "Temperature", "41.5", "degC", ("70", "70", "LT"))
         + "</Prop>",
         start="147.9960000",
     )

@@ -73,7 +73,10 @@ def test_hanging_and_raising_converters_affect_only_their_file(
     hang = error_of(station, "hang.mood")
     assert hang["error_type"] == "ConversionTimedOut" and hang["attempts"] == 3
     if mode == "process":
-        assert error_of(station, "kill.mood")["attempts"] == 3
+        killed = error_of(station, "kill.mood")
+        assert killed["attempts"] == 3
+        # a crash is a crash, never a timeout (issue 19)
+        assert killed["error_type"] == "PoisonFile" and "SIGKILL" in str(killed["exception"])
     assert len(station.files("done")) == 10
 
 

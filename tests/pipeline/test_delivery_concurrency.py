@@ -11,8 +11,8 @@ from pathlib import Path
 
 from wats_converter.config import RetryConfig
 from wats_converter.pipeline.delivery import Delivery, Origin
-from wats_converter.pipeline.stats import ServiceStats
 from wats_converter.server.fixture import ServerThread
+from wats_converter.stats import ServiceStats
 from wats_converter.testing import minimal_report
 from wats_converter.wats_client import WatsClient
 

@@ -20,8 +20,8 @@ import pytest
 from wats_converter import admin
 from wats_converter.config import RetryConfig
 from wats_converter.pipeline.delivery import Delivery, Origin
-from wats_converter.pipeline.stats import ServiceStats
 from wats_converter.server.fixture import ServerThread
+from wats_converter.stats import ServiceStats
 from wats_converter.storage.outbox import OutboxEntry, body_path, meta_path
 from wats_converter.testing import ManualClock, minimal_report, station_config
 from wats_converter.wats_client import WatsClient

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from wats_converter.config import Config
+from wats_converter.converters.registry import build_slots
 from wats_converter.pipeline.scanner import DirMemo, ScanStats, scan
-from wats_converter.pipeline.slot import build_slots
 
 PICKY = textwrap.dedent("""\
     from wats_converter.converters.builtin.csv import CSVConverter

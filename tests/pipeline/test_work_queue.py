@@ -7,8 +7,9 @@ from pathlib import Path
 
 from wats_converter.config import ConverterEntry
 from wats_converter.converters.builtin import CSVConverter
-from wats_converter.pipeline.slot import ConverterSlot
+from wats_converter.converters.registry import ConverterSlot
 from wats_converter.pipeline.work_queue import WorkQueue
+from wats_converter.testing import ManualClock, settle
 
 
 def slot(priority: int) -> ConverterSlot:
@@ -68,15 +69,46 @@ async def test_a_path_is_held_once_and_not_while_in_work() -> None:
 
 
 async def test_delayed_files_wait_and_a_new_hint_can_only_bring_them_forward() -> None:
-    queue = WorkQueue()
+    clock = ManualClock()
+    queue = WorkQueue(clock)
     s = slot(5)
-    queue.put_nowait(Path("/w/later"), s, delay_s=0.3)
+    queue.put_nowait(Path("/w/later"), s, delay_s=30)
     queue.put_nowait(Path("/w/now"), s)
     assert await drain(queue, 1) == ["now"]
     getter = asyncio.create_task(queue.get())
-    await asyncio.sleep(0.05)
+    await clock.advance(29)
     assert not getter.done()
-    queue.put_nowait(Path("/w/later"), s, delay_s=5.0)  # later hint: ignored
+    queue.put_nowait(Path("/w/later"), s, delay_s=60)  # later hint: ignored
+    await clock.advance(0.5)
+    assert not getter.done()
     queue.put_nowait(Path("/w/later"), s, delay_s=0.0)  # sooner hint: ready now
-    item = await asyncio.wait_for(getter, 1)
-    assert item.path.name == "later"
+    await settle()
+    assert getter.done() and getter.result().path.name == "later"
+
+
+async def test_a_delayed_file_is_handed_out_when_its_time_comes() -> None:
+    clock = ManualClock()
+    queue = WorkQueue(clock)
+    queue.put_nowait(Path("/w/a"), slot(5), delay_s=10)
+    getter = asyncio.create_task(queue.get())
+    await clock.advance(9.9)
+    assert not getter.done()
+    await clock.advance(0.1)
+    assert getter.done() and getter.result().path.name == "a"
+
+
+async def test_quiet_waits_for_the_files_in_work_but_not_for_those_queued_for_later() -> None:
+    clock = ManualClock()
+    queue = WorkQueue(clock)
+    s = slot(5)
+    queue.put_nowait(Path("/w/now"), s)
+    queue.put_nowait(Path("/w/later"), s, delay_s=10)
+    quiet = asyncio.create_task(queue.quiet())
+    await settle()
+    assert not quiet.done()  # one file is ready: a worker has something to do
+    item = await queue.get()
+    await settle()
+    assert not quiet.done()  # in work
+    queue.done(item.path)
+    await settle()
+    assert quiet.done() and queue.qsize() == 1

@@ -180,7 +180,9 @@ def test_rejected_report_goes_to_error_and_401_pauses_without_moving_anything(
     wait_until(lambda: len(station.files("error", "*.error")) == 1, 20, "rejected report", station)
     info = json.loads(station.files("error", "*.error")[0].read_text())
     assert info["error_type"] == "ReportRejected" and "HTTP 400" in info["exception"]
-    assert (station.root / "done" / first[0].name).exists()  # the source itself was fine
+    # the source itself was fine: it is post-processed right after its report is filed
+    done = station.root / "done" / first[0].name
+    wait_until(done.exists, 20, "the source moved to done/", station)
 
     server.faults.add(mode="status", status=401, count=1000)
     TestFileGenerator.generate_batch(station.folder("watch/in"), "json", 20, prefix="auth")

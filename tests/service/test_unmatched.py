@@ -11,8 +11,8 @@ from pathlib import Path
 from tests.helpers import cli
 from tests.service.harness import Station, single_converter, wait_until
 from wats_converter.config import build_config
+from wats_converter.converters.registry import build_slots
 from wats_converter.pipeline.scanner import ScanStats, Unmatched, scan
-from wats_converter.pipeline.slot import build_slots
 from wats_converter.server.fixture import ServerThread
 from wats_converter.testing import TestFileGenerator
 

@@ -11,9 +11,9 @@ import pytest
 
 from wats_converter.errors import StorageError
 from wats_converter.pipeline.error_folder import ErrorInfo, quarantine
-from wats_converter.pipeline.identity import identity_of
 from wats_converter.pipeline.post_process import zip_file
 from wats_converter.storage.durable import move_no_overwrite, unique_path, write_atomic
+from wats_converter.storage.identity import identity_of
 from wats_converter.storage.journal import Journal
 
 

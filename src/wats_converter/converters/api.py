@@ -133,6 +133,11 @@ class ConverterBase(Generic[S]):
     finished units. The service then converts such a file even while the tester holds it open
     for writing (a session log stays open all day); otherwise it waits until it is closed."""
     supported_extensions: ClassVar[Sequence[str]] = ()
+    cpu_heavy: ClassVar[bool] = False
+    """True when a file costs the converter more than a few milliseconds of CPU (parsing XML or
+    a large vendor log). Under `worker_mode: auto` such a converter runs in worker processes
+    when the machine has more than one core, so conversions use every core; then it must be
+    importable by its `module_path` (or entry point) in a fresh process, as any converter is."""
     Settings: ClassVar[type[ConverterSettings]] = ConverterSettings
 
     def __init__(

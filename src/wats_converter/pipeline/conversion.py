@@ -1,6 +1,7 @@
 """Run one converter on one file and turn what it returns into finished reports.
 
-This is plain synchronous code: the converter pool runs it in a worker thread or process.
+This is plain synchronous code: a runner (`pipeline.runners`) runs it in a worker thread or a
+worker process.
 A report without an id of its own gets a deterministic one derived from that unit alone (the
 converter's name, the hash of the unit's WSJF as the converter built it, and how many earlier
 reports of the same file had the very same content), never from the whole file: converting the
@@ -30,6 +31,20 @@ class Conversion:
     """The finished reports of one file."""
 
     reports: list[UUTReport]
+
+
+@dataclass(frozen=True)
+class Converted:
+    """The spool-ready result of one file: `(report id, WSJF body)` pairs (what crosses back
+    from a worker process: plain strings and bytes)."""
+
+    reports: list[tuple[str, bytes]]
+
+
+def convert_to_bodies(converter: ConverterBase, path: Path) -> Converted:
+    """Convert `path` (`convert_path`) and serialise every report once."""
+    conversion = convert_path(converter, path)
+    return Converted([(str(r.id), r.to_wsjf()) for r in conversion.reports])
 
 
 def report_id(converter_name: str, unit_sha256: str, occurrence: int) -> uuid.UUID:

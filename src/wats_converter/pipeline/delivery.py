@@ -42,7 +42,7 @@ from wats_converter.pipeline.error_folder import quarantine
 from wats_converter.pipeline.id_locks import IdLocks
 from wats_converter.pipeline.retry_schedule import PendingReport, RetrySchedule
 from wats_converter.pipeline.server_gate import Attempt, Outcome, ServerGate
-from wats_converter.pipeline.stats import ServiceStats
+from wats_converter.stats import ServiceStats
 from wats_converter.storage.outbox import Outbox, OutboxEntry
 from wats_converter.wats_client import WatsClient
 
@@ -99,6 +99,10 @@ class Delivery:
         self._handoff = HandOff(HANDOFF_PER_CONNECTION * client.max_connections)
         # wall-clock time on this clock: report ages survive a restart, tests can advance them
         self._epoch = time.time() - clock.now()
+        self._stopping = False  # a stop: no new send from the outbox
+        self._sending = 0
+        self._quiet = asyncio.Event()  # set while no send from the outbox is in flight
+        self._quiet.set()
 
     @property
     def _items(self) -> dict[str, PendingReport]:
@@ -281,9 +285,21 @@ class Delivery:
             for _ in range(self.client.max_connections):
                 group.create_task(self._sender())
 
+    def stop_sending(self) -> None:
+        """Start no new send from the outbox (a stop): those in flight finish, the rest wait
+        for the next start. Reports handed over directly are still delivered."""
+        self._stopping = True
+        self.schedule.wake.set()
+
+    async def wait_sends_done(self) -> None:
+        """Until no send from the outbox is in flight."""
+        await self._quiet.wait()
+
     async def _sender(self) -> None:
         while True:
             item, probe = await self._next_due()
+            self._sending += 1
+            self._quiet.clear()
             try:
                 await self._send(item, probe)
             except Exception:  # a sender must survive anything; the report stays pending
@@ -294,11 +310,14 @@ class Delivery:
             finally:
                 self.gate.end_send(probe)
                 self.schedule.sent(item)
+                self._sending -= 1
+                if not self._sending:
+                    self._quiet.set()
 
     async def _next_due(self) -> tuple[PendingReport, bool]:
         while True:
             self.schedule.wake.clear()
-            if self.gate.blocked():
+            if self._stopping or self.gate.blocked():
                 await self.schedule.wait_woken(None)
                 continue
             item, wait = self.schedule.pick(self.gate.held_until)

@@ -29,7 +29,10 @@ ERROR_SUFFIX = ".error"
 
 @dataclass(frozen=True)
 class ErrorInfo:
-    """What a user needs to understand and fix a failed file (the `.error` file's content)."""
+    """What a user needs to understand and fix a failed file (the `.error` file's content).
+
+    `converter` is always the config entry's `name` (the one `status`, the logs and the metrics
+    use); `converter_class` is the class that ran, when one did."""
 
     file: str
     converter: str
@@ -42,6 +45,7 @@ class ErrorInfo:
     field: str | None = None
     report_id: str | None = None
     source_folder: str | None = None
+    converter_class: str | None = None
     timestamp: str = dataclasses.field(default_factory=lambda: datetime.now(UTC).isoformat())
 
     @classmethod

@@ -1,54 +1,58 @@
 """Where converters run: the one boundary between async service code and sync converter code.
 
-`ThreadRunner` runs each conversion in its own daemon thread, so a converter that hangs is
-abandoned after the timeout without blocking the others. `ProcessRunner` runs conversions in a
-pool of worker processes, so CPU-bound converters use every core and a converter that crashes
-its process only costs the files in flight (they are retried).
+`ThreadRunner` runs each conversion in a daemon thread of the service: no start-up cost and no
+copying, right for converters that take a millisecond or wait on the disk. `ProcessRunner`
+runs conversions in a pool of worker processes (`pipeline.worker_process`): CPU-heavy
+converters use every core instead of sharing the service's GIL, a converter that crashes its
+process costs only its own file (`WorkerCrashed`; the pool starts a replacement), and one that
+hangs is killed at the timeout instead of being left behind.
+
+`worker_mode` chooses per converter (`runner_kind`): `thread`, `process`, or `auto` (the
+default): a worker process for converters that declare `cpu_heavy` (the vendor and XML formats)
+when the machine has more than one core, a thread for the others.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import contextlib
 import logging
-import multiprocessing
 import os
 import queue
-import sys
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 from wats_converter.config import Config
 from wats_converter.converters.api import ConverterBase
-from wats_converter.errors import ConversionTimedOut, WatsConverterError
-from wats_converter.pipeline.conversion import convert_path
-from wats_converter.pipeline.slot import build_slots
+from wats_converter.converters.registry import ConverterSlot
+from wats_converter.errors import ConversionTimedOut
+from wats_converter.pipeline.conversion import Converted, convert_to_bodies
+from wats_converter.pipeline.worker_process import (
+    RemoteTraceback,
+    Reply,
+    Requeue,
+    WorkerProcess,
+)
 
+__all__ = [
+    "Converted",
+    "ProcessRunner",
+    "Runner",
+    "SlotRunners",
+    "ThreadRunner",
+    "choose_runner",
+    "convert_to_bodies",
+    "runner_kind",
+]
 log = logging.getLogger(__name__)
-
-
-class WorkerCrashed(WatsConverterError):
-    """The worker process died during the conversion (retried; counts as an attempt)."""
-
-
-@dataclass(frozen=True)
-class Converted:
-    """The spool-ready result of one file: `(report id, WSJF body)` pairs."""
-
-    reports: list[tuple[str, bytes]]
-
-
-def convert_to_bodies(converter: ConverterBase, path: Path) -> Converted:
-    conversion = convert_path(converter, path)
-    return Converted([(str(r.id), r.to_wsjf()) for r in conversion.reports])
+RunnerKind = Literal["thread", "process"]
 
 
 class Runner(Protocol):
+    """Runs slot `slot_index`'s converter on `path` within `timeout_s` (else
+    `ConversionTimedOut`); raises what the converter raised, or `WorkerCrashed`."""
+
     async def run(self, slot_index: int, path: Path, timeout_s: float) -> Converted: ...
 
     def close(self) -> None: ...
@@ -83,10 +87,11 @@ class DaemonThreads:
 
 
 class ThreadRunner:
+    """Conversions in daemon threads of the service; a hung one is abandoned at the timeout."""
+
     def __init__(self, converters: Sequence[ConverterBase]) -> None:
         self.converters = list(converters)
         self.threads = DaemonThreads()
-        self.abandoned = 0
 
     async def run(self, slot_index: int, path: Path, timeout_s: float) -> Converted:
         loop = asyncio.get_running_loop()
@@ -106,7 +111,6 @@ class ThreadRunner:
             async with asyncio.timeout(timeout_s):
                 return await future  # a timeout cancels the future; the late result is dropped
         except TimeoutError:
-            self.abandoned += 1
             raise ConversionTimedOut(
                 f"the converter did not finish within {timeout_s:g} s"
             ) from None
@@ -127,74 +131,143 @@ def _settle(
         future.set_result(result)
 
 
-_process_converters: list[ConverterBase] = []
-
-
-def _init_process(config: Config) -> None:
-    _die_with_parent()
-    _process_converters[:] = [slot.converter for slot in build_slots(config)]
-
-
-def _die_with_parent() -> None:
-    """A worker must not outlive a service killed with SIGKILL (it would hold files open and
-    memory, and a restarted service starts new ones): Linux delivers SIGKILL to it when its
-    parent dies (PR_SET_PDEATHSIG). Elsewhere the pool's own pipe ends it when it next looks."""
-    if sys.platform != "linux":
-        return
-    import ctypes
-    import signal
-
-    pr_set_pdeathsig = 1
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() == 1:  # the parent died before the request took effect
-        os._exit(1)
-
-
-def _convert_in_process(slot_index: int, path: Path) -> Converted:
-    return convert_to_bodies(_process_converters[slot_index], path)
-
-
 class ProcessRunner:
-    def __init__(self, config: Config, workers: int) -> None:
-        self.config = config
-        self.workers = workers
-        self._pool = self._new_pool()
+    """Conversions in up to `processes` worker processes, started when first needed.
 
-    def _new_pool(self) -> concurrent.futures.ProcessPoolExecutor:
-        # spawn, not fork: a forked child shares the event loop's signal wake-up socket, so a
-        # signal to a worker (the pool terminates workers) would reach the service's handlers
-        return concurrent.futures.ProcessPoolExecutor(
-            self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_process,
-            initargs=(self.config,),
-        )
+    Each worker takes up to `WorkerProcess.DEPTH` requests (an idle worker first, then a new
+    one, then the least loaded), so none waits for the service between two files. A worker that
+    dies, times out or whose conversion is cancelled (the service stops) is killed and
+    forgotten; the files queued behind it go to another worker, and the next conversion starts
+    a replacement.
+    """
+
+    def __init__(self, config: Config, processes: int) -> None:
+        self.config = config
+        self.processes = processes
+        self.started = 0  # worker processes started so far (a crash costs one more)
+        self._capacity: asyncio.Semaphore | None = None
+        self._changed: asyncio.Event | None = None
+        self._live: list[WorkerProcess] = []
+        self._killed: list[WorkerProcess] = []  # until their readers have reaped them
+        self._log_level = logging.getLogger().getEffectiveLevel()
 
     async def run(self, slot_index: int, path: Path, timeout_s: float) -> Converted:
-        pool = self._pool
-        future = asyncio.get_running_loop().run_in_executor(
-            pool, _convert_in_process, slot_index, path
-        )
-        try:
-            return await asyncio.wait_for(future, timeout_s)
-        except TimeoutError:
-            self._restart(pool, f"{path.name} timed out")
-            raise ConversionTimedOut(
-                f"the converter did not finish within {timeout_s:g} s"
-            ) from None
-        except BrokenProcessPool:
-            self._restart(pool, "a worker process died")
-            raise WorkerCrashed(f"the worker process died while converting {path.name}") from None
+        if self._capacity is None:
+            self._capacity = asyncio.Semaphore(self.processes * WorkerProcess.DEPTH)
+        while True:
+            async with self._capacity:
+                worker = await self._choose()
+                try:
+                    reply = await worker.convert(slot_index, path, timeout_s)
+                except Requeue:
+                    continue  # its worker died under another file: not this one's attempt
+                except BaseException:
+                    self._forget(worker)
+                    raise
+            return _outcome(reply)
 
-    def _restart(self, pool: concurrent.futures.ProcessPoolExecutor, why: str) -> None:
-        if pool is not self._pool:
-            return  # already replaced by another failure
-        log.warning("restarting converter worker processes: %s", why)
-        for process in list(getattr(pool, "_processes", {}).values()):
-            process.kill()
-        pool.shutdown(wait=False, cancel_futures=True)
-        self._pool = self._new_pool()
+    async def _choose(self) -> WorkerProcess:
+        while True:
+            ready = [w for w in self._live if w.ready and w.load < WorkerProcess.DEPTH]
+            idle = [w for w in ready if w.load == 0]
+            if idle:
+                return idle[0]
+            if len(self._live) < self.processes:
+                return await self._start()
+            if ready:
+                return min(ready, key=lambda w: w.load)
+            changed = self._changed_event()
+            changed.clear()
+            await changed.wait()  # a worker started, answered or died
+
+    def _changed_event(self) -> asyncio.Event:
+        if self._changed is None:
+            self._changed = asyncio.Event()
+        return self._changed
+
+    def _notify(self) -> None:
+        self._changed_event().set()
+
+    async def _start(self) -> WorkerProcess:
+        worker = WorkerProcess(self.config, self._log_level, self._notify)
+        self.started += 1
+        self._live.append(worker)
+        try:
+            await worker.started()
+        except BaseException:
+            self._forget(worker)
+            raise
+        log.debug("converter worker process %s started", worker.pid)
+        return worker
+
+    def _forget(self, worker: WorkerProcess) -> None:
+        worker.kill()
+        if worker in self._live:
+            self._live.remove(worker)
+        self._killed = [w for w in self._killed if w.reader.is_alive()] + [worker]
+        self._notify()
+
+    @property
+    def pids(self) -> list[int]:
+        """The worker processes alive now (for tests and status)."""
+        return [w.pid for w in self._live if w.pid is not None and w.alive]
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Stop every worker process and reap it (nothing is left behind)."""
+        workers = [*self._live, *self._killed]
+        self._live, self._killed = [], []
+        for worker in workers:
+            worker.kill()
+        for worker in workers:
+            worker.reader.join(timeout=5.0)
+
+
+def _outcome(reply: Reply) -> Converted:
+    for note in reply.notes:
+        note.replay()
+    if reply.error is not None:
+        if reply.traceback:
+            reply.error.__cause__ = RemoteTraceback(reply.traceback)
+        raise reply.error
+    assert reply.converted is not None
+    return reply.converted
+
+
+class SlotRunners:
+    """Each slot's conversions go to the runner chosen for its converter."""
+
+    def __init__(self, by_slot: Sequence[Runner]) -> None:
+        self.by_slot = list(by_slot)
+
+    async def run(self, slot_index: int, path: Path, timeout_s: float) -> Converted:
+        return await self.by_slot[slot_index].run(slot_index, path, timeout_s)
+
+    def close(self) -> None:
+        for runner in {id(r): r for r in self.by_slot}.values():
+            runner.close()
+
+
+def runner_kind(mode: str, converter: ConverterBase, cores: int | None = None) -> RunnerKind:
+    """Where `converter` runs under `worker_mode: mode`: `auto` gives a worker process to a
+    converter that declares itself `cpu_heavy` when there is more than one core to use."""
+    if mode == "thread":
+        return "thread"
+    if mode == "process":
+        return "process"
+    cores = cores if cores is not None else os.cpu_count() or 1
+    return "process" if converter.cpu_heavy and cores > 1 else "thread"
+
+
+def choose_runner(config: Config, slots: Sequence[ConverterSlot]) -> Runner:
+    """The runner for the service's slots: threads, worker processes (one per core at most,
+    and at most `max_workers`), or both, each converter where `runner_kind` puts it."""
+    kinds = [runner_kind(config.worker_mode, slot.converter) for slot in slots]
+    for slot, kind in zip(slots, kinds, strict=True):
+        log.info("converter %r runs in %s", slot.name, f"a worker {kind}")
+    threads = ThreadRunner([slot.converter for slot in slots])
+    if "process" not in kinds:
+        return threads
+    processes = ProcessRunner(config, max(1, min(config.max_workers, os.cpu_count() or 1)))
+    if "thread" not in kinds:
+        return processes
+    return SlotRunners([processes if kind == "process" else threads for kind in kinds])

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wats_converter.config import Config
-from wats_converter.pipeline.slot import IGNORED, ConverterSlot
+from wats_converter.converters.registry import IGNORED, ConverterSlot
 
 log = logging.getLogger(__name__)
 # a folder modified this recently may change again within its mtime's granularity: list it anyway

@@ -21,7 +21,7 @@ from wats_converter.clock import Clock
 from wats_converter.config import RetryConfig
 from wats_converter.errors import ServerUnavailable, SubmissionPaused, SubmitError
 from wats_converter.pipeline.retry_schedule import backoff_s
-from wats_converter.pipeline.stats import ServiceStats
+from wats_converter.stats import ServiceStats
 from wats_converter.wats_client import WatsClient
 
 log = logging.getLogger(__name__)

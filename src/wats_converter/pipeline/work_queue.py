@@ -9,15 +9,13 @@ Files that are not ready yet (still settling, retry later) wait in a separate ti
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import itertools
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from wats_converter.pipeline.slot import ConverterSlot
+from wats_converter.clock import SYSTEM_CLOCK, Clock, wait_event
+from wats_converter.converters.registry import ConverterSlot
 
 
 @dataclass(slots=True)
@@ -29,8 +27,8 @@ class WorkItem:
 
 
 class WorkQueue:
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
+    def __init__(self, clock: Clock = SYSTEM_CLOCK) -> None:
+        self.clock = clock  # the worker pool times its decisions on the same clock
         self._items: dict[Path, WorkItem] = {}
         self._ready: list[tuple[int, int, Path]] = []  # (-priority, seq, path)
         self._delayed: list[tuple[float, int, Path]] = []  # (ready_at, seq, path)
@@ -40,6 +38,10 @@ class WorkQueue:
         self._again: dict[Path, tuple[ConverterSlot, float]] = {}
         self._seq = itertools.count()
         self._wake = asyncio.Event()
+        self._closed = False
+        self._idle = asyncio.Event()  # set while nothing is in work
+        self._idle.set()
+        self._changed = asyncio.Event()  # a file joined the queue or left work (for `quiet`)
 
     def put_nowait(self, path: Path, slot: ConverterSlot, delay_s: float = 0.0) -> bool:
         """Queue `path` (ready after `delay_s`); False if it is already queued or in work.
@@ -50,7 +52,7 @@ class WorkQueue:
         if path in self._inflight:
             self._again[path] = (slot, delay_s)
             return False
-        ready_at = self.clock() + delay_s
+        ready_at = self.clock.now() + delay_s
         item = self._items.get(path)
         if item is not None:
             if ready_at < item.ready_at:
@@ -63,33 +65,37 @@ class WorkQueue:
         return True
 
     def _push(self, item: WorkItem) -> None:
-        if item.ready_at <= self.clock():
+        if item.ready_at <= self.clock.now():
             heapq.heappush(self._ready, (-item.slot.priority, item.seq, item.path))
         else:
             heapq.heappush(self._delayed, (item.ready_at, item.seq, item.path))
         self._wake.set()
+        self._changed.set()
 
     async def get(self) -> WorkItem:
-        """The most urgent ready file (waits for one); it counts as in work until `done`."""
+        """The most urgent ready file (waits for one); it counts as in work until `done`.
+
+        Once the queue is closed it hands out nothing more: a worker asking waits until it is
+        cancelled."""
         while True:
             self._wake.clear()
+            if self._closed:
+                await asyncio.Future()  # never done: the stop cancels the waiting worker
             self._promote()
             while self._ready:
                 _, seq, path = heapq.heappop(self._ready)
                 item = self._items.get(path)
-                if item is None or item.seq != seq or item.ready_at > self.clock():
+                if item is None or item.seq != seq or item.ready_at > self.clock.now():
                     continue  # stale heap entry
                 del self._items[path]
                 self._inflight.add(path)
+                self._idle.clear()
                 return item
-            wait = self._delayed[0][0] - self.clock() if self._delayed else None
-            # asyncio.timeout, not wait_for: no extra task per wait on this hot path
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(wait):
-                    await self._wake.wait()
+            wait = self._delayed[0][0] - self.clock.now() if self._delayed else None
+            await wait_event(self._wake, self.clock, wait)
 
     def _promote(self) -> None:
-        now = self.clock()
+        now = self.clock.now()
         while self._delayed and self._delayed[0][0] <= now:
             ready_at, seq, path = heapq.heappop(self._delayed)
             item = self._items.get(path)
@@ -98,9 +104,39 @@ class WorkQueue:
 
     def done(self, path: Path) -> None:
         self._inflight.discard(path)
+        self._changed.set()
         again = self._again.pop(path, None)
         if again is not None:
             self.put_nowait(path, *again)
+        if not self._inflight:
+            self._idle.set()
+
+    def close(self) -> None:
+        """Hand out no more files (a stop): those in work are finished, the rest stay on disk."""
+        self._closed = True
+        self._wake.set()
+
+    async def wait_idle(self) -> None:
+        """Until no file is in work."""
+        await self._idle.wait()
+
+    async def quiet(self) -> None:
+        """Return once no file is in work and none is ready: the workers have done all they
+        can until time passes (files queued for later may remain). Needs running workers."""
+        while self._inflight or self._has_ready():
+            self._changed.clear()
+            await self._changed.wait()
+
+    def _has_ready(self) -> bool:
+        self._promote()
+        now = self.clock.now()
+        while self._ready:
+            _, seq, path = self._ready[0]
+            item = self._items.get(path)
+            if item is not None and item.seq == seq and item.ready_at <= now:
+                return True
+            heapq.heappop(self._ready)  # stale heap entry
+        return False
 
     def qsize(self) -> int:
         return len(self._items)

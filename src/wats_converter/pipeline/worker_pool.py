@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import shutil
 import time
@@ -19,29 +20,32 @@ from pathlib import Path
 
 from wats_converter.config import Config
 from wats_converter.converters.api import RetryLater, SkipFile
+from wats_converter.converters.registry import ConverterSlot, folder_patterns, route
 from wats_converter.errors import (
+    ConversionError,
     ConversionTimedOut,
     FileIncomplete,
     FileTooLarge,
     NoConverterFound,
+    PoisonFile,
     StorageError,
+    WorkerCrashed,
 )
 from wats_converter.failpoints import failpoint
 from wats_converter.logs import file_fields
 from wats_converter.pipeline.delivery import Delivery, Origin
 from wats_converter.pipeline.error_folder import ErrorInfo, quarantine
-from wats_converter.pipeline.identity import (
+from wats_converter.pipeline.post_process import PostProcessor
+from wats_converter.pipeline.runners import Converted, Runner
+from wats_converter.pipeline.work_queue import WorkItem, WorkQueue
+from wats_converter.stats import ServiceStats
+from wats_converter.storage.durable import is_storage_error
+from wats_converter.storage.identity import (
     FileIdentity,
     SourceReplaced,
     held_open_for_writing,
     identity_of,
 )
-from wats_converter.pipeline.post_process import PostProcessor
-from wats_converter.pipeline.runners import Converted, Runner, WorkerCrashed
-from wats_converter.pipeline.slot import ConverterSlot, folder_patterns
-from wats_converter.pipeline.stats import ServiceStats
-from wats_converter.pipeline.work_queue import WorkItem, WorkQueue
-from wats_converter.storage.durable import is_storage_error
 from wats_converter.storage.journal import Journal
 
 log = logging.getLogger(__name__)
@@ -54,6 +58,9 @@ ERROR_HINTS = {
     "FileTooLarge": "Raise the converter's max_file_size_bytes setting if the file is genuine.",
     "ConversionTimedOut": "The converter hung on this file repeatedly; check the file and the "
     "converter, then `errors requeue` it.",
+    "PoisonFile": "Converting this file crashed every time (the converter's process died, or "
+    "the service stopped while converting it); check the file and the converter, then "
+    "`errors requeue` it.",
     "FileIncomplete": "The tester stopped writing this file before its end marker. Complete "
     "the file (or raise the converter's incomplete_timeout_s setting), then `errors requeue` it.",
     "NoConverterFound": "No converter of this watch folder claims this file. Add a converter "
@@ -83,6 +90,9 @@ class WorkerPool:
         self.slots = list(slots)
         self._unfinished: set[Path] = set()
         self.queue = queue
+        # decisions run on the queue's clock, the one it schedules by (settle times, delays, the
+        # disk-space cadence); file ages compare mtimes with the wall clock, durations are real
+        self.clock = queue.clock
         self.runner = runner
         self.pending = pending
         self.post = post_processor
@@ -90,6 +100,7 @@ class WorkerPool:
         self.stats = stats
         self._delivered: dict[Path, FileIdentity] = {}  # reports safe, post-processing failed
         self._unchanged_since: dict[Path, tuple[FileIdentity, float]] = {}  # settling files
+        self._last_crash: dict[Path, ConversionTimedOut | WorkerCrashed] = {}
         self._space_checked = 0.0
         self._space_ok = True
         self.gate = IsolationGate()
@@ -98,7 +109,7 @@ class WorkerPool:
     def offer(self, path: Path, delay_s: float = 0.0, slot: ConverterSlot | None = None) -> bool:
         """A hint that `path` may be new or changed; queue it if a converter claims it (`slot`:
         the one a scan already found)."""
-        slot = slot or next((s for s in self.slots if s.claims(path)), None)
+        slot = slot or route(self.slots, path)
         if slot is None:
             return False
         queued = self.queue.put_nowait(path, slot, delay_s)
@@ -175,14 +186,14 @@ class WorkerPool:
         if self._delivered.get(path) == key:
             await self._post_process(item, key)  # reports are safe; only the source is left
             return None
-        if item.slot.keeps and self.journal.is_kept(path, key.key):
-            return None
+        if self.journal.is_kept(path, key.key):
+            return None  # kept by KEEP, or skipped by its converter: never again until it changes
         if not self._settled(item, key):
             return None
         if item.slot.shared_with:
             # the converter was chosen by the file's first bytes when it was queued; a file
             # created empty and then written (or replaced) may now be another converter's
-            chosen = next((s for s in self.slots if s.claims(path)), None)
+            chosen = route(self.slots, path)
             if chosen is None:
                 return None  # no converter recognises it now: the scan reports it
             item.slot = chosen
@@ -195,8 +206,7 @@ class WorkerPool:
             return None
         previous = self.journal.attempts(path)
         if previous >= self.config.retry.conversion_attempts:
-            crash = ConversionTimedOut(f"conversion crashed or timed out {previous} times")
-            await self._fail(item, crash, previous)
+            await self._fail(item, exhausted(previous, self._last_crash.pop(path, None)), previous)
             return None
         return key
 
@@ -204,7 +214,7 @@ class WorkerPool:
         """Whether the file has not been written for `settle_s`: by its mtime, or, when the
         mtime cannot be trusted (in the future: a share's or a station's skewed clock), by
         having seen it unchanged for that long. Otherwise it is queued again for later."""
-        path, settle, now = item.path, self.config.settle_s, time.monotonic()
+        path, settle, now = item.path, self.config.settle_s, self.clock.now()
         seen = self._unchanged_since.get(path)
         if seen is None or seen[0] != key:
             seen = (key, now)
@@ -236,6 +246,7 @@ class WorkerPool:
                 # written with the next attempt's start, i.e. before any other converter runs;
                 # a suspect's at once, before the others are let in again.
                 self.journal.clear_attempts(path)
+                self._last_crash.pop(path, None)
                 if previous:
                     self.journal.flush()
                 self._unfinished.discard(path)
@@ -261,6 +272,7 @@ class WorkerPool:
             self._later(item, signal.after_s)
             return None
         except (ConversionTimedOut, WorkerCrashed) as exc:
+            self._last_crash[path] = exc
             log.warning(
                 "%s: %s (attempt %d of %d)",
                 path,
@@ -380,10 +392,11 @@ class WorkerPool:
         info = ErrorInfo.from_exception(
             exc,
             file=item.path,
-            converter=item.slot.converter.display_name,
+            converter=item.slot.name,
             hint=ERROR_HINTS.get(type(exc).__name__, DEFAULT_HINT),
             attempts=attempts,
         )
+        info = dataclasses.replace(info, converter_class=item.slot.converter.display_name)
         try:
             moved = await asyncio.to_thread(
                 quarantine, item.path, self._error_folder(item.slot), info
@@ -421,7 +434,7 @@ class WorkerPool:
         info = ErrorInfo.from_exception(
             exc,
             file=path,
-            converter="",
+            converter=slot.name,  # the entry whose `unmatched: error` moved it
             hint=ERROR_HINTS["NoConverterFound"],
             with_traceback=False,
         )
@@ -459,7 +472,7 @@ class WorkerPool:
         self.stats.storage_blocked = why
 
     def _enough_space(self) -> bool:
-        now = time.monotonic()
+        now = self.clock.now()
         if now - self._space_checked >= FREE_SPACE_CHECK_S:
             self._space_checked = now
             with contextlib.suppress(OSError):
@@ -518,6 +531,16 @@ class IsolationGate:
             async with self._changed:
                 self._alone = False
                 self._changed.notify_all()
+
+
+def exhausted(attempts: int, last: ConversionTimedOut | WorkerCrashed | None) -> ConversionError:
+    """Why a file is given up after `attempts` conversions that never finished: it hung the
+    converter (`ConversionTimedOut`), or it crashed it: the worker process died, or the service
+    itself stopped during its conversion (`last` is None: the journal counted the attempt)."""
+    if isinstance(last, ConversionTimedOut):
+        return ConversionTimedOut(f"timed out {attempts} times; the last time: {last}")
+    why = f"the last time: {last}" if last else "the service stopped during its conversion"
+    return PoisonFile(f"conversion crashed or timed out {attempts} times; {why}")
 
 
 def _handed_over(sent: int, total: int) -> str:

@@ -185,14 +185,7 @@ def _check_header(report: UUTReport) -> list[str]:
 
 
 def _check_step(step: Step, path: str) -> list[str]:
-    problems = []
-    kinds = [k for k in PAYLOAD_KINDS if getattr(step, k) is not None]
-    if len(kinds) > 1:
-        problems.append(f"{path}: a step carries one kind of payload, found {' and '.join(kinds)}")
-    if step.steps and step.seqCall is None:
-        problems.append(f"{path}.steps: only a step with seqCall may have child steps")
-    if step.chart is not None and step.attachment is not None:
-        problems.append(f"{path}: a step may have a chart or an attachment, not both")
+    problems = _check_shape(step, path)
     for kind in ("numericMeas", "stringMeas", "booleanMeas"):
         measurements = getattr(step, kind) or []
         if len(measurements) > 1:
@@ -207,18 +200,36 @@ def _check_step(step: Step, path: str) -> list[str]:
             f"{path}.numericMeas[{i}]",
         )
     for i, smeas in enumerate(step.stringMeas or ()):
-        where = f"{path}.stringMeas[{i}]"
-        if smeas.compOp not in STRING_OPS:
-            problems.append(f"{where}.compOp: {smeas.compOp} is not a string comparison operator")
-        elif smeas.compOp is not CompOp.LOG and smeas.status is None:
-            if smeas.value is None:
-                problems.append(f"{where}.value: missing (needed to compute the status)")
-            if smeas.limit is None:
-                problems.append(f"{where}.limit: {smeas.compOp} needs a limit")
+        problems += _check_string(smeas, f"{path}.stringMeas[{i}]")
     if step.chart is not None:
         problems += _check_chart(step.chart, f"{path}.chart")
     if step.attachment is not None:
         problems += _check_attachment(step.attachment.data, f"{path}.attachment.data")
+    return problems
+
+
+def _check_shape(step: Step, path: str) -> list[str]:
+    """What the step holds: one kind of payload, children only under a sequence call."""
+    problems = []
+    kinds = [k for k in PAYLOAD_KINDS if getattr(step, k) is not None]
+    if len(kinds) > 1:
+        problems.append(f"{path}: a step carries one kind of payload, found {' and '.join(kinds)}")
+    if step.steps and step.seqCall is None:
+        problems.append(f"{path}.steps: only a step with seqCall may have child steps")
+    if step.chart is not None and step.attachment is not None:
+        problems.append(f"{path}: a step may have a chart or an attachment, not both")
+    return problems
+
+
+def _check_string(smeas: StringMeas, where: str) -> list[str]:
+    if smeas.compOp not in STRING_OPS:
+        return [f"{where}.compOp: {smeas.compOp} is not a string comparison operator"]
+    problems = []
+    if smeas.compOp is not CompOp.LOG and smeas.status is None:
+        if smeas.value is None:
+            problems.append(f"{where}.value: missing (needed to compute the status)")
+        if smeas.limit is None:
+            problems.append(f"{where}.limit: {smeas.compOp} needs a limit")
     return problems
 
 

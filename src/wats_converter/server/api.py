@@ -6,65 +6,57 @@ Paths are matched case-insensitively, as on the real server.
 from __future__ import annotations
 
 import asyncio
-import functools
 import re
+import sqlite3
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 
+import msgspec
 from aiohttp import web
 
 from wats_converter.converters.builtin.wsxf import report_from_wsxf_body
 from wats_converter.errors import ConversionError, ReportValidationError
 from wats_converter.report import UUTReport, check, finalize
 from wats_converter.report.fast import read_wsjf
+from wats_converter.server.commit import CommitClosed, GroupCommit
 from wats_converter.server.faults import FaultRule, Faults
-from wats_converter.server.security import token_matches
-from wats_converter.server.store import QUERY_FIELDS, HeaderQuery, ReportStore
+from wats_converter.server.store import QUERY_FIELDS, HeaderQuery, row_of
 
 SERVER_VERSION = "2025.3.0.0"
 MAX_TOP = 10_000
 FILTER_TERM = re.compile(r"^\s*(\w+)\s+eq\s+'((?:[^']|'')*)'\s*$")
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_JSON = msgspec.json.Encoder()
 
 
 class Api:
-    """Request handlers; `refuse` is the server's hook to stop listening for a while."""
+    """Request handlers; `refuse` is the server's hook to stop listening for a while.
+
+    Who may call them is decided before they run, by `security.Guard` (the token on every
+    route among the rest), so no handler checks it again.
+    """
 
     def __init__(
-        self, store: ReportStore, faults: Faults, token: str | None, refuse: Callable[[float], None]
+        self, commits: GroupCommit, faults: Faults, refuse: Callable[[float], None]
     ) -> None:
-        self.store = store
+        self.commits = commits
+        self.store = commits.store
         self.faults = faults
-        self.token = token
         self.refuse = refuse
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.match_info["tail"].lower().rstrip("/")
         if request.method == "POST" and path in ("report/wsjf", "report/wsxf"):
-            return await self._report_post(request, path)
+            return await self._faulty_post(request, path)
         if request.method == "GET":
             if path == "app/version":
-                return await self._authorized(request, self._version)
+                return await self._version(request)
             if path == "report/query/header":
-                return await self._authorized(request, self._query_headers)
+                return await self._query_headers(request)
             if path.startswith("report/wsjf/"):
-                return await self._authorized(request, self._get_report)
+                return await self._get_report(request)
         raise web.HTTPNotFound(
             text=f"no endpoint {request.method} /api/{request.match_info['tail']}"
         )
-
-    async def _authorized(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        header = request.headers.get("Authorization", "")
-        if self.token is not None and not token_matches(header, self.token):
-            return web.Response(
-                status=401,
-                text="Unauthorized: send 'Authorization: Basic <token>' "
-                "with a token from Control Panel > Tokens",
-            )
-        return await handler(request)
-
-    async def _report_post(self, request: web.Request, path: str) -> web.StreamResponse:
-        return await self._authorized(request, functools.partial(self._faulty_post, path=path))
 
     async def _faulty_post(self, request: web.Request, path: str) -> web.StreamResponse:
         # a fault rule is consumed only by an authorized post: a stranger cannot use up the plan
@@ -74,8 +66,7 @@ class Api:
             if response is not None:
                 return response
         delay_s = rule.ms / 1000 if rule is not None and rule.mode == "delay" else 0.0
-        parse = _parse_wsxf if path == "report/wsxf" else _parse_wsjf
-        response = await self._store(request, parse=parse, delay_s=delay_s)
+        response = await self._store(request, wsxf=path == "report/wsxf", delay_s=delay_s)
         if rule is not None and rule.mode == "drop_after_store":
             _drop_connection(request)
         return response
@@ -100,7 +91,7 @@ class Api:
         return None
 
     async def _store(
-        self, request: web.Request, parse: Callable[[bytes], UUTReport], delay_s: float = 0.0
+        self, request: web.Request, wsxf: bool, delay_s: float = 0.0
     ) -> web.StreamResponse:
         try:
             body = await request.read()
@@ -109,17 +100,21 @@ class Api:
         if delay_s:
             await asyncio.sleep(delay_s)  # a slow server: it still stores after the client left
         try:
-            report = parse(body)
+            report = _parse_wsxf(body) if wsxf else _parse_wsjf(body)
             problems = check(report) + _required(report)
             if problems:
                 raise ReportValidationError(problems)
         except ReportValidationError as exc:
             self.store.invalid += 1
             return web.Response(status=400, text=f"Report validation failed: {exc}")
-        assert report.id is not None
-        self.store.count_post(str(report.id))
-        row = self.store.save(report, body.decode() if path_is_json(request) else None)
-        return web.json_response({"ID": str(report.id), "uuid": str(report.id), "Report_ID": row})
+        report_id = str(report.id)
+        self.store.count_post(report_id)
+        try:  # answered only once the report is committed to disk
+            number = await self.commits.save(row_of(report, None if wsxf else body))
+        except (sqlite3.Error, CommitClosed) as exc:
+            return web.Response(status=503, text=f"the report could not be stored: {exc}")
+        answer = {"ID": report_id, "uuid": report_id, "Report_ID": number}
+        return web.Response(body=_JSON.encode(answer), content_type="application/json")
 
     async def _version(self, request: web.Request) -> web.StreamResponse:
         return web.json_response(SERVER_VERSION)
@@ -141,10 +136,6 @@ class Api:
         except ValueError as exc:
             return web.Response(status=400, text=str(exc))
         return web.json_response(self.store.headers(query))
-
-
-def path_is_json(request: web.Request) -> bool:
-    return request.match_info["tail"].lower().rstrip("/") == "report/wsjf"
 
 
 def _parse_wsjf(body: bytes) -> UUTReport:

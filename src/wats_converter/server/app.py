@@ -15,6 +15,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from wats_converter.server.api import Api
+from wats_converter.server.commit import GroupCommit
 from wats_converter.server.faults import FaultPlan, Faults
 from wats_converter.server.pages import (
     STORE_KEY,
@@ -56,7 +57,8 @@ class LocalServer:
         self.token = token
         self.faults = faults or Faults()
         self.guard = Guard(token, loopback=True, header_timeout_s=header_timeout_s)
-        self.api = Api(store, self.faults, token, self.refuse_for)
+        self.commits = GroupCommit(store)
+        self.api = Api(self.commits, self.faults, self.refuse_for)
         self.app = web.Application(
             client_max_size=max_body_bytes, middlewares=[self.guard.middleware]
         )
@@ -85,6 +87,7 @@ class LocalServer:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Listen on host:port (0 picks a free port); return the base URL."""
         await self._runner.setup()
+        self.commits.start()
         self.host = host
         self.guard.loopback = is_loopback(host)
         if not self.guard.loopback and self.token is None:
@@ -140,6 +143,7 @@ class LocalServer:
             await asyncio.gather(refusal, return_exceptions=True)
         await self.stop_listening()
         await self._runner.cleanup()
+        await self.commits.stop()  # after the last request: each one got its answer
 
     async def _counters(self, request: web.Request) -> web.Response:
         if "brief" in request.query:  # cheap enough to poll while thousands of reports arrive
@@ -153,6 +157,7 @@ class LocalServer:
             "invalid": self.store.invalid,
             "receive_counts": self.store.receive_counts(),
             "faults": self.faults.pending(),
+            "commits": self.commits.batches,  # transactions: stored / commits = group size
         }
 
     async def _set_faults(self, request: web.Request) -> web.Response:

@@ -266,15 +266,13 @@ def _sequence(step: dict[str, Any], parent: str, failures: list[Failure]) -> Seq
     return seq
 
 
-def _measurement_row(
-    sid: int | None, step: str, m: dict[str, Any], value: str, unit: str, limit: str, comp: str
-) -> Row:
-    """The row of measurement `m` of step `step`; name and status are read alike for every
-    kind of measurement."""
+def _measurement_row(m: dict[str, Any], value: str, unit: str, limit: str, comp: str) -> Row:
+    """The row of measurement `m`; name and status are read alike for every kind of
+    measurement, the step's id and name are `_step_rows`' to fill in."""
     status = str(m.get("status", ""))
     return Row(
-        sid,
-        step,
+        None,
+        "",
         str(m.get("name") or ""),
         value,
         unit,
@@ -290,8 +288,6 @@ def _step_rows(step: dict[str, Any], path: str, seq: Sequence, failures: list[Fa
     rows = [
         *(
             _measurement_row(
-                sid,
-                name,
                 m,
                 number(m.get("value")),
                 str(m.get("unit") or ""),
@@ -302,8 +298,6 @@ def _step_rows(step: dict[str, Any], path: str, seq: Sequence, failures: list[Fa
         ),
         *(
             _measurement_row(
-                sid,
-                name,
                 m,
                 str(m.get("value", "")),
                 "",
@@ -312,10 +306,7 @@ def _step_rows(step: dict[str, Any], path: str, seq: Sequence, failures: list[Fa
             )
             for m in step.get("stringMeas") or []
         ),
-        *(
-            _measurement_row(sid, name, m, "", "", "pass/fail", "")
-            for m in step.get("booleanMeas") or []
-        ),
+        *(_measurement_row(m, "", "", "pass/fail", "") for m in step.get("booleanMeas") or []),
     ]
     note = _note(step)
     if not rows:
@@ -323,8 +314,8 @@ def _step_rows(step: dict[str, Any], path: str, seq: Sequence, failures: list[Fa
     else:
         rows[0].note = note
     for i, row in enumerate(rows):
-        if i:
-            row.step = ""  # the step's name once, on its first row
+        row.step_id = sid
+        row.step = "" if i else name  # the step's name once, on its first row
     seq.rows.extend(rows)
     chart = step.get("chart")
     if isinstance(chart, dict):

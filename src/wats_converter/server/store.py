@@ -7,6 +7,7 @@ import sqlite3
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,19 @@ QUERY_FIELDS = {
     "reportType": "report_type",
 }
 RESULT_WORDS = {"P": "Passed", "F": "Failed", "E": "Error", "T": "Terminated"}
+UPSERT = (
+    "INSERT INTO reports (id, pn, sn, rev, result, station, process_code, start,"
+    " start_utc, received_at, body, report_type) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+    " ON CONFLICT(id) DO UPDATE SET pn=excluded.pn, sn=excluded.sn, rev=excluded.rev,"
+    " result=excluded.result, station=excluded.station,"
+    " process_code=excluded.process_code, start=excluded.start,"
+    " start_utc=excluded.start_utc, received_at=excluded.received_at,"
+    " body=excluded.body, report_type=excluded.report_type,"
+    " receive_count=receive_count+1 RETURNING rowid"
+)
+# a `reports` row in UPSERT's order: id, pn, sn, rev, result, station, process_code, start,
+# start_utc, received_at, body, report_type
+Row = tuple[str, str, str, str, str, str | None, int | None, str, str, float, str, str]
 
 
 @dataclass(frozen=True)
@@ -99,18 +113,28 @@ class YieldRow:
 
 
 class ReportStore:
-    """Thread-safe: the server's loop writes, tests and the fixture read from other threads."""
+    """Thread-safe: the server's loop and its commit thread use it, tests and the fixture read
+    from other threads.
+
+    A store in a file has two connections: writes go through one (the commit thread's, with
+    `synchronous=FULL`: a committed report survives a power cut, not only a killed process),
+    reads through the other, so a page or a query never waits for a commit's fsync (WAL).
+    """
 
     def __init__(self, path: Path | str = ":memory:") -> None:
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
-        columns = {r[1] for r in self._db.execute("PRAGMA table_info(reports)")}
+        self._db = _connect(path)
+        in_memory = str(path) == ":memory:" or not str(path)
+        # an in-memory database is private to its connection: then both roles share it
+        self._write_lock = self._lock if in_memory else threading.Lock()
+        self._writer = self._db if in_memory else _connect(path)
+        self._writer.execute("PRAGMA synchronous=FULL")
+        self._writer.executescript(SCHEMA)
+        columns = {r[1] for r in self._writer.execute("PRAGMA table_info(reports)")}
         if "report_type" not in columns:  # a store written before repair reports were kept
-            self._db.execute("ALTER TABLE reports ADD COLUMN report_type TEXT NOT NULL DEFAULT 'T'")
+            self._writer.execute(
+                "ALTER TABLE reports ADD COLUMN report_type TEXT NOT NULL DEFAULT 'T'"
+            )
         self.posts: Counter[str] = Counter()
         self.invalid = 0  # posts answered 400 because the report failed validation
 
@@ -119,47 +143,47 @@ class ReportStore:
         with self._lock:
             self.posts[report_id] += 1
 
-    def save(self, report: UUTReport, body: str | None = None) -> int:
-        """Store or replace (same id) a report; return its row number.
+    def save(self, report: UUTReport, body: str | bytes | None = None) -> int:
+        """Store or replace (same id) a report, durably; return its row number.
 
         `body` is the report as the client sent it (validated); a real server stores what it
         gets, so the local one does too instead of spending time re-serialising it. Output-only
         fields in it (`productName`, `assetStats`, ...) are kept and shown, never refused.
         """
-        assert report.id is not None
-        assert report.start is not None
-        body = body if body is not None else report.to_wsjf().decode()
-        start_utc = (
-            report.start.astimezone().isoformat()
-            if report.startUTC is None
-            else (report.startUTC.isoformat())
-        )
-        with self._lock:
-            row = self._db.execute(
-                "INSERT INTO reports (id, pn, sn, rev, result, station, process_code, start,"
-                " start_utc, received_at, body, report_type) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
-                " ON CONFLICT(id) DO UPDATE SET pn=excluded.pn, sn=excluded.sn, rev=excluded.rev,"
-                " result=excluded.result, station=excluded.station,"
-                " process_code=excluded.process_code, start=excluded.start,"
-                " start_utc=excluded.start_utc, received_at=excluded.received_at,"
-                " body=excluded.body, report_type=excluded.report_type,"
-                " receive_count=receive_count+1 RETURNING rowid",
-                (
-                    str(report.id),
-                    report.pn,
-                    report.sn,
-                    report.rev,
-                    report.result or "",  # a repair report has no test result
-                    report.machineName,
-                    report.processCode,
-                    report.start.isoformat(),
-                    start_utc,
-                    time.time(),
-                    body,
-                    report.type,
-                ),
-            ).fetchone()
-        return int(row[0])
+        result = self.insert([row_of(report, body)])[0]
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def insert(self, rows: Sequence[Row]) -> list[int | BaseException]:
+        """Store `rows` in one transaction (one fsync for all) and return each one's row
+        number. If that transaction fails, each row is tried in a transaction of its own, so
+        one bad row costs only its own answer: its entry is then the exception."""
+        with self._write_lock:
+            try:
+                return list(self._insert(rows))
+            except sqlite3.Error as exc:
+                if len(rows) == 1:
+                    return [exc]
+            return [self._insert_alone(row) for row in rows]
+
+    def _insert_alone(self, row: Row) -> int | BaseException:
+        try:
+            return self._insert([row])[0]
+        except sqlite3.Error as exc:
+            return exc
+
+    def _insert(self, rows: Sequence[Row]) -> list[int]:
+        db = self._writer
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            numbers = [int(db.execute(UPSERT, row).fetchone()[0]) for row in rows]
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        return numbers
 
     def get(self, report_id: str) -> dict[str, Any] | None:
         with self._lock:
@@ -252,14 +276,48 @@ class ReportStore:
         return {r[0]: r[1] for r in rows}
 
     def reset(self) -> None:
+        with self._write_lock:
+            self._writer.execute("DELETE FROM reports")
         with self._lock:
-            self._db.execute("DELETE FROM reports")
             self.posts.clear()
             self.invalid = 0
 
     def close(self) -> None:
+        with self._write_lock:
+            self._writer.close()
         with self._lock:
             self._db.close()
+
+
+def row_of(report: UUTReport, body: str | bytes | None = None) -> Row:
+    """The `reports` row of a checked report (`body`: as sent; None: serialise the report)."""
+    assert report.id is not None
+    assert report.start is not None
+    if body is None:
+        body = report.to_wsjf()
+    start_utc = (report.startUTC or report.start.astimezone()).isoformat()
+    return (
+        str(report.id),
+        report.pn,
+        report.sn,
+        report.rev,
+        report.result or "",  # a repair report has no test result
+        report.machineName,
+        report.processCode,
+        report.start.isoformat(),
+        start_utc,
+        time.time(),
+        body if isinstance(body, str) else body.decode(),
+        report.type,
+    )
+
+
+def _connect(path: Path | str) -> sqlite3.Connection:
+    db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+    db.row_factory = sqlite3.Row
+    db.execute("PRAGMA busy_timeout=10000")
+    db.execute("PRAGMA journal_mode=WAL")
+    return db
 
 
 def _db_value(field: str, value: str) -> str:

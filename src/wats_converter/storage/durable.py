@@ -18,7 +18,7 @@ from pathlib import Path
 
 from wats_converter.errors import StorageError
 from wats_converter.failpoints import failpoint
-from wats_converter.pipeline.identity import (
+from wats_converter.storage.identity import (
     FileIdentity,
     SourceReplaced,
     check_unchanged,

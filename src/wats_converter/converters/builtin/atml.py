@@ -7,35 +7,45 @@ read from where.
 
 from __future__ import annotations
 
-import math
 import uuid
 import xml.etree.ElementTree as ET
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from wats_converter.converters.api import ConversionContext, ConverterBase
+from wats_converter.converters.builtin.atml_data import (
+    NAME_MAX,
+    additional_prop,
+    attr_number,
+    caller_name,
+    datum_value,
+    kind_from_data,
+    meas_name,
+    meas_status,
+    numeric_datum,
+    numeric_limits,
+    read_time,
+    split_sequence,
+    step_data,
+    step_elements,
+    string_parts,
+)
 from wats_converter.converters.content import Recognition, XmlHead, recognize_xml
 from wats_converter.converters.ids import unit_id
 from wats_converter.converters.localtime import elapsed_s, localize, zone
 from wats_converter.converters.teststand import (
     WATS_STEP_TYPES,
-    StepKind,
     TestStandSettings,
     check_depth,
     keep_outcome,
-    limit_pair,
     read_report,
-    single_comparator,
     step_group,
     step_kind,
     step_status,
-    string_comparator,
 )
-from wats_converter.converters.units import is_nan_reading, unit_symbol
 from wats_converter.converters.xmldoc import child, children, local, text
 from wats_converter.errors import ConversionError
-from wats_converter.report import AdditionalData, AdditionalProp, CompOp, Step, UUTReport
+from wats_converter.report import AdditionalData, Step, UUTReport
 from wats_converter.report.parts import SeqCall, StepStatus
 
 # TestResults namespaces by generation; later generations are recognised by their URN prefix
@@ -47,14 +57,10 @@ GENERATIONS = {
     "urn:IEEE-1636.1:2013:TestResultsCollection": "6.01",
 }
 ROOT_NAMES = ("TestResults", "TestResultsCollection")
-STEP_ELEMENTS = ("SessionAction", "Test", "TestGroup")
-NAME_MAX = 100
 # step Data items mapped to WSJF fields; any other is one of TestStand's additional results
 DATA_ITEMS = frozenset(
     {"ReportText", "Error", "ErrorMessage", "ErrorCode", "Error.Msg", "Error.Code", None}
 )
-XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
-NUMERIC_TYPES = ("double", "float", "integer", "int", "long", "short", "decimal", "number")
 
 
 class ATMLConverter(ConverterBase):
@@ -62,6 +68,7 @@ class ATMLConverter(ConverterBase):
     a folder with WSXF and TestStand XML files."""
 
     name = "ATMLConverter"
+    cpu_heavy = True
     supported_extensions = (".xml",)
     Settings = TestStandSettings
 
@@ -131,7 +138,7 @@ class _Unit:
                 f"{where}: the file names no part number; set the converter's `part_number`",
                 field="IdentificationNumber",
             )
-        start_naive = _time(result_set.get("startDateTime"), f"{where}.ResultSet.startDateTime")
+        start_naive = read_time(result_set.get("startDateTime"), f"{where}.ResultSet.startDateTime")
         if start_naive is None:
             raise ConversionError(f"{where}: ResultSet has no startDateTime", field="startDateTime")
         report = UUTReport(pn=pn[:NAME_MAX], sn=sn[:NAME_MAX], rev=self.settings.revision)
@@ -144,12 +151,12 @@ class _Unit:
         operator = child(el, "Personnel", "SystemOperator")
         if operator is not None:
             report.uut.user = (operator.get("ID") or operator.get("name") or "")[:NAME_MAX] or None
-        end = _time(result_set.get("endDateTime"), f"{where}.ResultSet.endDateTime")
+        end = read_time(result_set.get("endDateTime"), f"{where}.ResultSet.endDateTime")
         if end is not None:
             report.uut.execTime = max(0.0, elapsed_s(start_naive, end, self.tz))
         self._batch(report)
         top = self._top(result_set)
-        path, seq = _split_sequence(top.get("name") or result_set.get("name") or "")
+        path, seq = split_sequence(top.get("name") or result_set.get("name") or "")
         report.root.seqCall = SeqCall(
             path=path[:500] or None,
             name=(seq or "MainSequence")[:200],
@@ -157,7 +164,7 @@ class _Unit:
         )
         status = self._status(top) if child(top, "Outcome") is not None else None
         status = status or self._status(result_set)
-        for step in _step_elements(top):
+        for step in step_elements(top):
             self._step(report.root, step)
         report.root.status = status
         keep_outcome(report, status)
@@ -207,7 +214,7 @@ class _Unit:
     def _top(self, result_set: ET.Element) -> ET.Element:
         """The element whose steps are the root's: TestStand 2.02 wraps them in a TestGroup for
         the MainSequence callback (same ID as the ResultSet); 5.00 and 6.01 do not."""
-        steps = _step_elements(result_set)
+        steps = step_elements(result_set)
         if len(steps) == 1 and local(steps[0]) == "TestGroup":
             group = steps[0]
             same = group.get("ID") is not None and group.get("ID") == result_set.get("ID")
@@ -232,8 +239,8 @@ class _Unit:
         kind = step_kind(step_type)
         if local(el) == "TestGroup" or kind == "sequence":
             check_depth(depth, where)
-            path, seq = _split_sequence(el.get("name") or "")
-            name = _caller(el) or seq or path or "Sequence"
+            path, seq = split_sequence(el.get("name") or "")
+            name = caller_name(el) or seq or path or "Sequence"
             sequence = parent.add_sequence(
                 name[:NAME_MAX],
                 path=path[:500] or None,
@@ -241,13 +248,13 @@ class _Unit:
                 status=status,
                 **common,
             )
-            for item in _step_elements(el):
+            for item in step_elements(el):
                 self._step(sequence, item, depth + 1)
             return
         name = (el.get("name") or step_type or "Step")[:NAME_MAX]
         results = children(el, "TestResult")
         if kind is None:
-            kind = _kind_from_data(results)
+            kind = kind_from_data(results)
         if kind == "action" or (not results and (status not in ("P", "F") or kind != "pass_fail")):
             # an action, or a test that never ran (no data): the step and its verdict only
             step = parent.add_action_step(name, status=status, **common)
@@ -263,12 +270,12 @@ class _Unit:
 
     def _common(self, el: ET.Element, props: ET.Element | None, where: str) -> dict[str, Any]:
         fields: dict[str, Any] = {}
-        start = _time(el.get("startDateTime"), f"{where}.startDateTime")
+        start = read_time(el.get("startDateTime"), f"{where}.startDateTime")
         if start is not None:
             fields["start"] = localize(start, self.tz).time
-        total = _attr_number(child(props, "TotalTime"))
+        total = attr_number(child(props, "TotalTime"))
         if total is None and start is not None:
-            end = _time(el.get("endDateTime"), f"{where}.endDateTime")
+            end = read_time(el.get("endDateTime"), f"{where}.endDateTime")
             total = elapsed_s(start, end, self.tz) if end is not None else None
         if total is not None:
             fields["totTime"] = total
@@ -278,7 +285,7 @@ class _Unit:
             fields["causedSeqFailure"] = True
         if el.get("ID") in self.critical:
             fields["causedUUTFailure"] = True
-        report_text, code, message = _data(el, props)
+        report_text, code, message = step_data(el, props)
         if report_text:
             fields["reportText"] = report_text
         if code is not None:
@@ -286,7 +293,7 @@ class _Unit:
         if message:
             fields["errorMessage"] = message[:200]
         extra = [
-            AdditionalData(name=item.get("name", ""), props=[_additional(item)])
+            AdditionalData(name=item.get("name", ""), props=[additional_prop(item)])
             for item in children(child(el, "Data", "Collection"), "Item")
             if item.get("name") not in DATA_ITEMS
         ]
@@ -306,8 +313,8 @@ class _Unit:
     ) -> None:
         where = f"{self.where} step {name!r}"
         if not multi and len(results) == 1:
-            value, unit = _numeric_datum(results[0], where)
-            op, low, high = _numeric_limits(results[0], where)
+            value, unit = numeric_datum(results[0], where)
+            op, low, high = numeric_limits(results[0], where)
             parent.add_numeric_step(
                 name,
                 value,
@@ -315,23 +322,23 @@ class _Unit:
                 high,
                 comp=op,
                 unit=unit,
-                meas_status=_meas_status(results[0], status, single=True),
+                meas_status=meas_status(results[0], status, single=True),
                 status=status,
                 **common,
             )
             return
         step = parent.add_step(name, status=status, **common)
         for i, result in enumerate(results):
-            value, unit = _numeric_datum(result, where)
-            op, low, high = _numeric_limits(result, where)
+            value, unit = numeric_datum(result, where)
+            op, low, high = numeric_limits(result, where)
             step.add_numeric_measurement(
-                _meas_name(result, i, step.numericMeas),
+                meas_name(result, i, step.numericMeas),
                 value,
                 low,
                 high,
                 comp=op,
                 unit=unit,
-                meas_status=_meas_status(result, status, single=False),
+                meas_status=meas_status(result, status, single=False),
             )
 
     def _pass_fail(
@@ -347,10 +354,10 @@ class _Unit:
             return
         step = parent.add_step(name, status=status, **common)
         for i, result in enumerate(results):
-            meas = _meas_status(result, status, single=False)
-            boolean = _datum_value(child(result, "TestData", "Datum"))
+            meas = meas_status(result, status, single=False)
+            boolean = datum_value(child(result, "TestData", "Datum"))
             passed = meas == "P" if meas else (boolean or "").lower() == "true"
-            step.add_pass_fail_measurement(_meas_name(result, i, step.booleanMeas), passed)
+            step.add_pass_fail_measurement(meas_name(result, i, step.booleanMeas), passed)
 
     def _string(
         self,
@@ -364,241 +371,24 @@ class _Unit:
     ) -> None:
         where = f"{self.where} step {name!r}"
         if not multi and len(results) == 1:
-            value, op, limit = _string_parts(results[0], where)
+            value, op, limit = string_parts(results[0], where)
             parent.add_string_step(
                 name,
                 value,
                 limit,
                 comp=op,
-                meas_status=_meas_status(results[0], status, single=True),
+                meas_status=meas_status(results[0], status, single=True),
                 status=status,
                 **common,
             )
             return
         step = parent.add_step(name, status=status, **common)
         for i, result in enumerate(results):
-            value, op, limit = _string_parts(result, where)
+            value, op, limit = string_parts(result, where)
             step.add_string_measurement(
-                _meas_name(result, i, step.stringMeas),
+                meas_name(result, i, step.stringMeas),
                 value,
                 limit,
                 comp=op,
-                meas_status=_meas_status(result, status, single=False),
+                meas_status=meas_status(result, status, single=False),
             )
-
-
-def _step_elements(el: ET.Element) -> list[ET.Element]:
-    return [c for c in el if local(c) in STEP_ELEMENTS]
-
-
-def _split_sequence(name: str) -> tuple[str, str]:
-    """`C:\\...\\file.seq#CPU Test` -> (`C:\\...\\file.seq`, `CPU Test`)."""
-    path, hash_, seq = name.rpartition("#")
-    return (path, seq) if hash_ else ("", name)
-
-
-def _caller(el: ET.Element) -> str | None:
-    """The sequence call step's own name: `callerName` (5.00, 6.01) or, in 2.02,
-    `userDefinedType="SequenceCallStepName = 'CPU Test'"`."""
-    caller = el.get("callerName")
-    if caller:
-        return caller
-    defined = el.get("userDefinedType") or ""
-    _, eq, rest = defined.partition("=")
-    return rest.strip().strip("'\"") or None if eq else None
-
-
-def _time(value: str | None, where: str) -> datetime | None:
-    if not value or not value.strip():
-        return None
-    try:
-        return datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise ConversionError(
-            f"{where}: {value!r} is not an ISO date and time", field=where
-        ) from None
-
-
-def _attr_number(el: ET.Element | None) -> float | None:
-    if el is None:
-        return None
-    value = el.get("value")
-    try:
-        number = float(value) if value is not None else None
-    except ValueError:
-        return None
-    return number if number is not None and math.isfinite(number) else None
-
-
-def _data(el: ET.Element, props: ET.Element | None) -> tuple[str | None, int | None, str | None]:
-    """Report text and error code/message from the step's `Data` collection (and TestStand's
-    step properties)."""
-    report_text = code = message = None
-    for item in children(child(el, "Data", "Collection"), "Item"):
-        name = item.get("name") or ""
-        if name == "ReportText":
-            report_text = _datum_value(child(item, "Datum"))
-        elif name in ("Error", "ErrorMessage", "ErrorCode", "Error.Msg", "Error.Code"):
-            for sub in [item, *children(child(item, "Collection"), "Item")]:
-                sub_name = sub.get("name") or ""
-                value = _datum_value(child(sub, "Datum"))
-                if value and sub_name in ("Msg", "ErrorMessage", "Error.Msg"):
-                    message = value
-                elif value and sub_name in ("Code", "ErrorCode", "Error.Code"):
-                    code = _int(value)
-    if props is not None:
-        message = message or text(child(props, "ErrorMessage"))
-        code_el = child(props, "ErrorCode")
-        if code is None and code_el is not None:
-            code = _int(code_el.get("value") or text(code_el) or "")
-    if code == 0 and not message:
-        code = None
-    return report_text, code, message
-
-
-def _additional(item: ET.Element) -> AdditionalProp:
-    """A `Data` item (a `Datum`, a `Collection` of items, or an `IndexedArray`) as a WSJF
-    additional-data property."""
-    datum, collection = child(item, "Datum"), child(item, "Collection")
-    array = child(item, "IndexedArray")
-    if collection is not None:
-        return AdditionalProp(
-            name=item.get("name"),
-            type="Obj",
-            props=[_additional(i) for i in children(collection, "Item")] or None,
-        )
-    if array is not None:
-        indexes = [
-            {"text": e.get("position", ""), "value": {"value": _datum_value(e) or ""}}
-            for e in children(array, "Element")
-        ]
-        kind = (array.get(XSI_TYPE) or "").rpartition(":")[2]
-        return AdditionalProp(
-            name=item.get("name"),
-            type="Array",
-            array={"dimension": 1, "type": kind or None, "indexes": indexes},
-        )
-    kind = ((datum.get(XSI_TYPE) or "") if datum is not None else "").rpartition(":")[2]
-    return AdditionalProp(name=item.get("name"), type=kind or None, value=_datum_value(datum))
-
-
-def _int(value: str) -> int | None:
-    try:
-        number = int(float(value))
-    except ValueError:
-        return None
-    return number if -(2**31) <= number < 2**31 else None
-
-
-def _datum_value(datum: ET.Element | None) -> str | None:
-    """A `Datum`'s value: its `value` attribute or its `Value` child's text."""
-    if datum is None:
-        return None
-    if datum.get("value") is not None:
-        return datum.get("value")
-    value = child(datum, "Value")
-    return value.text if value is not None and value.text is not None else None
-
-
-def _kind_from_data(results: list[ET.Element]) -> StepKind:
-    """For a step type this converter does not know: its data decides."""
-    if not results:
-        return "action"
-    datum = child(results[0], "TestData", "Datum")
-    if datum is None:
-        return "action"
-    kind = (datum.get(XSI_TYPE) or "").lower()
-    if "bool" in kind:
-        return "pass_fail"
-    if any(t in kind for t in NUMERIC_TYPES):
-        return "numeric" if len(results) == 1 else "multi_numeric"
-    return "string" if len(results) == 1 else "multi_string"
-
-
-def _number(value: str, where: str) -> float:
-    if is_nan_reading(value):
-        return math.nan
-    try:
-        number = float(value)
-    except ValueError:
-        raise ConversionError(f"{where}: {value!r} is not a number", field=where) from None
-    return number if math.isfinite(number) else math.nan  # an infinite reading has no value
-
-
-def _numeric_datum(result: ET.Element, where: str) -> tuple[float | None, str | None]:
-    datum = child(result, "TestData", "Datum")
-    value = _datum_value(datum)
-    if datum is None or value is None:
-        return None, None
-    unit = unit_symbol(datum.get("nonStandardUnit") or datum.get("unit"))
-    return _number(value, f"{where} value"), unit
-
-
-def _limit_value(el: ET.Element | None, where: str) -> float:
-    value = _datum_value(child(el, "Datum"))
-    if value is None:
-        raise ConversionError(f"{where}: a limit without a value", field=where)
-    number = _number(value, where)
-    if math.isnan(number):
-        raise ConversionError(f"{where}: limit {value!r} is not a finite number", field=where)
-    return number
-
-
-def _numeric_limits(result: ET.Element, where: str) -> tuple[CompOp, float | None, float | None]:
-    limits = child(result, "TestLimits", "Limits")
-    pair = child(limits, "LimitPair")
-    if pair is not None:
-        first, second = ([*children(pair, "Limit"), None, None])[:2]
-        if first is None or second is None:
-            raise ConversionError(
-                f"{where}: a LimitPair needs two Limit elements", field="LimitPair"
-            )
-        op, swapped = limit_pair(
-            pair.get("operator") or "AND",
-            first.get("comparator") or "",
-            second.get("comparator") or "",
-            field=f"{where} LimitPair",
-        )
-        low, high = _limit_value(first, where), _limit_value(second, where)
-        return (op, high, low) if swapped else (op, low, high)
-    single = child(limits, "SingleLimit")
-    if single is None:
-        single = child(limits, "Expected")
-    if single is not None:
-        op = single_comparator(single.get("comparator") or "EQ", field=f"{where} comparator")
-        if op is CompOp.LOG:
-            return op, None, None
-        return op, _limit_value(single, where), None
-    return CompOp.LOG, None, None
-
-
-def _string_parts(result: ET.Element, where: str) -> tuple[str, CompOp, str | None]:
-    value = _datum_value(child(result, "TestData", "Datum")) or ""
-    limits = child(result, "TestLimits", "Limits")
-    expected = child(limits, "Expected")
-    if expected is None:
-        expected = child(limits, "SingleLimit")
-    if expected is None:
-        return value, CompOp.LOG, None
-    op = string_comparator(expected.get("comparator") or "EQ", field=f"{where} comparator")
-    limit = _datum_value(child(expected, "Datum"))
-    if op is CompOp.LOG:
-        return value, op, None
-    return value, op, limit if limit is not None else ""
-
-
-def _meas_status(result: ET.Element, step: StepStatus, *, single: bool) -> Any:
-    """A measurement's own outcome when written, else (one measurement) the step's verdict."""
-    outcome = child(result, "Outcome")
-    if outcome is not None:
-        status = step_status(outcome.get("value"), outcome.get("qualifier"))
-        return status if status in ("P", "F", "S") else None
-    if single and step in ("P", "F", "S"):
-        return step
-    return None
-
-
-def _meas_name(result: ET.Element, index: int, taken: list[Any] | None) -> str:
-    name = (result.get("name") or result.get("ID") or f"Measurement {index}")[:NAME_MAX]
-    names = {m.name for m in taken or ()}
-    return name if name not in names else f"{name[: NAME_MAX - 6]} [{index}]"

@@ -125,6 +125,7 @@ class GR228XConverter(ConverterBase):
     """Reads GR228X ICT session logs: every board of every session becomes one report."""
 
     name = "GR228XConverter"
+    cpu_heavy = True
     supported_extensions = (".log",)
     detects_unfinished_files = True  # its end markers tell a finished unit
     Settings = GR228XSettings

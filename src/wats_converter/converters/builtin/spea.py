@@ -78,6 +78,7 @@ class SPEAConverter(ConverterBase):
     """Reads SPEA 3030 ICT logs: every START..END run becomes one report."""
 
     name = "SPEAConverter"
+    cpu_heavy = True
     supported_extensions = (".csv",)
     detects_unfinished_files = True  # its end markers tell a finished unit
 

@@ -96,6 +96,7 @@ class SpectrumConverter(ConverterBase):
     """Reads Teradyne Spectrum ICT result files: each board (program run) is one report."""
 
     name = "SpectrumConverter"
+    cpu_heavy = True
     supported_extensions = (".txt",)
     detects_unfinished_files = True  # its end markers tell a finished unit
 

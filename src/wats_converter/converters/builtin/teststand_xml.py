@@ -8,7 +8,6 @@ property tree. See docs/converters/teststand-xml.md for what is read from where.
 
 from __future__ import annotations
 
-import math
 import uuid
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta
@@ -16,12 +15,27 @@ from pathlib import Path
 from typing import Any
 
 from wats_converter.converters.api import ConversionContext, ConverterBase
+from wats_converter.converters.builtin.teststand_xml_props import (
+    NAME_MAX,
+    additional_data,
+    array_items,
+    is_additional,
+    kind_from_data,
+    limits_for,
+    meas_status,
+    numeric_reading,
+    prop,
+    read_float,
+    read_int,
+    read_short,
+    unique_name,
+    value,
+)
 from wats_converter.converters.content import Recognition, XmlHead, recognize_xml
 from wats_converter.converters.ids import unit_id
 from wats_converter.converters.localtime import localize, zone
 from wats_converter.converters.teststand import (
     WATS_STEP_TYPES,
-    StepKind,
     TestStandSettings,
     check_depth,
     keep_outcome,
@@ -32,34 +46,11 @@ from wats_converter.converters.teststand import (
     step_status,
     string_comparator,
 )
-from wats_converter.converters.units import is_nan_reading, unit_symbol
-from wats_converter.converters.xmldoc import child, children, text
+from wats_converter.converters.units import unit_symbol
+from wats_converter.converters.xmldoc import children
 from wats_converter.errors import ConversionError
-from wats_converter.report import AdditionalData, AdditionalProp, CompOp, Step, UUTReport
-from wats_converter.report.compare import SINGLE_LIMIT_OPS
-from wats_converter.report.parts import AdditionalArray, AdditionalArrayIndex, SeqCall, StepStatus
-
-NAME_MAX = 100
-# TEResult properties this converter maps to WSJF fields; any other is an additional result
-STANDARD_PROPS = frozenset(
-    {
-        "Error",
-        "Status",
-        "ReportText",
-        "Common",
-        "TS",
-        "Numeric",
-        "PassFail",
-        "String",
-        "Limits",
-        "Comp",
-        "Units",
-        "RawLimits",
-        "Measurement",
-        "InteractiveExeNum",
-        "StepCausedSequenceFailure",
-    }
-)
+from wats_converter.report import CompOp, Step, UUTReport
+from wats_converter.report.parts import SeqCall
 
 
 class TestStandXMLConverter(ConverterBase):
@@ -68,6 +59,7 @@ class TestStandXMLConverter(ConverterBase):
 
     __test__ = False  # not a pytest test class, whatever its name says
     name = "TestStandXMLConverter"
+    cpu_heavy = True
     supported_extensions = (".xml",)
     Settings = TestStandSettings
 
@@ -102,30 +94,6 @@ def _is_teststand_xml(root: XmlHead) -> Recognition:
     return Recognition(
         False, f"root element {root.describe()} is not TestStand XML (<TSReport> or <Reports>)"
     )
-
-
-def prop(element: ET.Element | None, *names: str) -> ET.Element | None:
-    """The `Prop` named `names[0]` under `element`, then `names[1]` under it, ..."""
-    for name in names:
-        if element is None:
-            return None
-        element = next((p for p in element if p.tag == "Prop" and p.get("Name") == name), None)
-    return element
-
-
-def value(element: ET.Element | None, *names: str) -> str | None:
-    """The `Value` text of the property at `names` (stripped; `None` when absent or empty)."""
-    return text(child(prop(element, *names), "Value"))
-
-
-def array_items(array: ET.Element | None) -> list[ET.Element]:
-    """The elements of an array property: each `Value`'s `Prop` (object arrays) or the
-    `Value` itself (arrays of numbers or strings)."""
-    items = []
-    for v in children(array, "Value"):
-        inner = child(v, "Prop")
-        items.append(inner if inner is not None else v)
-    return items
 
 
 class _Unit:
@@ -168,8 +136,8 @@ class _Unit:
         top = next((p for p in el if p.tag == "Prop" and p.get("Type") == "TEResult"), None)
         if top is None:
             raise ConversionError(f"{where}: no TEResult (the step results)", field="TEResult")
-        self.zero = _float(value(top, "TS", "StartTime"))
-        total = _float(value(top, "TS", "TotalTime"))
+        self.zero = read_float(value(top, "TS", "StartTime"))
+        total = read_float(value(top, "TS", "TotalTime"))
         if total is not None:
             report.uut.execTime = total
         call = prop(top, "TS", "SequenceCall")
@@ -224,7 +192,7 @@ class _Unit:
 
     def _process_code(self, uut: ET.Element | None) -> int:
         for raw in (self.info.get("PCode"), value(uut, "UUTOperationType")):
-            number = _float(raw)
+            number = read_float(raw)
             if number is not None and 0 < number <= 32767 and number == int(number):
                 return int(number)
         code: int = self.settings.process_code
@@ -244,26 +212,26 @@ class _Unit:
 
     def _header(self, report: UUTReport, uut: ET.Element | None) -> None:
         station = prop(self.el, "StationInfo")
-        report.machineName = _short(value(station, "StationID"))
-        report.location = _short(value(station, "Location"))
-        report.purpose = _short(value(station, "Purpose"))
+        report.machineName = read_short(value(station, "StationID"))
+        report.location = read_short(value(station, "Location"))
+        report.purpose = read_short(value(station, "Purpose"))
         info = report.uut
-        info.user = _short(value(station, "LoginName"))
-        info.batchSN = _short(value(uut, "BatchSerialNumber"))
-        info.fixtureId = _short(value(uut, "UUT_Fixture_ID"))
+        info.user = read_short(value(station, "LoginName"))
+        info.batchSN = read_short(value(uut, "BatchSerialNumber"))
+        info.fixtureId = read_short(value(uut, "UUT_Fixture_ID"))
         comment = value(uut, "Comment")
         info.comment = comment[:500] if comment else None
-        socket = _int(value(uut, "TestSocketIndex"))
+        socket = read_int(value(uut, "TestSocketIndex"))
         info.testSocketIndex = socket if socket is not None and socket >= 0 else None
         if info.batchSN:  # the batch counters mean something only in a batch
-            info.batchLoopIndex = _int(value(uut, "BatchLoopIndex"))
-            info.batchFailCount = _int(value(uut, "BatchFailCount"))
+            info.batchLoopIndex = read_int(value(uut, "BatchLoopIndex"))
+            info.batchFailCount = read_int(value(uut, "BatchFailCount"))
         misc = prop(uut, "MiscUUTResult")
         for item in array_items(prop(misc, "Misc_UUT_Info")):
             description = value(item, "Description") or value(item, "Name")
             if description:
                 data = value(item, "Data_String") or value(item, "Data") or value(item, "String")
-                number = _int(value(item, "Data_Numeric") or value(item, "Numeric"))
+                number = read_int(value(item, "Data_Numeric") or value(item, "Numeric"))
                 mi = report.add_misc_info(description[:NAME_MAX], (data or "")[:NAME_MAX])
                 mi.numeric = number
         for item in array_items(prop(misc, "UUT_Part_Info")):
@@ -299,22 +267,25 @@ class _Unit:
             for item in array_items(prop(call, "ResultList")):
                 self._step(sequence, item, depth + 1)
             return
-        kind = _kind_from_data(te) or kind or "action"
+        kind = kind_from_data(te) or kind or "action"
         where = f"{self.where} step {name!r}"
         if kind == "action":
             step = parent.add_action_step(name, status=status, **common)
             step.stepType = step_type or "Action"
         elif kind == "numeric":
-            low, high = _float(value(te, "Limits", "Low")), _float(value(te, "Limits", "High"))
+            low, high = (
+                read_float(value(te, "Limits", "Low")),
+                read_float(value(te, "Limits", "High")),
+            )
             op = numeric_comparator(value(te, "Comp"), field=f"{where} Comp")
-            reading = _reading(value(te, "Numeric"), where)
+            reading = numeric_reading(value(te, "Numeric"), where)
             step = parent.add_numeric_step(
                 name,
                 reading,
-                *_limits_for(op, low, high),
+                *limits_for(op, low, high),
                 comp=op,
                 unit=unit_symbol(value(te, "Units")),
-                meas_status=_meas(status),
+                meas_status=meas_status(status),
                 status=status,
                 **common,
             )
@@ -322,14 +293,17 @@ class _Unit:
             step = parent.add_step(name, status=status, **common)
             for i, m in enumerate(array_items(prop(te, "Measurement"))):
                 op = numeric_comparator(value(m, "Comp"), field=f"{where} Comp")
-                low, high = _float(value(m, "Limits", "Low")), _float(value(m, "Limits", "High"))
+                low, high = (
+                    read_float(value(m, "Limits", "Low")),
+                    read_float(value(m, "Limits", "High")),
+                )
                 step.add_numeric_measurement(
-                    _unique(m.get("Name") or value(m, "Name") or f"Measurement {i}", step),
-                    _reading(value(m, "Data") or value(m, "Numeric"), where),
-                    *_limits_for(op, low, high),
+                    unique_name(m.get("Name") or value(m, "Name") or f"Measurement {i}", step),
+                    numeric_reading(value(m, "Data") or value(m, "Numeric"), where),
+                    *limits_for(op, low, high),
                     comp=op,
                     unit=unit_symbol(value(m, "Units")),
-                    meas_status=_meas(step_status(value(m, "Status"))),
+                    meas_status=meas_status(step_status(value(m, "Status"))),
                 )
         elif kind == "pass_fail":
             passed = value(te, "PassFail")
@@ -347,20 +321,20 @@ class _Unit:
                 value(te, "String") or "",
                 limit,
                 comp=op,
-                meas_status=_meas(status),
+                meas_status=meas_status(status),
                 status=status,
                 **common,
             )
-        extra = [_additional(p) for p in te if p.tag == "Prop" and _is_additional(p)]
+        extra = [additional_data(p) for p in te if p.tag == "Prop" and is_additional(p)]
         if extra:
             step.additionalResults = extra
 
     def _common(self, te: ET.Element, ts: ET.Element | None) -> dict[str, Any]:
         fields: dict[str, Any] = {"group": step_group(value(ts, "StepGroup"))}
-        total = _float(value(ts, "TotalTime"))
+        total = read_float(value(ts, "TotalTime"))
         if total is not None:
             fields["totTime"] = total
-        started = _float(value(ts, "StartTime"))
+        started = read_float(value(ts, "StartTime"))
         if started is not None and self.zero is not None and self.start is not None:
             fields["start"] = self.start + timedelta(seconds=started - self.zero)
         guid = value(ts, "StepId")
@@ -371,7 +345,7 @@ class _Unit:
             fields["reportText"] = report_text
         error = prop(te, "Error")
         if (value(error, "Occurred") or "").lower() == "true":
-            code = _int(value(error, "Code"))
+            code = read_int(value(error, "Code"))
             if code is not None:
                 fields["errorCode"] = code
             message = value(error, "Msg")
@@ -380,108 +354,3 @@ class _Unit:
         if (value(te, "StepCausedSequenceFailure") or "").lower() == "true":
             fields["causedSeqFailure"] = True
         return fields
-
-
-def _kind_from_data(te: ET.Element) -> StepKind | None:
-    """What the result's own properties say it is (custom step types included)."""
-    if prop(te, "Measurement") is not None:
-        return "multi_numeric"
-    if prop(te, "Numeric") is not None:
-        return "numeric"
-    if prop(te, "String") is not None:
-        return "string"
-    if prop(te, "PassFail") is not None:
-        return "pass_fail"
-    return None
-
-
-def _limits_for(op: CompOp, low: float | None, high: float | None) -> tuple[Any, Any]:
-    """TestStand keeps both limits whatever the operator; WSJF wants only those it uses."""
-    if op is CompOp.LOG:
-        return None, None
-    if op in SINGLE_LIMIT_OPS:  # TestStand compares one-sided tests (LT too) with Limits.Low
-        return (low if low is not None else high), None
-    return low, high
-
-
-def _meas(status: StepStatus) -> Any:
-    return status if status in ("P", "F", "S") else None
-
-
-def _unique(name: str, step: Step) -> str:
-    names = {m.name for m in step.numericMeas or ()}
-    name = name[:NAME_MAX]
-    return name if name not in names else f"{name[: NAME_MAX - 6]} [{len(names)}]"
-
-
-def _is_additional(p: ET.Element) -> bool:
-    return p.get("Name") not in STANDARD_PROPS and p.get("Name") is not None and len(p) > 0
-
-
-def _additional(p: ET.Element) -> AdditionalData:
-    return AdditionalData(
-        name=p.get("Name", ""), props=[_additional_prop(c) for c in p if c.tag == "Prop"] or None
-    )
-
-
-def _additional_prop(p: ET.Element) -> AdditionalProp:
-    """A TestStand property as WSJF's additional-data property (the same model)."""
-    kind = p.get("Type")
-    out = AdditionalProp(name=p.get("Name"), type=kind, flags=_flags(p.get("Flags")))
-    if kind == "Obj":
-        out.props = [_additional_prop(c) for c in p if c.tag == "Prop"] or None
-    elif kind == "Array":
-        items: list[AdditionalArrayIndex] = []
-        for v in children(p, "Value"):
-            inner = child(v, "Prop")
-            item_prop = (
-                _additional_prop(inner)
-                if inner is not None
-                else AdditionalProp(type=p.get("ElementType"), value=v.text or "")
-            )
-            items.append(AdditionalArrayIndex(text=v.get("ID", ""), value=item_prop))
-        out.array = AdditionalArray(dimension=1, type=p.get("ElementType"), indexes=items)
-    else:
-        held = child(p, "Value")
-        out.value = held.text if held is not None else None
-    return out
-
-
-def _flags(raw: str | None) -> int | None:
-    try:
-        return int(raw, 0) if raw else None
-    except ValueError:
-        return None
-
-
-def _reading(raw: str | None, where: str) -> float | None:
-    if raw is None:
-        return None
-    if is_nan_reading(raw):
-        return math.nan
-    try:
-        number = float(raw)
-    except ValueError:
-        raise ConversionError(f"{where}: reading {raw!r} is not a number", field=where) from None
-    return number if math.isfinite(number) else math.nan  # an infinite reading has no value
-
-
-def _float(raw: str | None) -> float | None:
-    if raw is None:
-        return None
-    try:
-        number = float(raw)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _int(raw: str | None) -> int | None:
-    number = _float(raw)
-    if number is None or number != int(number) or not -(2**31) <= number < 2**31:
-        return None
-    return int(number)
-
-
-def _short(raw: str | None) -> str | None:
-    return raw[:NAME_MAX] if raw else None

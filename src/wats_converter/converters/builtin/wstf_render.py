@@ -5,6 +5,7 @@ header, sub units, misc infos, sequences, numeric / string / pass-fail / action 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from wats_converter.report import UUTReport
 from wats_converter.report.model import Step
@@ -61,19 +62,26 @@ def _report(r: UUTReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _row(
-    kind: str,
-    name: str,
-    measure: str = "",
-    value: object = "",
-    low: object = "",
-    high: object = "",
-    comp: str = "",
-    unit: str = "",
-    status: str = "",
-    step: Step | None = None,
-) -> str:
-    cols = [kind, name, measure, _fmt(value), _fmt(low), _fmt(high), comp, unit, status]
+@dataclass(frozen=True)
+class _Columns:
+    """The measurement columns of a step-data row, in file order."""
+
+    measure: str = ""
+    value: object = ""
+    low: object = ""
+    high: object = ""
+    comp: str = ""
+    unit: str = ""
+    status: str = ""
+
+
+_NO_MEASUREMENT = _Columns()
+
+
+def _row(kind: str, name: str, c: _Columns = _NO_MEASUREMENT, step: Step | None = None) -> str:
+    """One step-data row; the step's own columns go on its first row only (`step` given)."""
+    cols = [kind, name, c.measure, _fmt(c.value), _fmt(c.low), _fmt(c.high), c.comp, c.unit]
+    cols.append(c.status)
     if step is not None:
         cols += [
             _fmt(step.totTime),
@@ -91,7 +99,7 @@ def _fmt(value: object) -> str:
 def _step(step: Step) -> list[str]:
     status = STATUS_WORDS.get(step.status or "", "")
     if step.seqCall is not None:
-        lines = [_row("SequenceCall", step.name, status=status, step=step)]
+        lines = [_row("SequenceCall", step.name, _Columns(status=status), step)]
         for child in step.steps or ():
             lines += _step(child)
         return [*lines, f"EndSequenceCall\t{step.name}"]
@@ -102,13 +110,15 @@ def _step(step: Step) -> list[str]:
             _row(
                 "NumericLimitTest",
                 step.name,
-                m.name or "" if multiple else "",
-                m.value,
-                m.lowLimit,
-                m.highLimit,
-                m.compOp,
-                m.unit or "",
-                STATUS_WORDS.get(m.status or "", ""),
+                _Columns(
+                    m.name or "" if multiple else "",
+                    m.value,
+                    m.lowLimit,
+                    m.highLimit,
+                    m.compOp,
+                    m.unit or "",
+                    STATUS_WORDS.get(m.status or "", ""),
+                ),
                 step if i == 0 else None,
             )
         )
@@ -117,13 +127,13 @@ def _step(step: Step) -> list[str]:
             _row(
                 "StringValueTest",
                 step.name,
-                s.name or "" if multiple else "",
-                s.value,
-                s.limit,
-                "",
-                s.compOp,
-                "",
-                STATUS_WORDS.get(s.status or "", ""),
+                _Columns(
+                    s.name or "" if multiple else "",
+                    s.value,
+                    s.limit,
+                    comp=s.compOp,
+                    status=STATUS_WORDS.get(s.status or "", ""),
+                ),
                 step if i == 0 else None,
             )
         )
@@ -132,14 +142,16 @@ def _step(step: Step) -> list[str]:
             _row(
                 "PassFailTest",
                 step.name,
-                b.name or "" if multiple else "",
-                "true" if b.status != "F" else "false",
-                status=STATUS_WORDS[b.status],
-                step=step if i == 0 else None,
+                _Columns(
+                    b.name or "" if multiple else "",
+                    "true" if b.status != "F" else "false",
+                    status=STATUS_WORDS[b.status],
+                ),
+                step if i == 0 else None,
             )
         )
     if not lines:
-        lines.append(_row("ActionStep", step.name, status=status, step=step))
+        lines.append(_row("ActionStep", step.name, _Columns(status=status), step))
     if step.chart is not None:
         c = step.chart
         lines.append(

@@ -7,7 +7,7 @@ size is bounded by `max_file_size_bytes`, so a hostile file fails fast with a cl
 An empty attribute is an absent field (the server's WSJF export of the same report has nothing
 there), except a string measurement's value and limit, where "" is data. Every element and
 attribute is either read or named, in the log and in a conversion note of the report, as not
-read (`KNOWN` lists what is read).
+read (`wsxf_vocabulary.KNOWN` lists what is read).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import uuid
 import xml.etree.ElementTree as ET
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,21 @@ from typing import Any
 from pydantic import ValidationError
 
 from wats_converter.converters.api import ConverterBase, ConverterSettings
+from wats_converter.converters.builtin.wsxf_vocabulary import (
+    GROUPS,
+    NS,
+    NUMERIC_ATTRS,
+    RESULTS,
+    STATUSES,
+    STEP_ATTRS,
+    Q,
+    read_additional,
+    read_attrs,
+    read_code,
+    read_number,
+    trimmed,
+    unread,
+)
 from wats_converter.converters.content import Recognition, XmlHead, recognize_xml
 from wats_converter.converters.xmldoc import parse_document
 from wats_converter.errors import ConversionError, ReportValidationError
@@ -32,25 +46,12 @@ from wats_converter.report.readings import apply_nan_policy
 
 log = logging.getLogger(__name__)
 
-NS = "http://wats.virinco.com/schemas/WATS/Report/wsxf"
-Q = f"{{{NS}}}"
-RESULTS = {"passed": "P", "failed": "F", "error": "E", "terminated": "T"}
-STATUSES = {**RESULTS, "done": "D", "skipped": "S", "unknown": "U"}
-GROUPS = {"setup": "S", "main": "M", "cleanup": "C"}
-PAYLOAD_ELEMENTS = (
-    "SequenceCall",
-    "NumericLimit",
-    "StringValue",
-    "PassFail",
-    "MessagePopup",
-    "Callexe",
-)
-
 
 class WSXFConverter(ConverterBase):
     """Reads `*.xml` files in the WSXF namespace; one file may hold several reports."""
 
     name = "WSXFConverter"
+    cpu_heavy = True
     supported_extensions = (".xml",)
     Settings = ConverterSettings
 
@@ -105,18 +106,18 @@ def _report(el: ET.Element, index: int) -> UUTReport:
         )
     fields: dict[str, Any] = {
         "id": el.get("ID") or None,
-        "pn": _text(el.get("PN")),
-        "sn": _text(el.get("SN")),
-        "rev": _text(el.get("Rev")) or "",
-        "machineName": _text(el.get("MachineName")),
-        "location": _text(el.get("Location")),
-        "purpose": _text(el.get("Purpose")),
+        "pn": trimmed(el.get("PN")),
+        "sn": trimmed(el.get("SN")),
+        "rev": trimmed(el.get("Rev")) or "",
+        "machineName": trimmed(el.get("MachineName")),
+        "location": trimmed(el.get("Location")),
+        "purpose": trimmed(el.get("Purpose")),
         "start": el.get("Start"),
         "startUTC": el.get("Start_utc"),
         "productName": el.get("ProductName") or None,
         "origin": el.get("origin") or None,
-        "result": _code(el.get("Result"), RESULTS, f"{where}.Result"),
-        "processCode": _num(process.get("Code"), int, f"{where}.Process.Code"),
+        "result": read_code(el.get("Result"), RESULTS, f"{where}.Result"),
+        "processCode": read_number(process.get("Code"), int, f"{where}.Process.Code"),
         "processName": process.get("Name"),
         "processCodeFormat": process.get("CodeFormat"),
         "uut": _uut(uut, where),
@@ -127,7 +128,7 @@ def _report(el: ET.Element, index: int) -> UUTReport:
         ]
         or None,
         "assets": [
-            _attrs(
+            read_attrs(
                 a,
                 {
                     "AssetSN": ("assetSN", str),
@@ -140,7 +141,7 @@ def _report(el: ET.Element, index: int) -> UUTReport:
         ]
         or None,
         "additionalData": [
-            _additional(a, f"{where}.AdditionalData") for a in el.findall(f"{Q}AdditionalData")
+            read_additional(a, f"{where}.AdditionalData") for a in el.findall(f"{Q}AdditionalData")
         ]
         or None,
     }
@@ -152,7 +153,7 @@ def _report(el: ET.Element, index: int) -> UUTReport:
 
 
 def _uut(el: ET.Element, where: str) -> dict[str, Any]:
-    info = _attrs(
+    info = read_attrs(
         el,
         {
             "UserLoginName": ("user", str),
@@ -180,7 +181,7 @@ def _uut(el: ET.Element, where: str) -> dict[str, Any]:
 
 
 def _misc(el: ET.Element, where: str) -> dict[str, Any]:
-    info = _attrs(
+    info = read_attrs(
         el,
         {
             "Description": ("description", str),
@@ -196,7 +197,7 @@ def _misc(el: ET.Element, where: str) -> dict[str, Any]:
 
 
 def _sub_unit(el: ET.Element, where: str) -> dict[str, Any]:
-    return _attrs(
+    return read_attrs(
         el,
         {
             "PartType": ("partType", str),
@@ -212,93 +213,16 @@ def _sub_unit(el: ET.Element, where: str) -> dict[str, Any]:
     )
 
 
-PROP_ATTRS: dict[str, tuple[str, Callable[[str], Any]]] = {
-    "Name": ("name", str),
-    "Type": ("type", str),
-    "Flags": ("flags", int),
-    "Value": ("value", str),
-    "NumFormat": ("numFormat", str),
-    "Comment": ("comment", str),
-}
-
-
-def _additional(el: ET.Element, where: str) -> dict[str, Any]:
-    """`<AdditionalData>` / `<AdditionalResults>`: the schema's AdditionalData, attribute names
-    capitalised (`Name`; `Prop` children with `Name Type Flags Value NumFormat Comment`)."""
-    data = _attrs(el, {"Name": ("name", str)}, where)
-    props = [_prop(p, f"{where}.Prop") for p in el.findall(f"{Q}Prop")]
-    if props:
-        data["props"] = props
-    return data
-
-
-def _prop(el: ET.Element, where: str) -> dict[str, Any]:
-    prop = _attrs(el, PROP_ATTRS, where)
-    value = el.find(f"{Q}Value")  # a long or multi-line value may be element text instead
-    if value is not None and "value" not in prop:
-        prop["value"] = value.text or ""
-    children = [_prop(p, f"{where}.Prop") for p in el.findall(f"{Q}Prop")]
-    if children:
-        prop["props"] = children
-    array = el.find(f"{Q}Array")
-    if array is not None:
-        info = _attrs(
-            array, {"Dimension": ("dimension", int), "Type": ("type", str)}, f"{where}.Array"
-        )
-        indexes = []
-        for i, index in enumerate(array.findall(f"{Q}Index")):
-            item: dict[str, Any] = _attrs(index, {"Text": ("text", str)}, f"{where}.Index[{i}]")
-            if index.get("Indexes"):
-                item["indexes"] = [
-                    _num(n, int, f"{where}.Index[{i}].Indexes")
-                    for n in index.get("Indexes", "").split(",")
-                ]
-            value_prop = index.find(f"{Q}Prop")
-            if value_prop is not None:
-                item["value"] = _prop(value_prop, f"{where}.Index[{i}].Prop")
-            indexes.append(item)
-        if indexes:
-            info["indexes"] = indexes
-        prop["array"] = info
-    return prop
-
-
-STEP_ATTRS: dict[str, tuple[str, Callable[[str], Any]]] = {
-    "Id": ("id", int),
-    "Name": ("name", str),
-    "total_time": ("totTime", float),
-    "Start": ("start", str),
-    "StepErrorCode": ("errorCode", int),
-    "StepErrorMessage": ("errorMessage", str),
-    "StepErrorCodeFormat": ("errorCodeFormat", str),
-    "StepCausedUUTFailure": ("causedUUTFailure", lambda v: v.lower() == "true"),
-    "StepCausedSequenceFailure": ("causedSeqFailure", lambda v: v.lower() == "true"),
-    "TSGuid": ("tsGuid", str),
-    "total_timeFormat": ("totTimeFormat", str),
-}
-NUMERIC_ATTRS: dict[str, tuple[str, Callable[[str], Any]]] = {
-    "Name": ("name", str),
-    "NumericValue": ("value", float),
-    "Units": ("unit", str),
-    "CompOperator": ("compOp", str),
-    "LowLimit": ("lowLimit", float),
-    "HighLimit": ("highLimit", float),
-    "NumericValueFormat": ("valueFormat", str),
-    "LowLimitFormat": ("lowLimitFormat", str),
-    "HighLimitFormat": ("highLimitFormat", str),
-}
-
-
 def _step(el: ET.Element, where: str) -> dict[str, Any]:
-    step = _attrs(el, STEP_ATTRS, where)
-    step["group"] = _code(el.get("Group", "Main"), GROUPS, f"{where}.Group")
-    step["status"] = _code(el.get("Status"), STATUSES, f"{where}.Status")
+    step = read_attrs(el, STEP_ATTRS, where)
+    step["group"] = read_code(el.get("Group", "Main"), GROUPS, f"{where}.Group")
+    step["status"] = read_code(el.get("Status"), STATUSES, f"{where}.Status")
     text = el.find(f"{Q}ReportText")
     if text is not None and text.text:
         step["reportText"] = text.text
     loop = el.find(f"{Q}Loop")
     if loop is not None:
-        step["loop"] = _attrs(
+        step["loop"] = read_attrs(
             loop,
             {
                 "num": ("num", int),
@@ -312,7 +236,8 @@ def _step(el: ET.Element, where: str) -> dict[str, Any]:
     _payload(el, step, where)
     apply_nan_policy(step)
     results = [
-        _additional(a, f"{where}.AdditionalResults") for a in el.findall(f"{Q}AdditionalResults")
+        read_additional(a, f"{where}.AdditionalResults")
+        for a in el.findall(f"{Q}AdditionalResults")
     ]
     if results:
         step["additionalResults"] = results
@@ -369,7 +294,7 @@ def _payload(el: ET.Element, step: dict[str, Any], where: str) -> None:
         ]
     popup = el.find(f"{Q}MessagePopup")
     if popup is not None:
-        step["messagePopup"] = _attrs(
+        step["messagePopup"] = read_attrs(
             popup,
             {
                 "Response": ("response", str),
@@ -380,7 +305,7 @@ def _payload(el: ET.Element, step: dict[str, Any], where: str) -> None:
         )
     exe = el.find(f"{Q}Callexe")
     if exe is not None:
-        step["callExe"] = _attrs(
+        step["callExe"] = read_attrs(
             exe, {"ExitCode": ("exitCode", float), "ExitCodeFormat": ("exitCodeFormat", str)}, where
         )
     chart = el.find(f"{Q}Chart")
@@ -398,16 +323,16 @@ def _payload(el: ET.Element, step: dict[str, Any], where: str) -> None:
 def _meas(
     el: ET.Element, attrs: dict[str, tuple[str, Callable[[str], Any]]], where: str
 ) -> dict[str, Any]:
-    meas = _attrs(el, attrs, where)
+    meas = read_attrs(el, attrs, where)
     if "Status" in el.attrib:
-        meas["status"] = _code(
+        meas["status"] = read_code(
             el.get("Status"), {"passed": "P", "failed": "F", "skipped": "S"}, f"{where}.Status"
         )
     return meas
 
 
 def _chart(el: ET.Element, where: str) -> dict[str, Any]:
-    chart = _attrs(
+    chart = read_attrs(
         el,
         {
             "ChartType": ("chartType", str),
@@ -432,45 +357,6 @@ def _chart(el: ET.Element, where: str) -> dict[str, Any]:
     return chart
 
 
-def _attrs(
-    el: ET.Element, spec: dict[str, tuple[str, Callable[[str], Any]]], where: str
-) -> dict[str, Any]:
-    out = {}
-    for attr, (key, kind) in spec.items():
-        value = el.get(attr)
-        if value == "" and not (kind is str and key in KEEPS_EMPTY):
-            continue  # an empty attribute is an absent field, as in the server's WSJF export
-        if value is not None:
-            out[key] = _num(value, kind, f"{where}.{attr}") if kind in (int, float) else kind(value)
-    return out
-
-
-# "" is a reading here, not an absent one
-KEEPS_EMPTY = frozenset({"value", "limit"})
-
-
-def _num(value: str | None, kind: Callable[[str], Any], where: str) -> Any:
-    if value is None:
-        return None
-    try:
-        return kind(value.strip())
-    except ValueError:
-        raise ConversionError(f"{where}: {value!r} is not a number", field=where) from None
-
-
-def _code(value: str | None, table: dict[str, str], where: str) -> str | None:
-    if value is None:
-        return None
-    code = table.get(value.strip().lower())
-    if code is None:
-        raise ConversionError(f"{where}: {value!r} is not one of {', '.join(table)}", field=where)
-    return code
-
-
-def _text(value: str | None) -> str | None:
-    return value.strip() if value is not None else None  # WATS trims header strings
-
-
 def _has_payload(step: Step) -> bool:
     return any(
         getattr(step, k) is not None
@@ -489,129 +375,6 @@ def _has_payload(step: Step) -> bool:
 
 def _measurements(step: Step) -> list[Any]:
     return [*(step.numericMeas or ()), *(step.stringMeas or ()), *(step.booleanMeas or ())]
-
-
-_MEAS = ("Status",)
-# element -> (attributes read, child elements read); anything else is noted as not read
-KNOWN: dict[str, tuple[frozenset[str], frozenset[str]]] = {
-    tag: (frozenset(attrs), frozenset(children))
-    for tag, attrs, children in (
-        (
-            "Report",
-            (
-                "type",
-                "ID",
-                "Start",
-                "Start_utc",
-                "Result",
-                "SN",
-                "PN",
-                "Rev",
-                "MachineName",
-                "Location",
-                "Purpose",
-                "ProductName",
-                "origin",
-            ),
-            (
-                "UUT",
-                "Process",
-                "MiscInfo",
-                "ReportUnitHierarchy",
-                "Asset",
-                "AdditionalData",
-                "Step",
-            ),
-        ),
-        (
-            "UUT",
-            (
-                "UserLoginName",
-                "BatchSN",
-                "TestSocketIndex",
-                "ExecutionTime",
-                "FixtureId",
-                "ErrorCode",
-                "ErrorMessage",
-                "BatchFailCount",
-                "BatchLoopIndex",
-                "ExecutionTimeFormat",
-                "TestSocketIndexFormat",
-                "ErrorCodeFormat",
-                "BatchFailCountFormat",
-                "BatchLoopIndexFormat",
-                "StepIdCausedUUTFailure",
-            ),
-            ("Comment",),
-        ),
-        ("Comment", (), ()),
-        ("Process", ("Code", "Name", "CodeFormat"), ()),
-        ("MiscInfo", ("Description", "Typedef", "Numeric", "NumericFormat"), ()),
-        (
-            "ReportUnitHierarchy",
-            ("PartType", "PN", "SN", "Rev", "Position", "Idx", "ParentIDX", "ReplacedIDX"),
-            (),
-        ),
-        ("Asset", ("AssetSN", "UsageCount", "UsageCountFormat"), ()),
-        ("AdditionalData", ("Name",), ("Prop",)),
-        ("AdditionalResults", ("Name",), ("Prop",)),
-        ("Prop", tuple(PROP_ATTRS), ("Prop", "Value", "Array")),
-        ("Value", (), ()),
-        ("Array", ("Dimension", "Type"), ("Index",)),
-        ("Index", ("Text", "Indexes"), ("Prop",)),
-        (
-            "Step",
-            (*STEP_ATTRS, "Group", "Status", "StepType"),
-            (
-                "ReportText",
-                "Loop",
-                *PAYLOAD_ELEMENTS,
-                "Chart",
-                "Attachment",
-                "AdditionalResults",
-                "Step",
-            ),
-        ),
-        ("ReportText", (), ()),
-        ("Loop", ("num", "passed", "failed", "ending_index", "index"), ()),
-        ("SequenceCall", ("Name", "Version", "Filepath", "Filename"), ()),
-        ("NumericLimit", (*NUMERIC_ATTRS, *_MEAS), ()),
-        ("StringValue", ("Name", "StringValue", "StringLimit", "CompOperator", *_MEAS), ()),
-        ("PassFail", ("Name", *_MEAS), ()),
-        ("MessagePopup", ("Response", "Button", "ButtonFormat"), ()),
-        ("Callexe", ("ExitCode", "ExitCodeFormat"), ()),
-        ("Chart", ("ChartType", "Label", "XLabel", "XUnit", "YLabel", "YUnit"), ("Series",)),
-        ("Series", ("Name", "DataType"), ("ydata", "xdata")),
-        ("ydata", (), ()),
-        ("xdata", (), ()),
-        ("Attachment", ("Name", "ContentType"), ()),
-    )
-}
-# schema-instance and xml: attributes describe the document, not the report
-_NOT_DATA = ("{http://www.w3.org/2001/XMLSchema-instance}", "{http://www.w3.org/XML/1998/")
-
-
-def unread(report: ET.Element) -> Counter[str]:
-    """What a `<Report>` element holds that the converter does not read: `Tag@Attribute` and
-    `<Tag>` names with how often each occurs."""
-    missed: Counter[str] = Counter()
-    stack = [report]
-    while stack:
-        el = stack.pop()
-        tag = el.tag.removeprefix(Q)
-        attrs, children = KNOWN[tag]
-        missed.update(
-            f"{tag}@{a}" for a in el.attrib if a not in attrs and not a.startswith(_NOT_DATA)
-        )
-        for child in el:
-            if not isinstance(child.tag, str):
-                continue  # comments and processing instructions
-            name = child.tag.removeprefix(Q)
-            if name in children and child.tag.startswith(Q):
-                stack.append(child)
-            else:
-                missed[f"<{name}>"] += 1
-    return missed
 
 
 def report_from_wsxf_body(body: bytes) -> UUTReport:

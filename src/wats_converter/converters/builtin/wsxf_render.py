@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from wats_converter.converters.builtin.wsxf import GROUPS, NS, RESULTS, STATUSES
-from wats_converter.report import AdditionalData, AdditionalProp, UUTReport
+from wats_converter.converters.builtin.wsxf_vocabulary import GROUPS, NS, RESULTS, STATUSES
+from wats_converter.report import AdditionalData, AdditionalProp, Chart, UUTReport
 from wats_converter.report.model import Step
 from wats_converter.report.parts import wsjf_time
 
@@ -215,6 +215,28 @@ def _payload(el: ET.Element, s: Step) -> None:
             "SequenceCall",
             {"Name": s.seqCall.name, "Version": s.seqCall.version, "Filepath": s.seqCall.path},
         )
+    _measurements(el, s)
+    if s.messagePopup is not None:
+        p = s.messagePopup
+        _sub(
+            el,
+            "MessagePopup",
+            {"Response": p.response, "Button": p.button, "ButtonFormat": p.buttonFormat},
+        )
+    if s.callExe is not None:
+        _sub(
+            el,
+            "Callexe",
+            {"ExitCode": s.callExe.exitCode, "ExitCodeFormat": s.callExe.exitCodeFormat},
+        )
+    if s.chart is not None:
+        _chart(el, s.chart)
+    if s.attachment is not None:
+        a = s.attachment
+        _sub(el, "Attachment", {"Name": a.name, "ContentType": a.contentType}, a.data)
+
+
+def _measurements(el: ET.Element, s: Step) -> None:
     for m in s.numericMeas or ():
         _sub(
             el,
@@ -246,38 +268,23 @@ def _payload(el: ET.Element, s: Step) -> None:
         )
     for b in s.booleanMeas or ():
         _sub(el, "PassFail", {"Name": b.name, "Status": MEAS_WORDS[b.status]})
-    if s.messagePopup is not None:
-        p = s.messagePopup
-        _sub(
-            el,
-            "MessagePopup",
-            {"Response": p.response, "Button": p.button, "ButtonFormat": p.buttonFormat},
-        )
-    if s.callExe is not None:
-        _sub(
-            el,
-            "Callexe",
-            {"ExitCode": s.callExe.exitCode, "ExitCodeFormat": s.callExe.exitCodeFormat},
-        )
-    if s.chart is not None:
-        c = s.chart
-        chart = _sub(
-            el,
-            "Chart",
-            {
-                "ChartType": c.chartType,
-                "Label": c.label,
-                "XLabel": c.xLabel,
-                "XUnit": c.xUnit,
-                "YLabel": c.yLabel,
-                "YUnit": c.yUnit,
-            },
-        )
-        for series in c.series:
-            node = _sub(chart, "Series", {"Name": series.name, "DataType": series.dataType})
-            _sub(node, "ydata", text=series.ydata)
-            if series.xdata is not None:
-                _sub(node, "xdata", text=series.xdata)
-    if s.attachment is not None:
-        a = s.attachment
-        _sub(el, "Attachment", {"Name": a.name, "ContentType": a.contentType}, a.data)
+
+
+def _chart(el: ET.Element, c: Chart) -> None:
+    chart = _sub(
+        el,
+        "Chart",
+        {
+            "ChartType": c.chartType,
+            "Label": c.label,
+            "XLabel": c.xLabel,
+            "XUnit": c.xUnit,
+            "YLabel": c.yLabel,
+            "YUnit": c.yUnit,
+        },
+    )
+    for series in c.series:
+        node = _sub(chart, "Series", {"Name": series.name, "DataType": series.dataType})
+        _sub(node, "ydata", text=series.ydata)
+        if series.xdata is not None:
+            _sub(node, "xdata", text=series.xdata)

@@ -55,6 +55,7 @@ class XJTAGConverter(ConverterBase):
     """XJTAG `.xjlog` archives: one report per `Run N.xml`."""
 
     name = "XJTAGConverter"
+    cpu_heavy = True
     supported_extensions = (".xjlog",)
 
     class Settings(ConverterSettings):

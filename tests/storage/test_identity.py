@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from wats_converter.pipeline.identity import (
+from wats_converter.storage.durable import NAME_MAX_BYTES, candidate_names, fit_name
+from wats_converter.storage.identity import (
     SourceReplaced,
     check_unchanged,
     held_open_for_writing,
     identity_of,
     open_regular,
 )
-from wats_converter.storage.durable import NAME_MAX_BYTES, candidate_names, fit_name
 
 
 def test_a_replacement_with_the_same_size_and_mtime_is_another_file(tmp_path: Path) -> None:

@@ -1,4 +1,10 @@
-"""A converter in service: its config entry, its loaded converter and the files it claims."""
+"""Routing a file to a converter, in one place: the service, its scans and `convert FILE` ask here.
+
+A `ConverterSlot` is a converter in service: its config entry, its loaded converter and the files
+it claims. `build_slots` makes them from a config (enabled entries only), `route` gives a file in
+a watch folder to the first slot that claims it (patterns, then content when converters share
+files), and `choose` answers the same for a file anywhere (`convert FILE`).
+"""
 
 from __future__ import annotations
 
@@ -11,8 +17,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from wats_converter.config import Config, ConverterEntry, PostProcessAction, claims_overlap
+from wats_converter.config import (
+    Config,
+    ConverterEntry,
+    PostProcessAction,
+    StationConfig,
+    claims_overlap,
+)
 from wats_converter.converters.api import ConverterBase
+from wats_converter.converters.builtin import BUILTIN_CONVERTERS
 from wats_converter.converters.content import Recognition, read_head
 from wats_converter.converters.loading import build_converter, use_converter_paths
 from wats_converter.errors import ConfigError
@@ -71,20 +84,26 @@ class ConverterSlot:
 
     def claims(self, path: Path) -> bool:
         """Whether `path` (a file) belongs to this converter's watch folder and patterns."""
+        return self.watches(path) and self.wants(path.name, path.parent)
+
+    def watches(self, path: Path) -> bool:
+        """Whether `path` is in this converter's watch folder (or below it, if recursive)."""
         folder = self.entry.watch_folder
-        if path.parent != folder and not (self.entry.recursive and folder in path.parents):
-            return False
-        return self.wants(path.name, path.parent)
+        return path.parent == folder or (self.entry.recursive and folder in path.parents)
 
     def wants(self, name: str, folder: Path) -> bool:
         """Whether file `name` in `folder` (inside the watch folder) is this slot's."""
+        if not self.takes_name(name, folder):
+            return False
+        return not self.shared_with or self.accepts(folder / name)
+
+    def takes_name(self, name: str, folder: Path) -> bool:
+        """Whether the file's name is this slot's (its content aside)."""
         if not wanted_name(name, self.patterns):
             return False
         # explicit `patterns` decide alone; otherwise a converter that overrides matches_file
         # may refine its extensions (the default patterns already are its extensions)
-        if self.refines and not self.converter.matches_file(folder / name):
-            return False
-        return not self.shared_with or self.accepts(folder / name)
+        return not self.refines or self.converter.matches_file(folder / name)
 
     def accepts(self, path: Path) -> bool:
         """Whether this slot's converter recognises `path` by content (remembered per version
@@ -96,27 +115,33 @@ class ConverterSlot:
         key = (str(path), st.st_size, st.st_mtime_ns)
         verdict = self._verdicts.get(key)
         if verdict is None:
-            try:
-                recognition = self.converter.recognizes(read_head(path), path)
-            except OSError as exc:
-                log.debug("%s: cannot look at it for %s: %s", path, self.name, exc)
+            recognition = self.recognition(path)
+            if recognition is None:
                 return False
-            except Exception as exc:  # a converter's own bug must not stop the scan
-                log.warning(
-                    "%s: %s failed to look at it (%s: %s); not taken",
-                    path,
-                    self.name,
-                    type(exc).__name__,
-                    exc,
-                )
-                return False
-            recognition = recognition or Recognition(True, "by name")
             verdict = recognition.accepted
             self._log(path, recognition)
             if len(self._verdicts) >= MAX_VERDICTS:
                 self._verdicts.clear()
             self._verdicts[key] = verdict
         return verdict
+
+    def recognition(self, path: Path) -> Recognition | None:
+        """What the converter says of the file's first bytes; None if it cannot look now."""
+        try:
+            recognition = self.converter.recognizes(read_head(path), path)
+        except OSError as exc:
+            log.debug("%s: cannot look at it for %s: %s", path, self.name, exc)
+            return None
+        except Exception as exc:  # a converter's own bug must not stop the scan
+            log.warning(
+                "%s: %s failed to look at it (%s: %s); not taken",
+                path,
+                self.name,
+                type(exc).__name__,
+                exc,
+            )
+            return None
+        return recognition or Recognition(True, "by name")
 
     def _log(self, path: Path, recognition: Recognition) -> None:
         if recognition.accepted:
@@ -180,7 +205,37 @@ def build_slots(config: Config) -> list[ConverterSlot]:
             shared.setdefault(slot.index, set()).add(other.index)
             shared.setdefault(other.index, set()).add(slot.index)
         slots.append(slot)
-    # config order decides: the first converter of a shared folder that accepts a file gets it
+    return _link_shared(slots, shared)
+
+
+def builtin_slots(station: StationConfig | None = None) -> list[ConverterSlot]:
+    """Every built-in converter, as `convert FILE` without a config sees them: those that
+    recognise their files by content are asked first, then the first whose name matches."""
+    station = station or StationConfig()
+    entries = [
+        ConverterEntry(name=cls, class_name=cls, watch_folder=Path("."))
+        for cls in BUILTIN_CONVERTERS
+    ]
+    built = [(e, build_converter(e, station, f"converter {e.name!r}")) for e in entries]
+    built.sort(key=lambda pair: not pair[1].sniffs_content)  # stable: built-in order otherwise
+    slots = [
+        ConverterSlot(i, entry, converter, default_patterns(converter))
+        for i, (entry, converter) in enumerate(built)
+    ]
+    shared: dict[int, set[int]] = {}
+    for slot in slots:
+        if not slot.converter.sniffs_content:
+            continue
+        for other in slots:
+            if other is not slot and claims_overlap(
+                other.entry, other.patterns, slot.entry, slot.patterns
+            ):
+                shared.setdefault(slot.index, set()).add(other.index)
+    return _link_shared(slots, shared)
+
+
+def _link_shared(slots: list[ConverterSlot], shared: dict[int, set[int]]) -> list[ConverterSlot]:
+    # slot order decides: the first converter of a shared folder that accepts a file gets it
     return [
         replace(
             s,
@@ -191,6 +246,54 @@ def build_slots(config: Config) -> list[ConverterSlot]:
         else s
         for s in slots
     ]
+
+
+def route(slots: Sequence[ConverterSlot], path: Path) -> ConverterSlot | None:
+    """The slot the service gives `path` (a file in a watch folder): the first, in config
+    order, that claims it; None if none does."""
+    return next((s for s in slots if s.claims(path)), None)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The slot a file goes to, and why (for `convert FILE`)."""
+
+    slot: ConverterSlot
+    reason: str
+
+
+def choose(slots: Sequence[ConverterSlot], path: Path) -> Choice:
+    """The slot for `path` wherever it is, by the service's rules: in a watch folder, `route`;
+    elsewhere, as if it were dropped into the first watch folder whose converters take its name.
+    A `ConfigError` says why no converter takes it."""
+    watched = any(s.watches(path) for s in slots)
+    slot = route(slots, path) if watched else _as_if_dropped(slots, path)
+    if slot is None:
+        raise ConfigError(_nobody_takes(slots, path))
+    if slot.shared_with:
+        recognition = slot.recognition(path)
+        return Choice(slot, recognition.reason if recognition else "by content")
+    return Choice(slot, f"its name matches {' '.join(slot.patterns)}")
+
+
+def _as_if_dropped(slots: Sequence[ConverterSlot], path: Path) -> ConverterSlot | None:
+    name, here = path.name, path.parent
+    folder = next((s.entry.watch_folder for s in slots if s.takes_name(name, here)), None)
+    mates = [s for s in slots if s.entry.watch_folder == folder]
+    return next((s for s in mates if s.wants(name, here)), None)
+
+
+def _nobody_takes(slots: Sequence[ConverterSlot], path: Path) -> str:
+    named = [s for s in slots if s.takes_name(path.name, path.parent)]
+    if not named:
+        what = path.suffix or "files without extension"
+        return f"{path}: no converter handles {what}; pick one with --converter"
+    refusals = []
+    for slot in named:
+        recognition = slot.recognition(path)
+        reason = recognition.reason if recognition else "cannot read it"
+        refusals.append(f"{slot.converter.display_name}: {reason}")
+    return f"{path}: no converter recognises it ({'; '.join(refusals)}); pick one with --converter"
 
 
 def folder_patterns(slots: Sequence[ConverterSlot], folder: Path) -> str:

@@ -14,14 +14,12 @@ validated `Config` a test service runs with.
 
 For tests of the service's decisions: `ManualClock` is a `wats_converter.clock.Clock` that moves
 only when the test calls `advance(seconds)`, so backoff, settle times and deadlines are tested
-without sleeping.
+without sleeping; `FakeRunner` is a runner scripted per file (skip, retry later, fail, crash,
+hang, or convert for real), so the worker pool's every branch is reached in-process.
 """
 
 from __future__ import annotations
 
-import asyncio
-import heapq
-import itertools
 import json
 import os
 import random
@@ -40,8 +38,11 @@ from wats_converter.report import CompOp, Loop, UUTReport, finalize
 from wats_converter.report.compare import DUAL_LIMIT_OPS, SINGLE_LIMIT_OPS
 from wats_converter.report.schema import schema_problems
 from wats_converter.server.fixture import ServerProcess, ServerThread, local_server
+from wats_converter.testing.clock import ManualClock, settle
+from wats_converter.testing.fake_runner import FakeRunner
 
 __all__ = [
+    "FakeRunner",
     "ManualClock",
     "ServerProcess",
     "ServerThread",
@@ -55,54 +56,6 @@ __all__ = [
     "station_config",
     "write_atomically",
 ]
-
-
-class ManualClock:
-    """A `Clock` for tests: time stands still until `advance` moves it.
-
-    `sleep(s)` waits until the clock has been advanced by `s` from the moment it was called;
-    `advance` wakes every sleeper whose time has come, in order, and lets them run before it
-    returns, so a test reads as "advance 30 s; the report was retried".
-    """
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self._now = start
-        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
-        self._seq = itertools.count()
-
-    def now(self) -> float:
-        return self._now
-
-    async def sleep(self, seconds: float) -> None:
-        if seconds <= 0:
-            await asyncio.sleep(0)
-            return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._sleepers, (self._now + seconds, next(self._seq), future))
-        await future
-
-    async def advance(self, seconds: float) -> None:
-        """Move time forward by `seconds`, waking (and running) every sleeper that is due."""
-        target = self._now + seconds
-        while self._sleepers and self._sleepers[0][0] <= target:
-            due, _, future = heapq.heappop(self._sleepers)
-            self._now = max(self._now, due)
-            if not future.done():
-                future.set_result(None)
-            await settle()
-        self._now = target
-        await settle()
-
-    @property
-    def sleepers(self) -> int:
-        """How many tasks are waiting on this clock (not counting cancelled ones)."""
-        return sum(1 for _, _, future in self._sleepers if not future.done())
-
-
-async def settle(rounds: int = 20) -> None:
-    """Let every ready task run until the event loop has nothing left to do right now."""
-    for _ in range(rounds):
-        await asyncio.sleep(0)
 
 
 def assert_valid_wsjf(report: UUTReport | dict[str, Any] | bytes | str) -> None:
