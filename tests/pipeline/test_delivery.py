@@ -6,18 +6,21 @@ import asyncio
 import json
 from pathlib import Path
 
+from wats_converter.clock import SYSTEM_CLOCK, Clock
 from wats_converter.config import RetryConfig
 from wats_converter.pipeline.delivery import Delivery, Origin
 from wats_converter.report import UUTReport
 from wats_converter.server.fixture import ServerThread
 from wats_converter.stats import ServiceStats
-from wats_converter.testing import minimal_report
+from wats_converter.testing import ManualClock, minimal_report
 from wats_converter.wats_client import WatsClient
 
 FAST = RetryConfig(initial_s=0.02, max_s=0.2)
 
 
-def queue_for(tmp_path: Path, server: ServerThread, **retry: float) -> Delivery:
+def queue_for(
+    tmp_path: Path, server: ServerThread, clock: Clock = SYSTEM_CLOCK, **retry: float
+) -> Delivery:
     client = WatsClient(server.url, server.token, timeout_s=5)
     return Delivery(
         tmp_path / "pending",
@@ -25,6 +28,7 @@ def queue_for(tmp_path: Path, server: ServerThread, **retry: float) -> Delivery:
         retry=FAST.model_copy(update=retry),
         error_folder=tmp_path / "error",
         stats=ServiceStats(),
+        clock=clock,
     )
 
 
@@ -187,15 +191,19 @@ async def test_a_report_already_pending_is_never_overtaken_by_a_direct_send(
 async def test_in_an_outage_with_nothing_pending_a_direct_send_probes_the_server(
     tmp_path: Path, server: ServerThread
 ) -> None:
-    queue = queue_for(tmp_path, server, initial_s=0.5)
+    clock = ManualClock()
+    queue = queue_for(tmp_path, server, clock, initial_s=0.5)
     server.stop_listening()
     down = [minimal_report(f"DOWN{i}") for i in range(4)]
     for r in down:
         assert await queue.deliver([(str(r.id), r.to_wsjf())]) == 0
     assert queue.stats.submit_attempts["transient"] == 3  # the fourth waited: outage
     server.resume_listening()
-    await asyncio.sleep(0.6)  # the outage backoff (0.25..0.5 s) is over
+    held = minimal_report("HELD")
+    assert await queue.deliver([(str(held.id), held.to_wsjf())]) == 0  # still held back
+    assert queue.stats.submit_attempts["transient"] == 3
+    await clock.advance(0.5)  # the outage backoff (0.25..0.5 s) is over
     back = minimal_report("BACK")
     assert await queue.deliver([(str(back.id), back.to_wsjf())]) == 1
     await run_until_empty(queue)
-    assert server.store.count() == 5
+    assert server.store.count() == 6
