@@ -216,8 +216,11 @@ async def test_in_an_outage_with_nothing_pending_a_direct_send_probes_the_server
         assert await queue.deliver([(str(r.id), r.to_wsjf())]) == 0
     assert queue.stats.submit_attempts["transient"] == 3  # the fourth waited: outage
     server.resume_listening()
+    held = minimal_report("HELD")
+    assert await queue.deliver([(str(held.id), held.to_wsjf())]) == 0  # still held back
+    assert queue.stats.submit_attempts["transient"] == 3
     await clock.advance(0.6)  # the outage backoff (0.25..0.5 s) is over
     back = minimal_report("BACK")
     assert await queue.deliver([(str(back.id), back.to_wsjf())]) == 1
     await run_until_empty(queue)
-    assert server.store.count() == 5
+    assert server.store.count() == 6
