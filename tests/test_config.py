@@ -82,7 +82,11 @@ def test_token_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         (("max_workers: 4", "max_workers: many"), "max_workers: Input should be a valid integer"),
         (
             ("priority: 5", "priority: 11"),
-            "converters[0].priority: Input should be less than or equal to 10",
+            "converters[0].priority: Input should be less than or equal to 10 (got 11)",
+        ),
+        (
+            ("priority: 5\n", "priority: 5\n    settings: {max_file_size_bytes: -1}\n"),
+            "converters[0].settings.max_file_size_bytes: Input should be greater than 0 (got -1)",
         ),
         (
             ("post_process_action: MOVE", "post_process_action: SHRED"),
@@ -98,7 +102,7 @@ def test_token_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         ),
         (
             ("priority: 5\n", "priority: 5\n    settings: {delimitr: x}\n"),
-            "converters[0].settings.delimitr: Extra inputs",
+            "converters[0].settings.delimitr: unknown key",  # as for the config's own keys
         ),
         (
             ("  - name: Line 3 CSV", "  - name: JSON results"),

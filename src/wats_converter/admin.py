@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wats_converter.config import Config
-from wats_converter.pipeline.error_folder import ERROR_SUFFIX, read_error
+from wats_converter.pipeline.error_folder import ERROR_SUFFIX, error_folders, read_error
+from wats_converter.status import request_retry
 from wats_converter.storage.durable import move_no_overwrite, write_private
 from wats_converter.storage.outbox import OutboxEntry, body_path, put_back, queued_reports
-
-RETRY_REQUEST = "retry-now"
 
 
 @dataclass(frozen=True)
@@ -25,17 +24,6 @@ class FailedFile:
     @property
     def name(self) -> str:
         return self.path.name
-
-
-def error_folders(config: Config) -> list[Path]:
-    folders = {config.error_folder}
-    folders |= {c.error_folder for c in config.converters if c.error_folder is not None}
-    return sorted(f for f in folders if f.is_dir())
-
-
-def count_error_files(config: Config) -> int:
-    """How many `.error` files the error folders hold (one per failed file or report)."""
-    return sum(1 for folder in error_folders(config) for _ in folder.glob(f"*{ERROR_SUFFIX}"))
 
 
 def failed_files(config: Config) -> list[FailedFile]:
@@ -76,7 +64,7 @@ def requeue(config: Config, failed: FailedFile) -> Path:
         )
         target = put_back(config.pending_folder, failed.path, entry)
         if config.state_dir.is_dir():  # a running service takes it up within a second
-            request_retry(config, entry.report_id)
+            request_retry(config.state_dir, entry.report_id)
     else:
         folder = Path(str(failed.detail.get("source_folder") or ""))
         if not folder.is_dir():
@@ -108,13 +96,6 @@ def pending_reports(config: Config) -> list[tuple[Path, float, dict[str, object]
 def is_pending(config: Config, report_id: str) -> bool:
     """Whether a report with this id waits in the pending folder."""
     return body_path(config.pending_folder, report_id).exists()
-
-
-def request_retry(config: Config, report_id: str | None) -> Path:
-    """Ask a running service to send pending reports now (it checks every second)."""
-    path = config.state_dir / RETRY_REQUEST
-    path.write_text(report_id or "*")
-    return path
 
 
 STARTER_CONFIG = """\

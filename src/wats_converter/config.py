@@ -20,7 +20,7 @@ from ruamel.yaml.error import YAMLError
 
 from wats_converter.cluster.settings import ClusterConfig
 from wats_converter.errors import ConfigError
-from wats_converter.report.model import format_path
+from wats_converter.validation import format_path, validation_problems
 
 EMBEDDED = "embedded"
 
@@ -243,18 +243,11 @@ def build_config(data: dict[str, Any], base_dir: Path, source: str = "config") -
     try:
         config = Config.model_validate({**data, "base_dir": base_dir})
     except ValidationError as exc:
-        raise ConfigError("; ".join(_describe(exc, source))) from None
+        problems = validation_problems(exc)
+        raise ConfigError("; ".join(f"{source}: {p}" for p in problems)) from None
     config = _resolve_folders(config, base_dir)
     _check_converters(config, source)
     return config
-
-
-def _describe(exc: ValidationError, source: str) -> list[str]:
-    out = []
-    for err in exc.errors(include_url=False):
-        message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        out.append(f"{source}: {format_path(tuple(err['loc']))}: {message}")
-    return out
 
 
 def _resolve(base: Path, folder: Path | None) -> Path | None:

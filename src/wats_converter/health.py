@@ -25,8 +25,9 @@ from prometheus_client.registry import Collector
 
 from wats_converter import __version__
 from wats_converter.cluster.view import metric_families
+from wats_converter.status import Status
 
-Snapshot = Callable[[], dict[str, Any]]
+Snapshot = Callable[[], Status]
 Count = Callable[[], int]
 
 
@@ -52,21 +53,20 @@ class ServiceCollector(Collector):
         }
         for key, text in per_converter.items():
             family = CounterMetricFamily(f"wats_files_{key}", text, labels=["converter"])
-            for name, counts in s["converters"].items():
-                family.add_metric([name], counts[key])
+            for name, counts in s.converters.items():
+                family.add_metric([name], getattr(counts, key))
             yield family
         attempts = CounterMetricFamily(
             "wats_submit_attempts", "report submissions by outcome", labels=["outcome"]
         )
-        for outcome, n in s["submit_attempts"].items():
+        for outcome, n in s.submit_attempts.items():
             attempts.add_metric([outcome], n)
         yield attempts
-        for name, key, text in (
-            ("wats_conversion_duration_seconds", "conversion_seconds", "time to convert a file"),
-            ("wats_submit_duration_seconds", "submit_seconds", "time of one report POST"),
+        for name, hist, text in (
+            ("wats_conversion_duration_seconds", s.conversion_seconds, "time to convert a file"),
+            ("wats_submit_duration_seconds", s.submit_seconds, "time of one report POST"),
         ):
-            hist = s[key]
-            yield HistogramMetricFamily(name, text, buckets=hist["buckets"], sum_value=hist["sum"])
+            yield HistogramMetricFamily(name, text, buckets=hist.buckets, sum_value=hist.sum)
         if self.error_files is not None:
             yield GaugeMetricFamily(
                 "wats_error_files",
@@ -74,17 +74,17 @@ class ServiceCollector(Collector):
                 value=self.error_files(),
             )
         for name, value, text in (
-            ("wats_pending_reports", s["pending"], "reports waiting for the server"),
-            ("wats_pending_oldest_age_seconds", s["pending_oldest_age_s"], "oldest pending report"),
-            ("wats_queue_depth", s["queued"], "files waiting to be converted"),
-            ("wats_files_in_work", s["in_work"], "files being converted"),
-            ("wats_submission_paused", int(s["paused"]), "1 while the server refuses this client"),
-            ("wats_storage_blocked", int(bool(s["storage_blocked"])), "1 while the disk refuses"),
-            ("wats_unmatched_files", s["unmatched"], "files in watch folders no converter claims"),
+            ("wats_pending_reports", s.pending, "reports waiting for the server"),
+            ("wats_pending_oldest_age_seconds", s.pending_oldest_age_s, "oldest pending report"),
+            ("wats_queue_depth", s.queued, "files waiting to be converted"),
+            ("wats_files_in_work", s.in_work, "files being converted"),
+            ("wats_submission_paused", int(s.paused), "1 while the server refuses this client"),
+            ("wats_storage_blocked", int(bool(s.storage_blocked)), "1 while the disk refuses"),
+            ("wats_unmatched_files", s.unmatched, "files in watch folders no converter claims"),
         ):
             yield GaugeMetricFamily(name, text, value=value)
-        if "cluster" in s:
-            yield from metric_families(s["cluster"])
+        if s.cluster is not None:
+            yield from metric_families(s.cluster)
 
 
 class HealthServer:
@@ -126,17 +126,17 @@ class HealthServer:
     async def _ready(self, request: web.Request) -> web.Response:
         s = self.snapshot()
         problems = []
-        if s["paused"]:
-            problems.append(f"submission paused: {s['paused_reason']}")
-        if s["storage_blocked"]:
-            problems.append(f"disk: {s['storage_blocked']}")
-        last = s["last_submit_result"]
-        if last.startswith("failed") and s["pending"]:
+        if s.paused:
+            problems.append(f"submission paused: {s.paused_reason}")
+        if s.storage_blocked:
+            problems.append(f"disk: {s.storage_blocked}")
+        last = s.last_submit_result
+        if last.startswith("failed") and s.pending:
             # the last post could not reach the server (refused, timeout, 5xx): reports pile up
             problems.append(f"server unavailable: {last.removeprefix('failed: ')}")
-        if s["pending"] > self.ready_max_pending:
-            problems.append(f"{s['pending']} reports pending (more than {self.ready_max_pending})")
-        body = {"ready": not problems, "problems": problems, "pending": s["pending"]}
+        if s.pending > self.ready_max_pending:
+            problems.append(f"{s.pending} reports pending (more than {self.ready_max_pending})")
+        body = {"ready": not problems, "problems": problems, "pending": s.pending}
         return web.json_response(
             body, status=200 if not problems else 503, dumps=lambda o: json.dumps(o, indent=1)
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +25,31 @@ LOG_FILE_COUNT = 5
 FIELDS = ("file", "converter", "report_id", "duration_ms", "outcome")
 
 
+class FileOutcome(StrEnum):
+    """Where a file or a report ended up (the `outcome` field of its log record)."""
+
+    SUBMITTED = "submitted"
+    """Accepted by the server."""
+    PENDING = "pending"
+    """Durable in pending/, sent from there."""
+    SKIPPED = "skipped"
+    """Left in place: its converter said it is not a result file (`SkipFile`)."""
+    FAILED = "failed"
+    """Moved to the error folder with a `.error` file."""
+    REJECTED = "rejected"
+    """A report the server refused, moved to the error folder."""
+
+
 def file_fields(
     *,
     file: Path | str | None = None,
     converter: str | None = None,
     report_id: str | list[str] | None = None,
     duration_s: float | None = None,
-    outcome: str,
+    outcome: FileOutcome,
 ) -> dict[str, Any]:
     """The `extra=` of a record about one file or report (only the fields that are known)."""
-    fields: dict[str, Any] = {"outcome": outcome}
+    fields: dict[str, Any] = {"outcome": str(outcome)}
     if file is not None:
         fields["file"] = str(file)
     if converter is not None:

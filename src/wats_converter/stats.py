@@ -1,11 +1,11 @@
-"""Counters the service keeps about itself, for logs, `status` and metrics."""
+"""Counters the service keeps about itself, for logs, `status` and metrics (`status.Status`
+is their snapshot)."""
 
 from __future__ import annotations
 
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
 
 
 @dataclass
@@ -34,13 +34,14 @@ class Histogram:
         self.counts[index] += 1
         self.total_s += seconds
 
-    def snapshot(self) -> dict[str, Any]:
+    def cumulative(self) -> tuple[list[tuple[str, int]], float]:
+        """(upper bound, count of observations up to it) per bucket, and the sum."""
         bounds = [*(str(b) for b in DURATION_BUCKETS_S), "+Inf"]
         running, buckets = 0, []
         for bound, count in zip(bounds, self.counts, strict=True):
             running += count
-            buckets.append([bound, running])
-        return {"buckets": buckets, "sum": self.total_s}
+            buckets.append((bound, running))
+        return buckets, self.total_s
 
 
 @dataclass
@@ -68,23 +69,3 @@ class ServiceStats:
 
     def counts(self, converter: str) -> ConverterCounts:
         return self.converters.setdefault(converter, ConverterCounts())
-
-    def snapshot(self) -> dict[str, Any]:
-        return {
-            "started_at": self.started_at,
-            "converters": {n: vars(c).copy() for n, c in self.converters.items()},
-            "submitted": self.submitted,
-            "rejected": self.rejected,
-            "submit_attempts": dict(self.submit_attempts),
-            "last_submit_result": self.last_submit_result,
-            "last_submit_at": self.last_submit_at,
-            "last_error": self.last_error,
-            "paused_reason": self.paused_reason,
-            "storage_blocked": self.storage_blocked,
-            "scans": self.scans,
-            "unmatched": len(self.unmatched),
-            "unmatched_files": self.unmatched[:UNMATCHED_LISTED],
-            "unmatched_to_error": self.unmatched_to_error,
-            "conversion_seconds": self.conversion_seconds.snapshot(),
-            "submit_seconds": self.submit_seconds.snapshot(),
-        }

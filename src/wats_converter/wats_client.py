@@ -24,7 +24,6 @@ import aiohttp
 from wats_converter.errors import ReportRejected, ServerUnavailable, SubmissionPaused
 from wats_converter.failpoints import failpoint
 
-TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
 REJECT_STATUS = {400, 409, 413, 415, 422}
 PAUSE_STATUS = {401, 403, 404, 405}
 MAX_RETRY_AFTER_S = 3600.0

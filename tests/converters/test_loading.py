@@ -11,7 +11,11 @@ import pytest
 from tests.helpers import cli
 from wats_converter.converters.api import ConversionContext
 from wats_converter.converters.builtin import CSVConverter, WSJFConverter
-from wats_converter.converters.loading import create_converter, load_converter_class
+from wats_converter.converters.loading import (
+    create_converter,
+    known_converter_names,
+    load_converter_class,
+)
 from wats_converter.errors import ConfigError
 
 USER_CONVERTER = """
@@ -51,9 +55,51 @@ def user_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         del sys.modules[name]
 
 
-def test_builtins_by_class_name_and_entry_point() -> None:
+def test_builtins_by_class_name() -> None:
     assert load_converter_class("WSJFConverter", None, "c") is WSJFConverter
     assert load_converter_class("CSVConverter", None, "c") is CSVConverter
+
+
+def installed_distribution(folder: Path, entry_points: str) -> Path:
+    """A distribution as pip leaves it: a `.dist-info` beside its module, on `sys.path`."""
+    dist = folder / "acme_converters-1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-converters\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(entry_points)
+    (folder / "acme_line3.py").write_text(USER_CONVERTER)
+    return folder
+
+
+def test_a_third_party_converter_is_found_by_its_entry_point(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    group = "[wats_converter.converters]\n"
+    site = installed_distribution(tmp_path, f"{group}Line3Converter = acme_line3:Line3Converter\n")
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.delitem(sys.modules, "acme_line3", raising=False)
+    assert "Line3Converter" in known_converter_names()
+    cls = load_converter_class("Line3Converter", None, "converters[0]")
+    assert cls.__module__ == "acme_line3" and cls.name == "Line3Converter"
+    converter = create_converter(cls, {"unit": "mV"}, ConversionContext(), "converters[0]")
+    assert converter.settings.unit == "mV"
+
+
+def test_an_entry_point_that_fails_to_load_names_the_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    group = "[wats_converter.converters]\n"
+    site = installed_distribution(tmp_path, f"{group}Broken = acme_line3:NoSuchClass\n")
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.delitem(sys.modules, "acme_line3", raising=False)
+    with pytest.raises(ConfigError, match=r"converters\[0\]: entry point 'acme_line3:NoSuch"):
+        load_converter_class("Broken", None, "converters[0]")
+
+
+def test_the_built_in_converters_are_not_declared_as_entry_points_again() -> None:
+    # the loader takes built-ins by name before it looks at entry points: such a declaration
+    # could never be loaded, and an old one in an installed wheel is ignored
+    pyproject = (Path(__file__).parents[2] / "pyproject.toml").read_text()
+    assert '[project.entry-points."wats_converter.converters"]' not in pyproject
 
 
 def test_user_converter_by_module_path(user_package: Path) -> None:

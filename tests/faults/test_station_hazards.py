@@ -293,7 +293,7 @@ async def test_the_status_snapshot_is_taken_on_the_event_loop(
 
         setattr(pending, name, spy.__get__(pending))
     journal = Journal(tmp_path / "journal.sqlite")
-    task = asyncio.create_task(service._write_status(WorkQueue(), pending, journal))
+    task = asyncio.create_task(service._heartbeat(WorkQueue(), pending, journal).run())
     for i in range(20_000):  # the loop changes the queue while the status is written
         pending._items[f"r{i}"] = PendingReport(f"r{i}", tmp_path / f"r{i}", tmp_path)
         if i % 500 == 0:

@@ -10,6 +10,7 @@ import click
 from wats_converter import admin
 from wats_converter.cli.exits import EXIT_NOT_RUNNING, fail
 from wats_converter.cli.options import config_options, load_or_fail
+from wats_converter.status import request_retry
 from wats_converter.storage.instance_lock import holder_running
 
 RETRY_TAKEN_S = 5.0  # and looks for a retry request as often
@@ -50,7 +51,7 @@ def pending_retry(report_id: str | None, config_path: Path | None, data_dir: Pat
         )
     if report_id is not None and not admin.is_pending(config, report_id):
         fail(f"no pending report {report_id!r}; `pending list` shows them")
-    path = admin.request_retry(config, report_id)
+    path = request_retry(config.state_dir, report_id)
     deadline = time.monotonic() + RETRY_TAKEN_S
     while path.exists() and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import click
 
-from wats_converter import admin
 from wats_converter.cli.exits import EXIT_USAGE, fail
 from wats_converter.cli.options import config_options, load_or_fail
 from wats_converter.config import EMBEDDED, Config, check_runnable, load_config
 from wats_converter.converters.registry import watch_summary
 from wats_converter.errors import ConfigError, WatsConverterError
 from wats_converter.logs import setup_logging
+from wats_converter.pipeline.error_folder import count_error_files
 from wats_converter.progress import PeriodicSummary, TerminalBar
 from wats_converter.service import RunResult, Service
 
@@ -147,6 +147,6 @@ def _progress_display(
 
     def counts() -> tuple[int, int]:
         pending = sum(1 for _ in config.pending_folder.glob("*.queued"))
-        return pending, admin.count_error_files(config)
+        return pending, count_error_files(config)
 
     return PeriodicSummary(counts)

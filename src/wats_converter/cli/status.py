@@ -6,7 +6,6 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -15,7 +14,7 @@ from wats_converter.cli.options import config_options, load_or_fail
 from wats_converter.cluster.view import status_lines
 from wats_converter.config import EMBEDDED, Config
 from wats_converter.embedded import ADDRESS_FILE, load_address
-from wats_converter.service import STATUS_FILE
+from wats_converter.status import STATUS_FILE, Status, read_status
 from wats_converter.storage.instance_lock import holder_running
 
 STALE_STATUS_S = 5.0  # the service rewrites status.json every second
@@ -47,9 +46,8 @@ def _show_status(config: Config, as_json: bool) -> int:
     """Print the status; return 0 while a service holds the lock, 3 when none does."""
     path = config.state_dir / STATUS_FILE
     running = holder_running(config.state_dir)
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
+    data = read_status(config.state_dir)
+    if data is None:
         if as_json:
             click.echo(json.dumps({"running": running}))
         else:
@@ -57,22 +55,22 @@ def _show_status(config: Config, as_json: bool) -> int:
             click.secho(f"service: {what} (no status in {path})", fg=None if running else "red")
         return 0 if running else EXIT_NOT_RUNNING
     if as_json:
-        click.echo(json.dumps({**data, "running": running}, indent=2))
+        click.echo(json.dumps({**data.to_dict(), "running": running}, indent=2))
         return 0 if running else EXIT_NOT_RUNNING
-    age = time.time() - data["updated_at"]
+    age = time.time() - data.updated_at
     if not running:
         state = click.style(
-            f"NOT RUNNING (last seen {_age(age)} ago as pid {data['pid']})", fg="red", bold=True
+            f"NOT RUNNING (last seen {_age(age)} ago as pid {data.pid})", fg="red", bold=True
         )
     elif age < STALE_STATUS_S:
-        state = click.style("running", fg="green") + f", pid {data['pid']}"
+        state = click.style("running", fg="green") + f", pid {data.pid}"
     else:
         state = click.style(
-            f"running (pid {data['pid']}) but its status is {_age(age)} old: hung?",
+            f"running (pid {data.pid}) but its status is {_age(age)} old: hung?",
             fg="yellow",
             bold=True,
         )
-    click.echo(f"service: {state}, server {data['server_url']}")
+    click.echo(f"service: {state}, server {data.server_url}")
     embedded = load_address(config.state_dir) if config.server.url == EMBEDDED else None
     if embedded is not None:
         click.echo(
@@ -91,32 +89,32 @@ def _age(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def _show_status_details(data: dict[str, Any]) -> None:
+def _show_status_details(data: Status) -> None:
     # click drops the colours when the output is not a terminal (piped, redirected)
-    if data["paused"]:
-        click.secho(f"SUBMISSION PAUSED: {data['paused_reason']}", fg="red", bold=True)
-    if data["storage_blocked"]:
-        click.secho(f"DISK PROBLEM: {data['storage_blocked']}", fg="red", bold=True)
-    click.echo(f"queued files: {data['queued']} (+{data['in_work']} converting)")
-    for line in status_lines(data["cluster"]) if "cluster" in data else ():
+    if data.paused:
+        click.secho(f"SUBMISSION PAUSED: {data.paused_reason}", fg="red", bold=True)
+    if data.storage_blocked:
+        click.secho(f"DISK PROBLEM: {data.storage_blocked}", fg="red", bold=True)
+    click.echo(f"queued files: {data.queued} (+{data.in_work} converting)")
+    for line in status_lines(data.cluster) if data.cluster is not None else ():
         click.echo(line)
-    click.echo(f"pending reports: {data['pending']} (oldest {data['pending_oldest_age_s']:.0f} s)")
+    click.echo(f"pending reports: {data.pending} (oldest {data.pending_oldest_age_s:.0f} s)")
     click.echo(
-        f"submitted: {data['submitted']}, rejected: {data['rejected']}, last result: "
-        f"{data['last_submit_result'] or '-'}"
+        f"submitted: {data.submitted}, rejected: {data.rejected}, last result: "
+        f"{data.last_submit_result or '-'}"
     )
-    for name, c in data["converters"].items():
+    for name, c in data.converters.items():
         click.echo(
-            f"  {name}: discovered {c['discovered']}, converted {c['converted']}, "
-            f"failed {c['failed']}, skipped {c['skipped']}"
+            f"  {name}: discovered {c.discovered}, converted {c.converted}, "
+            f"failed {c.failed}, skipped {c.skipped}"
         )
-    if data.get("unmatched"):
+    if data.unmatched:
         click.secho(
-            f"unmatched files: {data['unmatched']} (no converter claims them; "
+            f"unmatched files: {data.unmatched} (no converter claims them; "
             "`wats-converter unmatched` lists them)",
             fg="yellow",
         )
-    if data["last_error"]:
-        click.secho(f"last error: {data['last_error']}", fg="yellow")
-    if data.get("health_url"):
-        click.echo(f"metrics: {data['health_url']}/metrics, readiness: {data['health_url']}/ready")
+    if data.last_error:
+        click.secho(f"last error: {data.last_error}", fg="yellow")
+    if data.health_url:
+        click.echo(f"metrics: {data.health_url}/metrics, readiness: {data.health_url}/ready")

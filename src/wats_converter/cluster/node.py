@@ -31,6 +31,7 @@ from wats_converter.converters.registry import ConverterSlot
 from wats_converter.pipeline.delivery import Delivery
 from wats_converter.pipeline.post_process import PostProcessor
 from wats_converter.pipeline.server_gate import ServerGate
+from wats_converter.status import Status
 from wats_converter.storage.durable import TMP_SUFFIX
 from wats_converter.storage.identity import FileIdentity
 from wats_converter.storage.journal import Journal
@@ -124,7 +125,7 @@ class ClusterNode:
     def post_processor(self, journal: Journal) -> PostProcessor:
         return ClaimingPostProcessor(journal, self.config.archive_folder, self.js, self.cfg.node)
 
-    async def run(self, delivery: Delivery, status: Callable[[], dict[str, Any]]) -> None:
+    async def run(self, delivery: Delivery, status: Callable[[], Status]) -> None:
         """Work, beat, adopt and sweep until cancelled; `status()`: this node's snapshot."""
         assert isinstance(delivery, ClusterDelivery)  # built from `delivery_class`
         async with asyncio.TaskGroup() as group:
@@ -134,7 +135,7 @@ class ClusterNode:
 
     # -- membership --------------------------------------------------------------------------
 
-    async def _beat(self, delivery: ClusterDelivery, status: Callable[[], dict[str, Any]]) -> None:
+    async def _beat(self, delivery: ClusterDelivery, status: Callable[[], Status]) -> None:
         while True:
             try:
                 await self._announce(status(), delivery.gate)
@@ -147,7 +148,7 @@ class ClusterNode:
                 log.exception("cluster heartbeat failed; trying again")
             await asyncio.sleep(self.cfg.heartbeat_s)
 
-    async def _announce(self, status: dict[str, Any], gate: ServerGate) -> None:
+    async def _announce(self, status: Status, gate: ServerGate) -> None:
         beat = {
             # this node's own outage backoff (not one it follows): the others hold off too
             "outage_for_s": max(0.0, gate.held_until - gate.clock.now()) if gate.in_outage else 0,
@@ -157,10 +158,10 @@ class ClusterNode:
             "started_at": self._started,
             "updated_at": time.time(),
             "in_flight": self.queue.in_work(),
-            "pending": status.get("pending", 0),
-            "paused": status.get("paused", False),
-            "submitted": status.get("submitted", 0),
-            "converted": sum(c["converted"] for c in status.get("converters", {}).values()),
+            "pending": status.pending,
+            "paused": status.paused,
+            "submitted": status.submitted,
+            "converted": sum(c.converted for c in status.converters.values()),
             "acked": self.counts.acked,
         }
         await self.js.nodes.put(self.cfg.node, json.dumps(beat).encode())

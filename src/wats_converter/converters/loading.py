@@ -17,6 +17,7 @@ from wats_converter.config import ConverterEntry, StationConfig
 from wats_converter.converters.api import ConversionContext, ConverterBase, StationDefaults
 from wats_converter.converters.builtin import BUILTIN_CONVERTERS
 from wats_converter.errors import ConfigError
+from wats_converter.validation import validation_problems
 
 ENTRY_POINT_GROUP = "wats_converter.converters"
 
@@ -98,11 +99,7 @@ def create_converter(
     try:
         return cls(settings, context)
     except ValidationError as exc:
-        problems = [
-            f"{where}.settings.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
-            for e in exc.errors(include_url=False)
-        ]
-        raise ConfigError("; ".join(problems)) from None
+        raise ConfigError("; ".join(validation_problems(exc, f"{where}.settings"))) from None
     except Exception as exc:
         raise ConfigError(f"{where}: {cls.__name__}() failed: {exc!r}") from exc
 

@@ -12,11 +12,10 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-import defusedxml.ElementTree as SafeET
-from defusedxml import DefusedXmlException
-
 from wats_converter.converters.text import decode_text
 from wats_converter.errors import ConversionError
+from wats_converter.formats.xml import not_well_formed, parse_safely
+from wats_converter.formats.xml import parse_document as parse_document
 
 _DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 # expat's "no element found", "unclosed token", "partial character": the text just stops
@@ -40,7 +39,7 @@ def parse_xml(raw: bytes, encoding: str = "auto", fallback: str = "cp1252") -> E
         # the declaration would contradict the codec the user chose: the user wins
         content = _DECLARATION.sub("", decode_text(raw, encoding, fallback), count=1)
     try:
-        return _parse_safely(content, "")
+        return parse_safely(content, "")
     except ET.ParseError as exc:
         line = exc.position[0] if exc.position else None
         document = content.decode("latin-1") if isinstance(content, bytes) else content
@@ -49,42 +48,7 @@ def parse_xml(raw: bytes, encoding: str = "auto", fallback: str = "cp1252") -> E
             raise UnfinishedXML(
                 f"the document ends before its root element is closed ({exc})", line=line
             ) from None
-        raise _not_well_formed(exc, "") from None
-
-
-def parse_document(content: str | bytes, where: str = "") -> ET.Element:
-    """The root element of the XML document `content`, as it is (its own declaration and BOM
-    decide the encoding); `ConversionError` when it is not XML or is unsafe (DTD, entities).
-
-    `where` (an archive member's name, say) starts every error message.
-    """
-    try:
-        return _parse_safely(content, where)
-    except ET.ParseError as exc:
-        raise _not_well_formed(exc, where) from None
-
-
-def _parse_safely(content: str | bytes, where: str) -> ET.Element:
-    """defusedxml's parse; a refusal becomes a `ConversionError`, a syntax error stays."""
-    try:
-        root: ET.Element = SafeET.fromstring(
-            content, forbid_dtd=True, forbid_entities=True, forbid_external=True
-        )
-    except DefusedXmlException as exc:
-        raise ConversionError(
-            f"{_prefix(where)}refused unsafe XML ({type(exc).__name__}): DTDs and entities are "
-            "not allowed"
-        ) from None
-    return root
-
-
-def _not_well_formed(exc: ET.ParseError, where: str) -> ConversionError:
-    line = exc.position[0] if exc.position else None
-    return ConversionError(f"{_prefix(where)}not well-formed XML: {exc}", line=line)
-
-
-def _prefix(where: str) -> str:
-    return f"{where}: " if where else ""
+        raise not_well_formed(exc, "") from None
 
 
 _LOCAL_NAMES: dict[str, str] = {}

@@ -37,6 +37,7 @@ from wats_converter.errors import (
     SubmissionPaused,
 )
 from wats_converter.failpoints import failpoint
+from wats_converter.logs import FileOutcome
 from wats_converter.pipeline.concurrency import AdaptiveLimit, HandOff
 from wats_converter.pipeline.error_folder import quarantine
 from wats_converter.pipeline.id_locks import IdLocks
@@ -169,7 +170,8 @@ class Delivery:
             attempt = await self._post(report_id, body)
         finally:
             self.stats.submit_seconds.observe(time.monotonic() - started)
-            unavailable = attempt is None or attempt.outcome is Outcome.UNAVAILABLE
+            # a cancelled POST (a stop) says nothing about the server
+            unavailable = attempt is not None and attempt.outcome is Outcome.UNAVAILABLE
             self.limit.release(slot, backpressure=unavailable, answered=attempt is not None)
         if attempt.outcome is Outcome.ACCEPTED:
             failpoint("after_2xx")
@@ -379,7 +381,7 @@ class Delivery:
             "submitted report %s%s",
             item.report_id,
             f" ({item.source})" if item.source else "",
-            extra=item.log_fields("submitted"),
+            extra=item.log_fields(FileOutcome.SUBMITTED),
         )
 
     async def _reject(self, item: PendingReport, exc: ReportRejected) -> None:
@@ -411,6 +413,6 @@ class Delivery:
             item.report_id,
             exc,
             moved,
-            extra=item.log_fields("rejected"),
+            extra=item.log_fields(FileOutcome.REJECTED),
         )
         self.schedule.forget(item)

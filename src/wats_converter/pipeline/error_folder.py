@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from wats_converter.config import Config
 from wats_converter.storage.durable import (
     candidate_names,
     finish_interrupted_move,
@@ -109,6 +110,18 @@ def quarantine(source: Path, folder: Path, info: ErrorInfo, *, name: str | None 
     finally:
         reason.unlink(missing_ok=True)
     raise AssertionError("unreachable")
+
+
+def error_folders(config: Config) -> list[Path]:
+    """The error folders of a config that exist (the top-level one and the converters')."""
+    folders = {config.error_folder}
+    folders |= {c.error_folder for c in config.converters if c.error_folder is not None}
+    return sorted(f for f in folders if f.is_dir())
+
+
+def count_error_files(config: Config) -> int:
+    """How many `.error` files the error folders hold (one per failed file or report)."""
+    return sum(1 for folder in error_folders(config) for _ in folder.glob(f"*{ERROR_SUFFIX}"))
 
 
 def read_error(path: Path) -> dict[str, object]:

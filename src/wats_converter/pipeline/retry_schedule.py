@@ -17,7 +17,7 @@ from pathlib import Path
 
 from wats_converter.clock import Clock
 from wats_converter.config import RetryConfig
-from wats_converter.logs import file_fields
+from wats_converter.logs import FileOutcome, file_fields
 from wats_converter.pipeline.error_folder import ErrorInfo
 from wats_converter.storage.outbox import OutboxEntry
 
@@ -70,7 +70,7 @@ class PendingReport:
             hint=hint,
         )
 
-    def log_fields(self, outcome: str) -> dict[str, object]:
+    def log_fields(self, outcome: FileOutcome) -> dict[str, object]:
         """The structured log fields of this report's outcome."""
         return file_fields(
             file=self.source or None,

@@ -1,6 +1,10 @@
 """Directory scanning: the source of truth for what is waiting (watcher events are only hints).
 
-Names are listed with `os.scandir`; only names that a converter claims are stat-ed.
+`Scanner` is the scan policy: a startup scan, then one every `scan_interval_s` (at least
+`SCAN_SHARE` times the last one's duration, so scanning a huge backlog stays a small share of
+the time), a full one every `FULL_SCAN_EVERY` scans and after a watcher failure; candidates are
+offered to the worker pool in chunks, and files no converter claims are reported once each.
+`scan` is one listing: names with `os.scandir`, and only names a converter claims are stat-ed.
 
 A `DirMemo` lets periodic rescans skip folders whose entries have not changed since they were
 last listed (same folder mtime: nothing created, removed or renamed in them), so an idle service
@@ -11,6 +15,8 @@ scan, which the service makes every `FULL_SCAN_EVERY` rescans and after any watc
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import stat
@@ -20,9 +26,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wats_converter.config import Config
-from wats_converter.converters.registry import IGNORED, ConverterSlot
+from wats_converter.converters.registry import IGNORED, ConverterSlot, folder_patterns
+from wats_converter.pipeline.worker_pool import WorkerPool
+from wats_converter.stats import ServiceStats
+from wats_converter.storage.journal import Journal
 
 log = logging.getLogger(__name__)
+SCAN_OFFER_CHUNK = 500
+FULL_SCAN_EVERY = 10  # periodic scans; the others skip folders whose entries did not change
+SCAN_SHARE = 20  # the wait after a periodic scan is at least this many times its duration
+SECOND_LOOK_S = 2.0  # a second scan soon after start covers files that came while it armed
 # a folder modified this recently may change again within its mtime's granularity: list it anyway
 SETTLED_NS = 2_000_000_000
 
@@ -176,3 +189,131 @@ def _walk(
         pending.extend(subfolders)
         if memo is not None and mtime and time.time_ns() - mtime > SETTLED_NS:
             memo.folders[key] = (mtime, subfolders)
+
+
+class Scanner:
+    """When to scan, what to list, and what to offer the worker pool (watcher hints too)."""
+
+    def __init__(
+        self,
+        config: Config,
+        slots: Sequence[ConverterSlot],
+        pool: WorkerPool,
+        journal: Journal,
+        stats: ServiceStats,
+    ) -> None:
+        self.config = config
+        self.slots = list(slots)
+        self.pool = pool
+        self.journal = journal
+        self.stats = stats
+        self.outputs = output_folders(config)
+        self._rescan = asyncio.Event()
+        self._folders = DirMemo()
+        self._full_scan = True  # the next scan lists every folder, changed or not
+        self._unmatched: dict[str, Unmatched] = {}  # path -> where; each logged once
+
+    @property
+    def unmatched(self) -> int:
+        """Files no converter claims, as of the last scan."""
+        return len(self._unmatched)
+
+    def watcher_failed(self) -> None:
+        self._full_scan = True  # events may be lost: look at every file again, now
+        self._rescan.set()
+
+    def offer_hints(self, paths: list[Path]) -> None:
+        """Watcher events: files that may be new or changed, offered once they settle."""
+        # our own done/ or error/ inside a recursive watch folder: its files are outputs
+        watched = {s.entry.watch_folder for s in self.slots}
+        own = {f for f in self.outputs if watched.intersection(f.parents)}
+        for path in paths:
+            if not own or not own.intersection(path.parents):
+                self.pool.offer(path, self.config.settle_s)
+
+    async def run(self) -> None:
+        """Scan periodically until cancelled (after the startup `scan`)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._rescan.wait(), SECOND_LOOK_S)
+        while True:
+            self._rescan.clear()
+            took = (await self.scan()).seconds
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._rescan.wait(), max(self.config.scan_interval_s, SCAN_SHARE * took)
+                )
+
+    async def scan(self, *, startup: bool = False) -> ScanStats:
+        """One scan: offer every claimed file not kept, report the unclaimed ones."""
+        stats = ScanStats()
+        started = time.monotonic()
+        full = self._full_scan or self.stats.scans % FULL_SCAN_EVERY == 0
+        self._full_scan = False  # a watcher failure during this scan asks for another
+        strays: dict[str, Unmatched] = {}
+        # listing 100,000 files takes seconds: in a thread, so workers and senders keep going
+        candidates = await asyncio.to_thread(
+            scan, self.slots, self.outputs, stats, self._folders, full=full, unmatched=strays
+        )
+        await self._unmatched_files(strays, full)
+        await self._offer(candidates, stats)
+        self.stats.scans += 1
+        stats.seconds = time.monotonic() - started
+        self._log(stats, startup)
+        return stats
+
+    async def _offer(self, candidates: list[Candidate], stats: ScanStats) -> None:
+        for n, candidate in enumerate(candidates, 1):
+            if candidate.slot.keeps and self.journal.is_kept(
+                candidate.path, (candidate.size, candidate.mtime_ns)
+            ):
+                stats.skipped += 1
+            elif self.pool.offer(candidate.path, slot=candidate.slot):
+                stats.queued += 1
+            if n % SCAN_OFFER_CHUNK == 0:
+                await asyncio.sleep(0)  # let the workers in between chunks
+
+    def _log(self, stats: ScanStats, startup: bool) -> None:
+        level = logging.INFO if startup or stats.queued else logging.DEBUG
+        log.log(
+            level,
+            "%s scan in %.2f s: scanned=%d queued=%d skipped=%d errors=%d unmatched=%d "
+            "unchanged_folders=%d",
+            "startup" if startup else "periodic",
+            stats.seconds,
+            stats.scanned,
+            stats.queued,
+            stats.skipped,
+            stats.errors,
+            len(self._unmatched),
+            stats.unchanged_folders,
+        )
+
+    async def _unmatched_files(self, found: dict[str, Unmatched], full: bool) -> None:
+        """Files no converter claims are never silent: each is logged once, counted, and with
+        `unmatched: error` moved to the error folder."""
+        # a partial scan lists changed folders only: what it did not list is still there
+        current = dict(found) if full else {**self._unmatched, **found}
+        for key, stray in found.items():
+            if key in self._unmatched:
+                continue
+            if stray.slot.entry.unmatched == "error":
+                # as for a claimed file: one younger than settle_s may still be written
+                young = _age_s(stray.path) < self.config.settle_s
+                if young or await self.pool.reject_unmatched(stray.path, stray.slot):
+                    del current[key]  # moved, or looked at again by the next scan
+                continue
+            log.warning(
+                "%s: no converter claims this file (%s takes %s); it stays where it is",
+                stray.path,
+                stray.slot.entry.watch_folder,
+                folder_patterns(self.slots, stray.slot.entry.watch_folder),
+            )
+        self._unmatched = current
+        self.stats.unmatched = sorted(str(u.path) for u in current.values())
+
+
+def _age_s(path: Path) -> float:
+    try:
+        return time.time() - path.stat().st_mtime
+    except OSError:
+        return 0.0

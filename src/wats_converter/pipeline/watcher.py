@@ -25,21 +25,17 @@ class FileWatcher:
         on_paths: Callable[[list[Path]], None],
         *,
         on_error: Callable[[], None],
-        force_polling: bool = False,
     ) -> None:
         self.roots = list(roots)
         self.on_paths = on_paths
         self.on_error = on_error
-        self.force_polling = force_polling
 
     async def run(self) -> None:
         """Watch until cancelled; restart (and ask for a rescan) after any watcher failure."""
         while True:
             try:
                 await self._watch()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
+            except Exception as exc:  # a cancel (BaseException) ends the watch
                 log.warning(
                     "file watcher failed (%s); rescanning and restarting in %g s",
                     exc,
@@ -58,7 +54,7 @@ class FileWatcher:
             step=20,
             recursive=True,
             ignore_permission_denied=True,
-            force_polling=self.force_polling,
+            force_polling=False,
             watch_filter=None,
             yield_on_timeout=False,
             rust_timeout=1000,

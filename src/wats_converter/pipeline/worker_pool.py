@@ -32,7 +32,7 @@ from wats_converter.errors import (
     WorkerCrashed,
 )
 from wats_converter.failpoints import failpoint
-from wats_converter.logs import file_fields
+from wats_converter.logs import FileOutcome, file_fields
 from wats_converter.pipeline.delivery import Delivery, Origin
 from wats_converter.pipeline.error_folder import ErrorInfo, quarantine
 from wats_converter.pipeline.post_process import PostProcessor
@@ -300,6 +300,7 @@ class WorkerPool:
         self.stats.storage_blocked = ""
         self.stats.counts(slot.name).converted += 1
         self.stats.conversion_seconds.observe(elapsed)
+        all_sent = sent == len(converted.reports)
         log.info(
             "converted %s with %s in %.0f ms -> report %s: %s",
             path,
@@ -312,7 +313,7 @@ class WorkerPool:
                 converter=slot.name,
                 report_id=[r for r, _ in converted.reports],
                 duration_s=elapsed,
-                outcome="submitted" if sent == len(converted.reports) else "pending",
+                outcome=FileOutcome.SUBMITTED if all_sent else FileOutcome.PENDING,
             ),
         )
         self._delivered[path] = key
@@ -360,7 +361,9 @@ class WorkerPool:
             item.path,
             item.slot.name,
             reason,
-            extra=file_fields(file=item.path, converter=item.slot.name, outcome="skipped"),
+            extra=file_fields(
+                file=item.path, converter=item.slot.name, outcome=FileOutcome.SKIPPED
+            ),
         )
 
     async def _conversion_failed(self, item: WorkItem, key: FileIdentity, exc: Exception) -> None:
@@ -422,7 +425,7 @@ class WorkerPool:
             item.slot.name,
             exc,
             moved,
-            extra=file_fields(file=item.path, converter=item.slot.name, outcome="failed"),
+            extra=file_fields(file=item.path, converter=item.slot.name, outcome=FileOutcome.FAILED),
         )
 
     async def reject_unmatched(self, path: Path, slot: ConverterSlot) -> bool:

@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping
 import msgspec
 from aiohttp import web
 
-from wats_converter.converters.builtin.wsxf import report_from_wsxf_body
 from wats_converter.errors import ConversionError, ReportValidationError
+from wats_converter.formats.wsxf import report_from_wsxf_body
 from wats_converter.report import UUTReport, check, finalize
 from wats_converter.report.fast import read_wsjf
 from wats_converter.server.commit import CommitClosed, GroupCommit

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from wats_converter.converters.builtin.wsxf_vocabulary import GROUPS, NS, RESULTS, STATUSES
+from wats_converter.formats.wsxf_vocabulary import GROUPS, NS, RESULTS, STATUSES
 from wats_converter.report import AdditionalData, AdditionalProp, Chart, UUTReport
 from wats_converter.report.model import Step
 from wats_converter.report.parts import wsjf_time
