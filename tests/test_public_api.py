@@ -196,6 +196,7 @@ CONVERTER_SURFACE = {
     "ConverterBase.convert": "(self, content: 'str', file_path: 'Path') -> 'ConvertResult'",
     "ConverterBase.convert_file": "(self, file_path: 'Path', context: 'ConversionContext') -> "
     "'ConvertResult'",
+    "ConverterBase.cpu_heavy": "attribute",
     "ConverterBase.detects_unfinished_files": "attribute",
     "ConverterBase.display_name": "property",
     "ConverterBase.is_complete": "(self, file_path: 'Path') -> 'bool'",

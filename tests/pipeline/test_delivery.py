@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
 
+from wats_converter.clock import SYSTEM_CLOCK, Clock
 from wats_converter.config import RetryConfig
 from wats_converter.pipeline.delivery import Delivery, Origin
 from wats_converter.report import UUTReport
 from wats_converter.server.fixture import ServerThread
 from wats_converter.stats import ServiceStats
-from wats_converter.testing import minimal_report
+from wats_converter.testing import ManualClock, minimal_report
 from wats_converter.wats_client import WatsClient
 
 FAST = RetryConfig(initial_s=0.02, max_s=0.2)
 
 
-def queue_for(tmp_path: Path, server: ServerThread, **retry: float) -> Delivery:
+def queue_for(
+    tmp_path: Path, server: ServerThread, clock: Clock = SYSTEM_CLOCK, **retry: float
+) -> Delivery:
     client = WatsClient(server.url, server.token, timeout_s=5)
     return Delivery(
         tmp_path / "pending",
@@ -25,7 +29,19 @@ def queue_for(tmp_path: Path, server: ServerThread, **retry: float) -> Delivery:
         retry=FAST.model_copy(update=retry),
         error_folder=tmp_path / "error",
         stats=ServiceStats(),
+        clock=clock,
     )
+
+
+async def advance_until(clock: ManualClock, done: Callable[[], bool], step_s: float) -> None:
+    """Move the clock on by `step_s` at a time (letting the server's answers in between) until
+    `done`."""
+    for _ in range(2000):
+        if done():
+            return
+        await clock.advance(step_s)
+        await asyncio.sleep(0.002)  # real I/O: the server's answers arrive
+    raise AssertionError("never done")
 
 
 def left_pending(tmp_path: Path, reports: list[UUTReport]) -> None:
@@ -89,16 +105,20 @@ async def test_malformed_and_rejected_reports_go_to_error_without_blocking_other
 async def test_a_server_outage_is_waited_out_and_everything_is_sent_once(
     tmp_path: Path, server: ServerThread
 ) -> None:
-    queue = queue_for(tmp_path, server)
+    clock = ManualClock()
+    queue = queue_for(tmp_path, server, clock)
     server.stop_listening()
     left_pending(tmp_path, [minimal_report(f"SN{i}") for i in range(30)])
     assert queue.recover() == 30
     task = asyncio.create_task(queue.run())
-    await asyncio.sleep(1.0)
+    for _ in range(20):  # one second of the outage, in 50 ms steps
+        await clock.advance(0.05)
+        await asyncio.sleep(0.002)
+    await advance_until(clock, lambda: queue.stats.submit_attempts["transient"] >= 3, 0.05)
     assert len(queue) == 30 and queue.stats.submit_attempts["transient"] >= 3
     attempts_while_down = queue.stats.submit_attempts["transient"]
     server.resume_listening()
-    await asyncio.wait_for(queue.wait_empty(), 20)
+    await advance_until(clock, lambda: len(queue) == 0, 0.05)
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     await queue.client.aclose()
@@ -111,14 +131,15 @@ async def test_a_server_outage_is_waited_out_and_everything_is_sent_once(
 async def test_unauthorized_pauses_and_resumes_when_the_token_works_again(
     tmp_path: Path, server: ServerThread
 ) -> None:
-    queue = queue_for(tmp_path, server, initial_s=0.1)
+    clock = ManualClock()
+    queue = queue_for(tmp_path, server, clock, initial_s=0.1)
     server.faults.add(mode="status", status=401, count=1)
     left_pending(tmp_path, [minimal_report()])
     queue.recover()
     task = asyncio.create_task(queue.run())
-    await asyncio.sleep(0.05)
+    await advance_until(clock, lambda: queue.paused, 0.0)
     assert queue.paused and "token" in queue.stats.paused_reason
-    await asyncio.wait_for(queue.wait_empty(), 10)
+    await advance_until(clock, lambda: len(queue) == 0, 0.5)  # the probe, every second or more
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     await queue.client.aclose()
@@ -187,15 +208,19 @@ async def test_a_report_already_pending_is_never_overtaken_by_a_direct_send(
 async def test_in_an_outage_with_nothing_pending_a_direct_send_probes_the_server(
     tmp_path: Path, server: ServerThread
 ) -> None:
-    queue = queue_for(tmp_path, server, initial_s=0.5)
+    clock = ManualClock()
+    queue = queue_for(tmp_path, server, clock, initial_s=0.5)
     server.stop_listening()
     down = [minimal_report(f"DOWN{i}") for i in range(4)]
     for r in down:
         assert await queue.deliver([(str(r.id), r.to_wsjf())]) == 0
     assert queue.stats.submit_attempts["transient"] == 3  # the fourth waited: outage
     server.resume_listening()
-    await asyncio.sleep(0.6)  # the outage backoff (0.25..0.5 s) is over
+    held = minimal_report("HELD")
+    assert await queue.deliver([(str(held.id), held.to_wsjf())]) == 0  # still held back
+    assert queue.stats.submit_attempts["transient"] == 3
+    await clock.advance(0.6)  # the outage backoff (0.25..0.5 s) is over
     back = minimal_report("BACK")
     assert await queue.deliver([(str(back.id), back.to_wsjf())]) == 1
     await run_until_empty(queue)
-    assert server.store.count() == 5
+    assert server.store.count() == 6

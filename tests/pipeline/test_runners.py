@@ -315,3 +315,22 @@ def test_a_file_queued_behind_a_crash_or_a_slow_file_is_not_charged_for_it(
     assert b"SN-FINE" in after_crash.reports[0][1]
     assert not isinstance(slow_result, BaseException), slow_result
     assert not isinstance(after_slow, BaseException), after_slow  # waited 1.5 s, timeout 1 s
+
+
+def test_a_worker_killed_while_idle_is_replaced(tmp_path: Path) -> None:
+    """The OOM killer (or an operator) ends an idle worker: the next file gets a new one."""
+    config = config_of(tmp_path, [CRASHY])
+    fine = crashy_file(tmp_path, "fine", "OK SN-FINE")
+
+    async def scenario() -> tuple[Any, int]:
+        runner = ProcessRunner(config, 1)
+        try:
+            await runner.run(0, fine, 60)
+            psutil.Process(runner.pids[0]).kill()
+            await asyncio.sleep(1.0)  # the service notices the closed pipe
+            return await runner.run(0, fine, 60), runner.started
+        finally:
+            runner.close()
+
+    after, started = asyncio.run(scenario())
+    assert b"SN-FINE" in after.reports[0][1] and started == 2

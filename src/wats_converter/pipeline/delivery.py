@@ -170,7 +170,8 @@ class Delivery:
             attempt = await self._post(report_id, body)
         finally:
             self.stats.submit_seconds.observe(time.monotonic() - started)
-            unavailable = attempt is None or attempt.outcome is Outcome.UNAVAILABLE
+            # a cancelled POST (a stop) says nothing about the server
+            unavailable = attempt is not None and attempt.outcome is Outcome.UNAVAILABLE
             self.limit.release(slot, backpressure=unavailable, answered=attempt is not None)
         if attempt.outcome is Outcome.ACCEPTED:
             failpoint("after_2xx")

@@ -168,6 +168,8 @@ class ProcessRunner:
 
     async def _choose(self) -> WorkerProcess:
         while True:
+            for dead in [w for w in self._live if not w.alive]:
+                self._forget(dead)  # died while idle: its place goes to a new one
             ready = [w for w in self._live if w.ready and w.load < WorkerProcess.DEPTH]
             idle = [w for w in ready if w.load == 0]
             if idle:

@@ -16,7 +16,6 @@ scan, which the service makes every `FULL_SCAN_EVERY` rescans and after any watc
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import stat
@@ -25,6 +24,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wats_converter.clock import wait_event
 from wats_converter.config import Config
 from wats_converter.converters.registry import IGNORED, ConverterSlot, folder_patterns
 from wats_converter.pipeline.worker_pool import WorkerPool
@@ -205,6 +205,7 @@ class Scanner:
         self.config = config
         self.slots = list(slots)
         self.pool = pool
+        self.clock = pool.clock  # rescans are timed on the clock the pool decides by
         self.journal = journal
         self.stats = stats
         self.outputs = output_folders(config)
@@ -233,15 +234,12 @@ class Scanner:
 
     async def run(self) -> None:
         """Scan periodically until cancelled (after the startup `scan`)."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._rescan.wait(), SECOND_LOOK_S)
+        await wait_event(self._rescan, self.clock, SECOND_LOOK_S)
         while True:
             self._rescan.clear()
             took = (await self.scan()).seconds
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._rescan.wait(), max(self.config.scan_interval_s, SCAN_SHARE * took)
-                )
+            wait = max(self.config.scan_interval_s, SCAN_SHARE * took)
+            await wait_event(self._rescan, self.clock, wait)
 
     async def scan(self, *, startup: bool = False) -> ScanStats:
         """One scan: offer every claimed file not kept, report the unclaimed ones."""
