@@ -138,7 +138,7 @@ class Service:
         )
         queue = WorkQueue()
         post = PostProcessor(journal, cfg.archive_folder)
-        pool = WorkerPool(cfg, self.slots, queue, runner, delivery, post, journal, self.stats)
+        pool = WorkerPool(cfg, self.slots, queue, runner, delivery, post)
         scanner = Scanner(cfg, self.slots, pool, journal, self.stats)
         watcher = FileWatcher(
             [s.entry.watch_folder for s in self.slots],

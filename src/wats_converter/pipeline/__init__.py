@@ -8,6 +8,9 @@ watch folder
 work_queue.py         WorkQueue: priority, then arrival; each path once; delayed files apart
   ▼
 worker_pool.py        WorkerPool: ready? -> convert -> deliver -> post-process, per file
+  │  readiness.py     settled? (Settling), room on the pending disk? (DiskSpace)
+  │  isolation_gate.py  a suspect file's conversion runs alone
+  │  failure_filing.py  what a failed or unclaimed file's `.error` says; given up after attempts
   │  runners.py       ThreadRunner / ProcessRunner (worker_process.py): where converters run
   │  conversion.py    converter -> station defaults -> per-unit ids -> finalized reports
   ▼
