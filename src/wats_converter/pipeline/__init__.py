@@ -18,6 +18,7 @@ delivery.py           Delivery: POST now, or into the outbox (storage/outbox.py)
   │  concurrency.py   how many POSTs may be in flight (AdaptiveLimit), the hand-over (HandOff)
   │  retry_schedule.py  backoff of pending reports;  id_locks.py: one task per report id
   │  server_gate.py   the outage gate, the pause and its probe
+  │  rejection.py     a report the server refused: to its error folder, with its `.error`
   ▼
 post_process.py       PostProcessor: DELETE | MOVE | ZIP | KEEP, once the reports are safe
 error_folder.py       quarantine: the file (or report) and its `.error`, when it cannot go on
