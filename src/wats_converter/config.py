@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from wats_converter.cluster.settings import ClusterConfig
 from wats_converter.errors import ConfigError
 from wats_converter.validation import format_path, validation_problems
 
@@ -171,6 +172,8 @@ class Config(Strict):
     """Folders (relative to the config file) put on the import path before converters load,
     so `module_path` names a module in them; the working directory is never searched."""
     converters: tuple[ConverterEntry, ...] = ()
+    cluster: ClusterConfig | None = None
+    """Cluster mode (docs/cluster.md): nodes share the watch folders through NATS JetStream."""
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     @property

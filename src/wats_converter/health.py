@@ -24,6 +24,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from wats_converter import __version__
+from wats_converter.cluster.view import metric_families
 from wats_converter.status import Status
 
 Snapshot = Callable[[], Status]
@@ -82,6 +83,8 @@ class ServiceCollector(Collector):
             ("wats_unmatched_files", s.unmatched, "files in watch folders no converter claims"),
         ):
             yield GaugeMetricFamily(name, text, value=value)
+        if s.cluster is not None:
+            yield from metric_families(s.cluster)
 
 
 class HealthServer:

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wats_converter import systemd
 from wats_converter.config import EMBEDDED, Config, ensure_folders
@@ -47,6 +48,9 @@ from wats_converter.storage.instance_lock import InstanceLock, WatchFolderClaims
 from wats_converter.storage.journal import Journal
 from wats_converter.wats_client import WatsClient
 
+if TYPE_CHECKING:
+    from wats_converter.cluster.node import ClusterNode
+
 log = logging.getLogger(__name__)
 JOURNAL_FILE = "journal.sqlite"
 WATCHER_ARM_S = 0.3
@@ -76,6 +80,8 @@ class Parts:
     pool: WorkerPool
     delivery: Delivery
     heartbeat: Heartbeat
+    node: ClusterNode | None = None
+    """Cluster mode (a `cluster:` section): this node's part in the cluster."""
 
 
 class Service:
@@ -99,6 +105,7 @@ class Service:
         self.server_url = config.server.url
         self.health_url = ""
         self._stop = asyncio.Event()
+        self.node: ClusterNode | None = None
 
     @property
     def state_dir(self) -> Path:
@@ -109,11 +116,15 @@ class Service:
 
     async def run(self, *, once: bool = False, once_timeout_s: float = 120.0) -> RunResult:
         """Run until `stop()` (or, with `once`, until everything present is converted and sent)."""
+        if once and self.config.cluster is not None:
+            raise ConfigError("run --once is for one machine: a cluster's backlog is shared")
         for folder in ensure_folders(self.config):
             log.info("created watch folder %s (it did not exist)", folder)
         async with contextlib.AsyncExitStack() as stack:
             stack.enter_context(InstanceLock(self.state_dir))
-            claims = WatchFolderClaims([s.entry.watch_folder for s in self.slots])
+            # cluster nodes share their watch folders by design
+            shared = self.config.cluster is not None
+            claims = WatchFolderClaims([] if shared else [s.entry.watch_folder for s in self.slots])
             for warning in claims.claim():
                 log.warning("%s", warning)
             stack.callback(claims.release)
@@ -129,15 +140,20 @@ class Service:
         stack.callback(journal.close)
         runner = choose_runner(cfg, self.slots)
         stack.callback(runner.close)
-        delivery = Delivery(
-            cfg.pending_folder,
+        node = self.node = await self._cluster_node(stack)
+        delivery = (Delivery if node is None else node.delivery_class)(
+            cfg.pending_folder if node is None else node.pending_folder,
             client,
             retry=cfg.retry,
             error_folder=cfg.error_folder,
             stats=self.stats,
         )
-        queue = WorkQueue()
-        post = PostProcessor(journal, cfg.archive_folder)
+        queue = WorkQueue() if node is None else node.queue
+        post = (
+            PostProcessor(journal, cfg.archive_folder)
+            if node is None
+            else node.post_processor(journal)
+        )
         pool = WorkerPool(cfg, self.slots, queue, runner, delivery, post)
         scanner = Scanner(cfg, self.slots, pool, journal, self.stats)
         watcher = FileWatcher(
@@ -146,11 +162,22 @@ class Service:
             on_error=scanner.watcher_failed,
         )
         self._announce(delivery.recover())
-        self._remove_stale_temps()
+        if node is None:  # shared output folders: a cluster node sweeps only old temps
+            self._remove_stale_temps()
         await self._start_health(stack, queue, delivery)
         heartbeat = self._heartbeat(queue, delivery, journal)
         stack.callback(heartbeat.write_now)
-        return Parts(watcher, scanner, queue, pool, delivery, heartbeat)
+        return Parts(watcher, scanner, queue, pool, delivery, heartbeat, node)
+
+    async def _cluster_node(self, stack: contextlib.AsyncExitStack) -> ClusterNode | None:
+        """Cluster mode when the config has a `cluster:` section: the one branch into it."""
+        if self.config.cluster is None:
+            return None
+        from wats_converter.cluster.node import ClusterNode  # NATS only in cluster mode
+
+        node = await ClusterNode.start(self.config, self.slots)
+        stack.push_async_callback(node.close)
+        return node
 
     async def _client(self, stack: contextlib.AsyncExitStack) -> WatsClient:
         """The WATS client; with `url: embedded`, the local server it talks to first."""
@@ -191,6 +218,9 @@ class Service:
                 group.create_task(parts.delivery.run()),
                 group.create_task(parts.heartbeat.run()),
             ]
+            if parts.node is not None:
+                status = lambda: self._status(parts.queue, parts.delivery)  # noqa: E731
+                others.append(group.create_task(parts.node.run(parts.delivery, status)))
             await asyncio.sleep(WATCHER_ARM_S)  # let the watcher arm before the first scan
             total = (await parts.scanner.scan(startup=True)).queued
             others.append(group.create_task(parts.pool.run()))
@@ -274,7 +304,11 @@ class Service:
             paused=pending.paused,
         )
         return Status.capture(
-            self.stats, queues, server_url=self.server_url, health_url=self.health_url
+            self.stats,
+            queues,
+            server_url=self.server_url,
+            health_url=self.health_url,
+            cluster=None if self.node is None else self.node.snapshot(),
         )
 
     async def _start_health(

@@ -78,10 +78,18 @@ class Status:
     submit_seconds: Buckets
     unmatched_files: list[str] = field(default_factory=list)
     """The first `UNMATCHED_LISTED` of them (`wats-converter unmatched` lists all)."""
+    cluster: dict[str, Any] | None = None
+    """Cluster mode: the cluster as this node sees it (`ClusterNode.snapshot`)."""
 
     @classmethod
     def capture(
-        cls, stats: ServiceStats, queues: Queues, *, server_url: str, health_url: str
+        cls,
+        stats: ServiceStats,
+        queues: Queues,
+        *,
+        server_url: str,
+        health_url: str,
+        cluster: dict[str, Any] | None = None,
     ) -> Status:
         return cls(
             pid=os.getpid(),
@@ -105,6 +113,7 @@ class Status:
             conversion_seconds=Buckets.of(stats.conversion_seconds),
             submit_seconds=Buckets.of(stats.submit_seconds),
             unmatched_files=stats.unmatched[:UNMATCHED_LISTED],
+            cluster=cluster,
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -31,7 +31,7 @@ def test_convert_file_gives_finished_reports_with_settings_and_defaults(tmp_path
 def test_convert_file_names_a_bad_setting(tmp_path: Path) -> None:
     path = tmp_path / "s.log"
     path.write_text(LOG)
-    with pytest.raises(ConfigError, match=r"settings\.part_numbr: Extra inputs"):
+    with pytest.raises(ConfigError, match=r"settings\.part_numbr: unknown key"):
         convert_file(SessionLogConverter, path, {"part_numbr": "x"})
 
 

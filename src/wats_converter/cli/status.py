@@ -11,6 +11,7 @@ import click
 
 from wats_converter.cli.exits import EXIT_NOT_RUNNING
 from wats_converter.cli.options import config_options, load_or_fail
+from wats_converter.cluster.view import status_lines
 from wats_converter.config import EMBEDDED, Config
 from wats_converter.embedded import ADDRESS_FILE, load_address
 from wats_converter.status import STATUS_FILE, Status, read_status
@@ -95,6 +96,8 @@ def _show_status_details(data: Status) -> None:
     if data.storage_blocked:
         click.secho(f"DISK PROBLEM: {data.storage_blocked}", fg="red", bold=True)
     click.echo(f"queued files: {data.queued} (+{data.in_work} converting)")
+    for line in status_lines(data.cluster) if data.cluster is not None else ():
+        click.echo(line)
     click.echo(f"pending reports: {data.pending} (oldest {data.pending_oldest_age_s:.0f} s)")
     click.echo(
         f"submitted: {data.submitted}, rejected: {data.rejected}, last result: "
