@@ -154,7 +154,7 @@ class Service:
             if node is None
             else node.post_processor(journal)
         )
-        pool = WorkerPool(cfg, self.slots, queue, runner, delivery, post, journal, self.stats)
+        pool = WorkerPool(cfg, self.slots, queue, runner, delivery, post)
         scanner = Scanner(cfg, self.slots, pool, journal, self.stats)
         watcher = FileWatcher(
             [s.entry.watch_folder for s in self.slots],

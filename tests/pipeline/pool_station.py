@@ -116,7 +116,7 @@ async def station(
     delivery.recover()
     queue = WorkQueue(clock)
     post = PostProcessor(journal, config.archive_folder)
-    pool = WorkerPool(config, slots, queue, runner, delivery, post, journal, stats)
+    pool = WorkerPool(config, slots, queue, runner, delivery, post)
     tasks = [asyncio.create_task(delivery.run()), asyncio.create_task(pool.run())]
     try:
         await clock.advance(0)  # both running, as in the service, before the first file

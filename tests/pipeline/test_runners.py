@@ -25,6 +25,7 @@ from wats_converter.errors import (
     ReportValidationError,
     WorkerCrashed,
 )
+from wats_converter.pipeline.failure_filing import exhausted
 from wats_converter.pipeline.runners import (
     ProcessRunner,
     SlotRunners,
@@ -32,7 +33,6 @@ from wats_converter.pipeline.runners import (
     choose_runner,
     runner_kind,
 )
-from wats_converter.pipeline.worker_pool import exhausted
 from wats_converter.testing import rich_report
 
 DATA = Path(__file__).resolve().parent.parent / "data"

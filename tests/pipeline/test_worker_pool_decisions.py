@@ -250,7 +250,7 @@ async def test_no_file_is_converted_while_the_disk_is_nearly_full_and_all_are_on
         await st.after()
         assert st.runner.calls == [] and st.names(st.watch) == {"a.csv"}
         assert "MiB free" in st.pool.stats.storage_blocked
-        st.pool.config = st.config.model_copy(update={"min_free_bytes": 0})  # space was freed
+        st.pool.space.min_free_bytes = 0  # space was freed
         await st.after(5)
         assert st.serials() == {"SN-A": 1} and st.names(st.done) == {"a.csv"}
         assert st.pool.stats.storage_blocked == ""

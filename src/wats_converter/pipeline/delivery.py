@@ -22,7 +22,6 @@ but before the file was removed) overwrites on the server; it never duplicates.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -33,14 +32,13 @@ from wats_converter.config import RetryConfig
 from wats_converter.errors import (
     ReportRejected,
     ServerUnavailable,
-    StorageError,
     SubmissionPaused,
 )
 from wats_converter.failpoints import failpoint
 from wats_converter.logs import FileOutcome
 from wats_converter.pipeline.concurrency import AdaptiveLimit, HandOff
-from wats_converter.pipeline.error_folder import quarantine
 from wats_converter.pipeline.id_locks import IdLocks
+from wats_converter.pipeline.rejection import file_rejected
 from wats_converter.pipeline.retry_schedule import PendingReport, RetrySchedule
 from wats_converter.pipeline.server_gate import Attempt, Outcome, ServerGate
 from wats_converter.stats import ServiceStats
@@ -52,10 +50,6 @@ log = logging.getLogger(__name__)
 HANDOFF_PER_CONNECTION = 2
 """Reports handed over and not yet sent, per POST that may be in flight: enough to keep every
 connection busy while the workers convert the next files, few enough to bound memory."""
-REJECTED_HINT = (
-    "The server refused this report and will refuse it again. Fix the source file or the "
-    "converter, then drop the file in again (or `errors requeue`)."
-)
 
 
 @dataclass(frozen=True)
@@ -385,34 +379,11 @@ class Delivery:
         )
 
     async def _reject(self, item: PendingReport, exc: ReportRejected) -> None:
-        """File a report the server refused in its error folder, off the event loop; if that
+        """File a report the server refused in its error folder (`rejection`); if that
         cannot be done now, it stays pending and is tried again after a backoff."""
         self.stats.rejected += 1
         self.stats.last_error = f"report {item.report_id} rejected: {exc}"
-        try:
-            info = item.rejection(exc, REJECTED_HINT)
-            moved = await self.outbox.take_out(
-                item.report_id,
-                functools.partial(
-                    quarantine, folder=item.error_folder, info=info, name=f"{item.report_id}.json"
-                ),
-            )
-        except (OSError, StorageError) as err:
-            log.error(
-                "report %s rejected (%s) but cannot move it to %s: %s; it stays in %s",
-                item.report_id,
-                exc,
-                item.error_folder,
-                err,
-                self.folder,
-            )
+        if await file_rejected(self.outbox, item, exc) is None:
             self.schedule.backoff(item, None)
             return
-        log.error(
-            "report %s rejected by the server: %s -> %s",
-            item.report_id,
-            exc,
-            moved,
-            extra=item.log_fields(FileOutcome.REJECTED),
-        )
         self.schedule.forget(item)

@@ -130,11 +130,18 @@ def scan(
             found.append(Candidate(path, slot, st.st_size, st.st_mtime_ns))
     found.sort(key=lambda c: c.mtime_ns)
     if unmatched is not None:
-        for key, stray in strays.items():
-            if key not in seen:  # another slot sharing the folder claims it
-                unmatched[key] = stray
+        _add_unclaimed(strays, seen, unmatched)
         stats.unmatched = len(unmatched)
     return found
+
+
+def _add_unclaimed(
+    strays: dict[str, Unmatched], seen: set[str], unmatched: dict[str, Unmatched]
+) -> None:
+    """Add to `unmatched` the `strays` of one slot that no other slot sharing the folder claims."""
+    for key, stray in strays.items():
+        if key not in seen:
+            unmatched[key] = stray
 
 
 def _walk(
@@ -147,20 +154,9 @@ def _walk(
     while pending:
         current = pending.pop()
         key = (slot.index, str(current))
-        mtime = 0
-        if memo is not None:
-            try:
-                mtime = os.stat(current).st_mtime_ns
-            except FileNotFoundError:
-                memo.folders.pop(key, None)
-                continue
-            except OSError:
-                memo.folders.pop(key, None)  # the listing below reports why
-            known = memo.folders.get(key)
-            if not full and known is not None and known[0] == mtime:
-                stats.unchanged_folders += 1
-                pending.extend(known[1])
-                continue
+        mtime = _listing_due(memo, key, current, full, stats, pending)
+        if mtime is None:
+            continue
         subfolders: list[Path] = []
         try:
             with os.scandir(current) as entries:
@@ -189,6 +185,35 @@ def _walk(
         pending.extend(subfolders)
         if memo is not None and mtime and time.time_ns() - mtime > SETTLED_NS:
             memo.folders[key] = (mtime, subfolders)
+
+
+def _listing_due(
+    memo: DirMemo | None,
+    key: tuple[int, str],
+    folder: Path,
+    full: bool,
+    stats: ScanStats,
+    pending: list[Path],
+) -> int | None:
+    """The folder's mtime (0 without a memo, or if it cannot be read: the listing reports
+    why) if it is to be listed; None if not: it is gone, or unchanged since `memo` and not a
+    `full` scan (then its known subfolders go on `pending` instead)."""
+    if memo is None:
+        return 0
+    try:
+        mtime = os.stat(folder).st_mtime_ns
+    except FileNotFoundError:
+        memo.folders.pop(key, None)
+        return None
+    except OSError:
+        memo.folders.pop(key, None)
+        mtime = 0
+    known = memo.folders.get(key)
+    if not full and known is not None and known[0] == mtime:
+        stats.unchanged_folders += 1
+        pending.extend(known[1])
+        return None
+    return mtime
 
 
 class Scanner:

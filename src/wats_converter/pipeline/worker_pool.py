@@ -9,36 +9,31 @@ again for later, kept in place (journal), post-processed, or quarantined with a 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import dataclasses
 import logging
-import shutil
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from wats_converter.config import Config
 from wats_converter.converters.api import RetryLater, SkipFile
-from wats_converter.converters.registry import ConverterSlot, folder_patterns, route
+from wats_converter.converters.registry import ConverterSlot, route
 from wats_converter.errors import (
-    ConversionError,
     ConversionTimedOut,
     FileIncomplete,
     FileTooLarge,
-    NoConverterFound,
-    PoisonFile,
     StorageError,
     WorkerCrashed,
 )
 from wats_converter.failpoints import failpoint
 from wats_converter.logs import FileOutcome, file_fields
 from wats_converter.pipeline.delivery import Delivery, Origin
-from wats_converter.pipeline.error_folder import ErrorInfo, quarantine
+from wats_converter.pipeline.failure_filing import FailureFiling, exhausted
+from wats_converter.pipeline.isolation_gate import IsolationGate
 from wats_converter.pipeline.post_process import PostProcessor
+from wats_converter.pipeline.readiness import DiskSpace, Settling
 from wats_converter.pipeline.runners import Converted, Runner
 from wats_converter.pipeline.work_queue import WorkItem, WorkQueue
-from wats_converter.stats import ServiceStats
 from wats_converter.storage.durable import is_storage_error
 from wats_converter.storage.identity import (
     FileIdentity,
@@ -46,30 +41,12 @@ from wats_converter.storage.identity import (
     held_open_for_writing,
     identity_of,
 )
-from wats_converter.storage.journal import Journal
 
 log = logging.getLogger(__name__)
 YOUNG_FILE_S = 10.0  # a failing file modified this recently may still be being written
 LOCKED_RETRY_S = 5.0
 WRITER_RETRY_S = 1.0  # a file another process still writes is looked at again this soon
 STORAGE_RETRY_S = 5.0
-FREE_SPACE_CHECK_S = 1.0
-ERROR_HINTS = {
-    "FileTooLarge": "Raise the converter's max_file_size_bytes setting if the file is genuine.",
-    "ConversionTimedOut": "The converter hung on this file repeatedly; check the file and the "
-    "converter, then `errors requeue` it.",
-    "PoisonFile": "Converting this file crashed every time (the converter's process died, or "
-    "the service stopped while converting it); check the file and the converter, then "
-    "`errors requeue` it.",
-    "FileIncomplete": "The tester stopped writing this file before its end marker. Complete "
-    "the file (or raise the converter's incomplete_timeout_s setting), then `errors requeue` it.",
-    "NoConverterFound": "No converter of this watch folder claims this file. Add a converter "
-    "(or `patterns`) for it, then `errors requeue` it.",
-}
-DEFAULT_HINT = (
-    "The converter could not read this file. Fix the file (or the converter) and "
-    "`wats-converter errors requeue NAME`, or drop it into the watch folder again."
-)
 
 
 class WorkerPool:
@@ -83,9 +60,9 @@ class WorkerPool:
         runner: Runner,
         pending: Delivery,
         post_processor: PostProcessor,
-        journal: Journal,
-        stats: ServiceStats,
     ) -> None:
+        """`post_processor`'s journal counts the attempts and keeps what stays in place;
+        `pending`'s stats are the service's counters, the pool's too."""
         self.config = config
         self.slots = list(slots)
         self._unfinished: set[Path] = set()
@@ -96,13 +73,13 @@ class WorkerPool:
         self.runner = runner
         self.pending = pending
         self.post = post_processor
-        self.journal = journal
-        self.stats = stats
+        self.journal = post_processor.journal
+        self.stats = pending.stats
+        self.failures = FailureFiling(self.journal, self.stats, config.error_folder)
+        self.settling = Settling(self.clock, config.settle_s)
+        self.space = DiskSpace(self.clock, config.pending_folder, config.min_free_bytes, self.stats)
         self._delivered: dict[Path, FileIdentity] = {}  # reports safe, post-processing failed
-        self._unchanged_since: dict[Path, tuple[FileIdentity, float]] = {}  # settling files
         self._last_crash: dict[Path, ConversionTimedOut | WorkerCrashed] = {}
-        self._space_checked = 0.0
-        self._space_ok = True
         self.gate = IsolationGate()
         self._finishing: asyncio.TaskGroup | None = None
 
@@ -154,7 +131,7 @@ class WorkerPool:
             log.info("%s changed while it was converted; converting it again", item.path)
             self._later(item, self.config.settle_s)
             return False
-        origin = Origin(str(item.path), item.slot.name, self._error_folder(item.slot))
+        origin = Origin(str(item.path), item.slot.name, self.failures.error_folder(item.slot))
         acknowledged = await self.pending.hand_over(converted.reports, origin)
         handed = HandedOver(item, key, converted, time.monotonic() - started, acknowledged)
         if self._finishing is None:
@@ -179,7 +156,7 @@ class WorkerPool:
         path = item.path
         key = identity_of(path)
         if key is None:
-            self._unchanged_since.pop(path, None)
+            self.settling.forget(path)
             # gone (deleted or renamed by someone else), or not a regular file (a symlink is
             # never followed: it could point at any file the service may read)
             return None
@@ -201,7 +178,7 @@ class WorkerPool:
             log.debug("%s is still open for writing by another process; waiting", path)
             self._later(item, max(self.config.settle_s, WRITER_RETRY_S))
             return None
-        if not self._enough_space():
+        if not self.space.enough():
             self._later(item, STORAGE_RETRY_S)
             return None
         previous = self.journal.attempts(path)
@@ -211,22 +188,12 @@ class WorkerPool:
         return key
 
     def _settled(self, item: WorkItem, key: FileIdentity) -> bool:
-        """Whether the file has not been written for `settle_s`: by its mtime, or, when the
-        mtime cannot be trusted (in the future: a share's or a station's skewed clock), by
-        having seen it unchanged for that long. Otherwise it is queued again for later."""
-        path, settle, now = item.path, self.config.settle_s, self.clock.now()
-        seen = self._unchanged_since.get(path)
-        if seen is None or seen[0] != key:
-            seen = (key, now)
-            self._unchanged_since[path] = seen
-        age = time.time() - key.mtime_ns / 1e9
-        steady = now - seen[1]
-        if age >= settle or steady >= settle:
-            self._unchanged_since.pop(path, None)
-            return True
-        wait = settle - max(age, steady) if age >= 0 else settle - steady
-        self._later(item, max(0.01, wait))
-        return False
+        """Whether the file has settled (readiness.Settling); otherwise it is queued again
+        for when it may have."""
+        wait = self.settling.wait_s(item.path, key)
+        if wait:
+            self._later(item, wait)
+        return not wait
 
     async def _convert(self, item: WorkItem, key: FileIdentity) -> Converted | None:
         """Run the converter; on any outcome but success, route the file and return None."""
@@ -294,7 +261,7 @@ class WorkerPool:
         try:
             sent = await handed.acknowledged
         except StorageError as exc:
-            self._storage_blocked(str(exc))
+            self.space.blocked(str(exc))
             self._later(item, STORAGE_RETRY_S)
             return
         self.stats.storage_blocked = ""
@@ -369,7 +336,7 @@ class WorkerPool:
     async def _conversion_failed(self, item: WorkItem, key: FileIdentity, exc: Exception) -> None:
         if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError):
             if is_storage_error(exc) and exc.errno not in (13, 1):
-                self._storage_blocked(str(exc))
+                self.space.blocked(str(exc))
             log.warning(
                 "%s cannot be read now (%s); retrying in %g s", item.path, exc, LOCKED_RETRY_S
             )
@@ -392,69 +359,13 @@ class WorkerPool:
         await self._fail(item, exc, 1)
 
     async def _fail(self, item: WorkItem, exc: Exception, attempts: int) -> None:
-        info = ErrorInfo.from_exception(
-            exc,
-            file=item.path,
-            converter=item.slot.name,
-            hint=ERROR_HINTS.get(type(exc).__name__, DEFAULT_HINT),
-            attempts=attempts,
-        )
-        info = dataclasses.replace(info, converter_class=item.slot.converter.display_name)
-        try:
-            moved = await asyncio.to_thread(
-                quarantine, item.path, self._error_folder(item.slot), info
-            )
-        except FileNotFoundError:
-            return
-        except (OSError, StorageError) as err:
-            log.error(
-                "%s failed (%s) and cannot be moved to %s: %s; it stays in place",
-                item.path,
-                exc,
-                self._error_folder(item.slot),
-                err,
-            )
+        if not await self.failures.fail(item.path, item.slot, exc, attempts):
             self._later(item, STORAGE_RETRY_S * 12)
-            return
-        self.journal.clear_attempts(item.path)
-        self.stats.counts(item.slot.name).failed += 1
-        self.stats.last_error = f"{item.path.name}: {type(exc).__name__}: {exc}"
-        log.error(
-            "%s failed to convert with %s: %s -> %s",
-            item.path,
-            item.slot.name,
-            exc,
-            moved,
-            extra=file_fields(file=item.path, converter=item.slot.name, outcome=FileOutcome.FAILED),
-        )
 
     async def reject_unmatched(self, path: Path, slot: ConverterSlot) -> bool:
         """Move a file no converter claims to `slot`'s error folder (`unmatched: error`);
         False if it cannot be moved now (the next scan tries again)."""
-        folder = slot.entry.watch_folder
-        takes = folder_patterns(self.slots, folder)
-        exc = NoConverterFound(f"no converter watching {folder} takes this name ({takes})")
-        info = ErrorInfo.from_exception(
-            exc,
-            file=path,
-            converter=slot.name,  # the entry whose `unmatched: error` moved it
-            hint=ERROR_HINTS["NoConverterFound"],
-            with_traceback=False,
-        )
-        try:
-            moved = await asyncio.to_thread(quarantine, path, self._error_folder(slot), info)
-        except FileNotFoundError:
-            return True  # gone: nothing left to say about it
-        except (OSError, StorageError) as err:
-            log.error("%s: %s, and it cannot be moved to the error folder: %s", path, exc, err)
-            return False
-        self.stats.unmatched_to_error += 1
-        self.stats.last_error = f"{path.name}: {exc}"
-        log.warning("%s: %s -> %s", path, exc, moved)
-        return True
-
-    def _error_folder(self, slot: ConverterSlot) -> Path:
-        return slot.entry.error_folder or self.config.error_folder
+        return await self.failures.reject_unmatched(path, slot, self.slots)
 
     @property
     def unfinished(self) -> set[Path]:
@@ -464,29 +375,6 @@ class WorkerPool:
     def _later(self, item: WorkItem, delay_s: float) -> None:
         self.queue.done(item.path)
         self.queue.put_nowait(item.path, item.slot, delay_s)
-
-    def _storage_blocked(self, why: str) -> None:
-        if not self.stats.storage_blocked:
-            log.error(
-                "cannot write to %s (%s): new files wait in their folders until it is fixed",
-                self.config.pending_folder,
-                why,
-            )
-        self.stats.storage_blocked = why
-
-    def _enough_space(self) -> bool:
-        now = self.clock.now()
-        if now - self._space_checked >= FREE_SPACE_CHECK_S:
-            self._space_checked = now
-            with contextlib.suppress(OSError):
-                free = shutil.disk_usage(self.config.pending_folder).free
-                was_ok, self._space_ok = self._space_ok, free >= self.config.min_free_bytes
-                if was_ok and not self._space_ok:
-                    self._storage_blocked(f"only {free // 1024 // 1024} MiB free")
-                elif self._space_ok and not was_ok:
-                    log.info("disk space is back; converting again")
-                    self.stats.storage_blocked = ""
-        return self._space_ok
 
 
 @dataclass(frozen=True, slots=True)
@@ -500,50 +388,6 @@ class HandedOver:
     """Seconds from the start of the conversion to the hand-over."""
     acknowledged: asyncio.Future[int]
     """Done when every report is accepted or durable in pending/: how many were accepted."""
-
-
-class IsolationGate:
-    """Conversions run side by side (`shared`) unless one must run on its own (`alone`)."""
-
-    def __init__(self) -> None:
-        self._changed = asyncio.Condition()
-        self._running = 0
-        self._alone = False
-
-    @contextlib.asynccontextmanager
-    async def shared(self) -> AsyncIterator[None]:
-        async with self._changed:
-            await self._changed.wait_for(lambda: not self._alone)
-            self._running += 1
-        try:
-            yield
-        finally:
-            async with self._changed:
-                self._running -= 1
-                self._changed.notify_all()
-
-    @contextlib.asynccontextmanager
-    async def alone(self) -> AsyncIterator[None]:
-        async with self._changed:
-            await self._changed.wait_for(lambda: not self._alone)
-            self._alone = True  # no new conversion starts from now on
-            await self._changed.wait_for(lambda: self._running == 0)
-        try:
-            yield
-        finally:
-            async with self._changed:
-                self._alone = False
-                self._changed.notify_all()
-
-
-def exhausted(attempts: int, last: ConversionTimedOut | WorkerCrashed | None) -> ConversionError:
-    """Why a file is given up after `attempts` conversions that never finished: it hung the
-    converter (`ConversionTimedOut`), or it crashed it: the worker process died, or the service
-    itself stopped during its conversion (`last` is None: the journal counted the attempt)."""
-    if isinstance(last, ConversionTimedOut):
-        return ConversionTimedOut(f"timed out {attempts} times; the last time: {last}")
-    why = f"the last time: {last}" if last else "the service stopped during its conversion"
-    return PoisonFile(f"conversion crashed or timed out {attempts} times; {why}")
 
 
 def _handed_over(sent: int, total: int) -> str:

@@ -162,33 +162,43 @@ def move_no_overwrite(
     )
     if earlier is not None:
         return earlier
+    target = _place(source, folder, name or source.name, sidecar, expected)
+    fsync_dir(folder)
+    failpoint("mid_move")
+    if expected is None or _still(source, expected):
+        source.unlink()
+        fsync_dir(source.parent)
+    return target
+
+
+def _place(
+    source: Path, folder: Path, name: str, sidecar: str | None, expected: FileIdentity | None
+) -> Path:
+    """Link `source` (or copy it, across file systems) to the first free name in `folder`;
+    never over a file that takes the name meanwhile."""
     while True:
-        target = unique_path(folder, name or source.name, sidecar=sidecar)
+        target = unique_path(folder, name, sidecar=sidecar)
         try:
-            os.link(source, target, follow_symlinks=False)  # no overwrite if the name was taken
+            _link_or_copy(source, target, expected)
         except FileExistsError:
-            continue
-        except OSError as exc:
-            if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
-                raise
-            try:
-                _copy_no_overwrite(source, target, expected)
-            except FileExistsError:
-                continue
-        else:
-            linked = os.lstat(target)
-            if expected is not None and (linked.st_dev, linked.st_ino) != (
-                expected.dev,
-                expected.ino,
-            ):
-                target.unlink()  # another file took the name between the check and the link
-                raise SourceReplaced(f"{source} was replaced while it was moved")
-        fsync_dir(folder)
-        failpoint("mid_move")
-        if expected is None or _still(source, expected):
-            source.unlink()
-            fsync_dir(source.parent)
+            continue  # taken between the look and the link: the next name
         return target
+
+
+def _link_or_copy(source: Path, target: Path, expected: FileIdentity | None) -> None:
+    """`target` as a new name of `source` (`FileExistsError` if it exists), or a durable copy
+    where a hard link cannot be made."""
+    try:
+        os.link(source, target, follow_symlinks=False)  # no overwrite if the name was taken
+    except OSError as exc:
+        if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
+            raise  # FileExistsError among them
+        _copy_no_overwrite(source, target, expected)
+        return
+    linked = os.lstat(target)
+    if expected is not None and (linked.st_dev, linked.st_ino) != (expected.dev, expected.ino):
+        target.unlink()  # another file took the name between the check and the link
+        raise SourceReplaced(f"{source} was replaced while it was moved")
 
 
 def _still(source: Path, expected: FileIdentity) -> bool:
