@@ -4,8 +4,8 @@ What differs from one machine, all here: the work queue is the cluster's (`Clust
 pending reports live in `<pending_folder>/<node>/` on the shared storage, and a live node adopts
 the reports of a node that stopped beating (docs/decisions/0004-cluster-pending-reports.md);
 post-processing takes a cluster-wide claim on the file's version first, so two nodes never both
-move, archive or delete one file; every node announces itself in the nodes bucket, which is
-also what `status` shows of the cluster.
+move, archive, delete or file in error/ one file; every node announces itself in the nodes
+bucket, which is also what `status` shows of the cluster.
 """
 
 from __future__ import annotations
@@ -29,11 +29,12 @@ from wats_converter.cluster.work import ClusterWorkQueue, WorkCounts, WorkRef
 from wats_converter.config import Config
 from wats_converter.converters.registry import ConverterSlot
 from wats_converter.pipeline.delivery import Delivery
+from wats_converter.pipeline.error_folder import ErrorInfo
 from wats_converter.pipeline.post_process import PostProcessor
 from wats_converter.pipeline.server_gate import ServerGate
 from wats_converter.status import Status
 from wats_converter.storage.durable import TMP_SUFFIX
-from wats_converter.storage.identity import FileIdentity
+from wats_converter.storage.identity import FileIdentity, identity_of
 from wats_converter.storage.journal import Journal
 from wats_converter.storage.outbox import META_SUFFIX, QUEUED_SUFFIX
 
@@ -67,6 +68,18 @@ class ClaimingPostProcessor(PostProcessor):
         if ref is not None:
             await self._claim(ref.msg_id, source)
         return await super().finish(source, slot, converted)
+
+    async def quarantine(
+        self, source: Path, slot: ConverterSlot, folder: Path, info: ErrorInfo
+    ) -> Path:
+        # the version in place now is the one filed: two nodes failing it share its claim
+        identity = identity_of(source)
+        if identity is None:
+            raise FileNotFoundError(source)
+        ref = WorkRef.of(source, slot, identity)
+        if ref is not None:
+            await self._claim(ref.msg_id, source)
+        return await super().quarantine(source, slot, folder, info)
 
     async def _claim(self, key: str, source: Path) -> None:
         try:

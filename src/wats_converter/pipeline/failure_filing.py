@@ -1,13 +1,13 @@
 """Filing a file that cannot go on in the error folder: the hint each failure gets, why a
 file is given up after its attempts, and the counters and log lines that say so.
 
-`error_folder.quarantine` moves the file and writes its `.error`; this module decides what
-the `.error` says and tells the operator.
+The post-processor's `quarantine` moves the file and writes its `.error` (in cluster mode
+under the same claim as the other end actions, so one node files it); this module decides
+what the `.error` says and tells the operator.
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 from collections.abc import Sequence
@@ -23,7 +23,8 @@ from wats_converter.errors import (
     WorkerCrashed,
 )
 from wats_converter.logs import FileOutcome, file_fields
-from wats_converter.pipeline.error_folder import ErrorInfo, quarantine
+from wats_converter.pipeline.error_folder import ErrorInfo
+from wats_converter.pipeline.post_process import PostProcessor
 from wats_converter.stats import ServiceStats
 from wats_converter.storage.journal import Journal
 
@@ -49,8 +50,9 @@ DEFAULT_HINT = (
 class FailureFiling:
     """Moves failed and unclaimed files to their error folder and counts them."""
 
-    def __init__(self, journal: Journal, stats: ServiceStats, error_folder: Path) -> None:
-        self.journal = journal
+    def __init__(self, post: PostProcessor, stats: ServiceStats, error_folder: Path) -> None:
+        self.post = post
+        self.journal: Journal = post.journal
         self.stats = stats
         self.default_error_folder = error_folder
 
@@ -69,7 +71,7 @@ class FailureFiling:
         )
         info = dataclasses.replace(info, converter_class=slot.converter.display_name)
         try:
-            moved = await asyncio.to_thread(quarantine, path, self.error_folder(slot), info)
+            moved = await self.post.quarantine(path, slot, self.error_folder(slot), info)
         except FileNotFoundError:
             return True
         except (OSError, StorageError) as err:
@@ -110,7 +112,7 @@ class FailureFiling:
             with_traceback=False,
         )
         try:
-            moved = await asyncio.to_thread(quarantine, path, self.error_folder(slot), info)
+            moved = await self.post.quarantine(path, slot, self.error_folder(slot), info)
         except FileNotFoundError:
             return True  # gone: nothing left to say about it
         except (OSError, StorageError) as err:

@@ -26,6 +26,7 @@ from typing import BinaryIO
 from wats_converter.config import PostProcessAction
 from wats_converter.converters.registry import ConverterSlot
 from wats_converter.failpoints import failpoint
+from wats_converter.pipeline.error_folder import ErrorInfo, quarantine
 from wats_converter.storage.durable import (
     candidate_names,
     fsync_dir,
@@ -42,6 +43,9 @@ from wats_converter.storage.journal import Journal
 
 
 class PostProcessor:
+    """What happens to a source at its end: its slot's action once its reports are safe
+    (`finish`), or the error folder when it cannot go on (`quarantine`)."""
+
     def __init__(self, journal: Journal, archive_folder: Path) -> None:
         self.journal = journal
         self.archive_folder = archive_folder
@@ -69,6 +73,13 @@ class PostProcessor:
             return f"moved to {moved}"
         archive = await asyncio.to_thread(zip_file, source, self.archive_folder, converted)
         return f"zipped to {archive}"
+
+    async def quarantine(
+        self, source: Path, slot: ConverterSlot, folder: Path, info: ErrorInfo
+    ) -> Path:
+        """Move `source` (a file of `slot`) into the error `folder` with its `.error`; return
+        where it went (`FileNotFoundError`: it is gone; `OSError`: it stays in place)."""
+        return await asyncio.to_thread(quarantine, source, folder, info)
 
 
 def _delete(source: Path, converted: FileIdentity) -> None:

@@ -75,7 +75,7 @@ class WorkerPool:
         self.post = post_processor
         self.journal = post_processor.journal
         self.stats = pending.stats
-        self.failures = FailureFiling(self.journal, self.stats, config.error_folder)
+        self.failures = FailureFiling(post_processor, self.stats, config.error_folder)
         self.settling = Settling(self.clock, config.settle_s)
         self.space = DiskSpace(self.clock, config.pending_folder, config.min_free_bytes, self.stats)
         self._delivered: dict[Path, FileIdentity] = {}  # reports safe, post-processing failed
