@@ -54,6 +54,7 @@ class ServiceCluster:
         self.root = root
         self._scans_before: dict[str, int] = {}
         urls = nats.urls if nats is not None else ["nats://127.0.0.1:1"]
+        replicas = {"replicas": 1} if len(urls) == 1 else {}  # one NATS server: no replicas
         for i in range(count):
             (root / "nodes" / f"n{i + 1}").mkdir(parents=True, exist_ok=True)
         self.shared = Station(root, server, shared_converters(root))  # folders and drops only
@@ -66,7 +67,7 @@ class ServiceCluster:
                 archive_folder=str(root / "archive"),
                 error_folder=str(root / "error"),
                 state_folder="state",
-                cluster={"servers": urls, "node": f"n{i + 1}", **FAST_CLUSTER},
+                cluster={"servers": urls, "node": f"n{i + 1}", **FAST_CLUSTER, **replicas},
                 **settings,
             )
             for i in range(count)
