@@ -21,15 +21,21 @@ class IsolationGate:
 
     @contextlib.asynccontextmanager
     async def shared(self) -> AsyncIterator[None]:
-        async with self._changed:
-            await self._changed.wait_for(lambda: not self._alone)
+        # the usual case, nobody alone and nobody waiting to be: no lock to take (this runs on
+        # one event loop, so nothing can change between the check and the count)
+        if self._alone or self._changed.locked():
+            async with self._changed:
+                await self._changed.wait_for(lambda: not self._alone)
+                self._running += 1
+        else:
             self._running += 1
         try:
             yield
         finally:
-            async with self._changed:
-                self._running -= 1
-                self._changed.notify_all()
+            self._running -= 1
+            if self._alone and not self._running:  # only `alone` waits for the count to drop
+                async with self._changed:
+                    self._changed.notify_all()
 
     @contextlib.asynccontextmanager
     async def alone(self) -> AsyncIterator[None]:

@@ -256,8 +256,7 @@ class WorkerPool:
     async def _deliver(self, handed: HandedOver) -> None:
         """Once delivery acknowledged the reports (accepted by the server or durable in
         pending/), post-process the source."""
-        item, key, converted, elapsed = handed.item, handed.key, handed.converted, handed.elapsed
-        path, slot = item.path, item.slot
+        item, key = handed.item, handed.key
         try:
             sent = await handed.acknowledged
         except StorageError as exc:
@@ -265,25 +264,11 @@ class WorkerPool:
             self._later(item, STORAGE_RETRY_S)
             return
         self.stats.storage_blocked = ""
-        self.stats.counts(slot.name).converted += 1
-        self.stats.conversion_seconds.observe(elapsed)
-        all_sent = sent == len(converted.reports)
-        log.info(
-            "converted %s with %s in %.0f ms -> report %s: %s",
-            path,
-            slot.name,
-            elapsed * 1000,
-            ", ".join(r for r, _ in converted.reports),
-            _handed_over(sent, len(converted.reports)),
-            extra=file_fields(
-                file=path,
-                converter=slot.name,
-                report_id=[r for r, _ in converted.reports],
-                duration_s=elapsed,
-                outcome=FileOutcome.SUBMITTED if all_sent else FileOutcome.PENDING,
-            ),
-        )
-        self._delivered[path] = key
+        self.stats.counts(item.slot.name).converted += 1
+        self.stats.conversion_seconds.observe(handed.elapsed)
+        if log.isEnabledFor(logging.INFO):  # the fields cost more than the rest of this step
+            _log_converted(handed, sent)
+        self._delivered[item.path] = key
         await self._post_process(item, key)
 
     async def _post_process(self, item: WorkItem, key: FileIdentity) -> None:
@@ -396,3 +381,20 @@ def _handed_over(sent: int, total: int) -> str:
     if sent == 0:
         return "waiting in pending/"
     return f"{sent} submitted, {total - sent} waiting in pending/"
+
+
+def _log_converted(handed: HandedOver, sent: int) -> None:
+    path, slot, ids = handed.item.path, handed.item.slot, [r for r, _ in handed.converted.reports]
+    outcome = FileOutcome.SUBMITTED if sent == len(ids) else FileOutcome.PENDING
+    fields = file_fields(
+        file=path, converter=slot.name, report_id=ids, duration_s=handed.elapsed, outcome=outcome
+    )
+    log.info(
+        "converted %s with %s in %.0f ms -> report %s: %s",
+        path,
+        slot.name,
+        handed.elapsed * 1000,
+        ", ".join(ids),
+        _handed_over(sent, len(ids)),
+        extra=fields,
+    )
