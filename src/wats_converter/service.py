@@ -41,9 +41,9 @@ from wats_converter.pipeline.work_queue import WorkQueue
 from wats_converter.pipeline.worker_pool import WorkerPool
 from wats_converter.server.app import LocalServer
 from wats_converter.server.store import ReportStore
-from wats_converter.stats import ServiceStats
+from wats_converter.stats import RunResult, ServiceStats
 from wats_converter.status import Queues, Status
-from wats_converter.storage.durable import TMP_SUFFIX
+from wats_converter.storage.durable import remove_stale_temps
 from wats_converter.storage.instance_lock import InstanceLock, WatchFolderClaims
 from wats_converter.storage.journal import Journal
 from wats_converter.wats_client import WatsClient
@@ -55,19 +55,6 @@ log = logging.getLogger(__name__)
 JOURNAL_FILE = "journal.sqlite"
 WATCHER_ARM_S = 0.3
 EMBEDDED_PORT = 8080
-
-
-@dataclass(frozen=True)
-class RunResult:
-    converted: int
-    failed: int
-    pending: int
-    unmatched: int = 0
-    """Files no converter claims, left in place or moved to error/ (then also in `failed`)."""
-
-    @property
-    def exit_code(self) -> int:
-        return 0 if self.failed == 0 and self.pending == 0 else 1
 
 
 @dataclass(frozen=True)
@@ -130,7 +117,9 @@ class Service:
             stack.callback(claims.release)
             parts = await self._build(stack)
             await self._run(parts, once, once_timeout_s)
-        return self._result(parts)
+        return RunResult.tally(
+            self.stats, pending=len(parts.delivery), unmatched=parts.scanner.unmatched
+        )
 
     async def _build(self, stack: contextlib.AsyncExitStack) -> Parts:
         """Every component, each one's stop pushed on `stack` as it starts."""
@@ -163,7 +152,7 @@ class Service:
         )
         self._announce(delivery.recover())
         if node is None:  # shared output folders: a cluster node sweeps only old temps
-            self._remove_stale_temps()
+            remove_stale_temps(output_folders(cfg))
         await self._start_health(stack, queue, delivery)
         heartbeat = self._heartbeat(queue, delivery, journal)
         stack.callback(heartbeat.write_now)
@@ -284,17 +273,6 @@ class Service:
         if self.on_progress is not None:
             self.on_progress(max(0, total - queue.qsize() - queue.in_work()), total)
 
-    def _result(self, parts: Parts) -> RunResult:
-        counts = self.stats.converters.values()
-        failed = sum(c.failed for c in counts) + self.stats.rejected
-        moved = self.stats.unmatched_to_error
-        return RunResult(
-            sum(c.converted for c in counts),
-            failed + moved,
-            len(parts.delivery),
-            parts.scanner.unmatched + moved,
-        )
-
     def _status(self, queue: WorkQueue, pending: Delivery) -> Status:
         queues = Queues(
             queued=queue.qsize(),
@@ -330,14 +308,6 @@ class Service:
             self.health_url = await health.start(cfg.host, 0)  # zero-config: any free port
         stack.push_async_callback(health.stop)  # stopped whatever ends the run
         log.info("health and metrics at %s/health, /ready, /metrics", self.health_url)
-
-    def _remove_stale_temps(self) -> None:
-        """Temp files of an interrupted write in our own folders (never in watch folders)."""
-        for folder in output_folders(self.config):
-            for tmp in folder.glob(f".*{TMP_SUFFIX}"):
-                with contextlib.suppress(OSError):
-                    tmp.unlink()
-                    log.info("removed %s left by an interrupted write", tmp)
 
     def _announce(self, recovered: int) -> None:
         log.info(
