@@ -20,14 +20,7 @@ from typing import TYPE_CHECKING
 from wats_converter import systemd
 from wats_converter.config import EMBEDDED, Config, ensure_folders
 from wats_converter.converters.registry import ConverterSlot, build_slots, watch_summary
-from wats_converter.embedded import (
-    ADDRESS_FILE,
-    EmbeddedAddress,
-    choose_token,
-    load_address,
-    save_address,
-    start_embedded,
-)
+from wats_converter.embedded import RunningEmbedded, open_embedded
 from wats_converter.errors import ConfigError
 from wats_converter.health import HealthServer
 from wats_converter.heartbeat import Heartbeat
@@ -39,8 +32,6 @@ from wats_converter.pipeline.scanner import Scanner, output_folders
 from wats_converter.pipeline.watcher import FileWatcher
 from wats_converter.pipeline.work_queue import WorkQueue
 from wats_converter.pipeline.worker_pool import WorkerPool
-from wats_converter.server.app import LocalServer
-from wats_converter.server.store import ReportStore
 from wats_converter.stats import RunResult, ServiceStats
 from wats_converter.status import Queues, Status
 from wats_converter.storage.durable import remove_stale_temps
@@ -88,7 +79,7 @@ class Service:
         self.slots: list[ConverterSlot] = build_slots(config)
         if not self.slots:
             raise ConfigError("no converter is enabled: nothing to watch")
-        self.embedded: LocalServer | None = None
+        self.embedded: RunningEmbedded | None = None
         self.server_url = config.server.url
         self.health_url = ""
         self._stop = asyncio.Event()
@@ -129,20 +120,21 @@ class Service:
         stack.callback(journal.close)
         runner = choose_runner(cfg, self.slots)
         stack.callback(runner.close)
-        node = self.node = await self._cluster_node(stack)
-        delivery = (Delivery if node is None else node.delivery_class)(
-            cfg.pending_folder if node is None else node.pending_folder,
-            client,
-            retry=cfg.retry,
-            error_folder=cfg.error_folder,
-            stats=self.stats,
-        )
-        queue = WorkQueue() if node is None else node.queue
-        post = (
-            PostProcessor(journal, cfg.archive_folder)
-            if node is None
-            else node.post_processor(journal)
-        )
+        node: ClusterNode | None = None
+        if cfg.cluster is None:  # one machine
+            remove_stale_temps(output_folders(cfg))  # a cluster node sweeps only old temps
+            queue = WorkQueue()
+            delivery = Delivery(
+                cfg.pending_folder,
+                client,
+                retry=cfg.retry,
+                error_folder=cfg.error_folder,
+                stats=self.stats,
+            )
+            post = PostProcessor(journal, cfg.archive_folder)
+        else:  # cluster mode: the cluster's queue, pending folder and post-processing claims
+            node = self.node = await self._join(stack)
+            queue, delivery, post = node.stages(client, journal, self.stats)
         pool = WorkerPool(cfg, self.slots, queue, runner, delivery, post)
         scanner = Scanner(cfg, self.slots, pool, journal, self.stats)
         watcher = FileWatcher(
@@ -151,17 +143,12 @@ class Service:
             on_error=scanner.watcher_failed,
         )
         self._announce(delivery.recover())
-        if node is None:  # shared output folders: a cluster node sweeps only old temps
-            remove_stale_temps(output_folders(cfg))
         await self._start_health(stack, queue, delivery)
         heartbeat = self._heartbeat(queue, delivery, journal)
         stack.callback(heartbeat.write_now)
         return Parts(watcher, scanner, queue, pool, delivery, heartbeat, node)
 
-    async def _cluster_node(self, stack: contextlib.AsyncExitStack) -> ClusterNode | None:
-        """Cluster mode when the config has a `cluster:` section: the one branch into it."""
-        if self.config.cluster is None:
-            return None
+    async def _join(self, stack: contextlib.AsyncExitStack) -> ClusterNode:
         from wats_converter.cluster.node import ClusterNode  # NATS only in cluster mode
 
         node = await ClusterNode.start(self.config, self.slots)
@@ -173,14 +160,8 @@ class Service:
         server = self.config.server
         token = server.resolved_token()
         if self.server_url == EMBEDDED:
-            saved = load_address(self.state_dir)  # the same page and token as the last start
-            token = choose_token(token, saved)
-            embedded = LocalServer(ReportStore(self.state_dir / "server.sqlite"), token=token)
-            stack.callback(embedded.store.close)
-            stack.push_async_callback(embedded.stop)
-            self.embedded = embedded
-            self.server_url = await start_embedded(embedded, saved, self.embedded_port)
-            save_address(self.state_dir, EmbeddedAddress(embedded.port, token))
+            self.embedded = await open_embedded(stack, self.state_dir, token, self.embedded_port)
+            self.server_url, token = self.embedded.url, self.embedded.token
         client = WatsClient(
             self.server_url,
             token,
@@ -316,12 +297,5 @@ class Service:
             "; ".join(watch_summary(self.slots)),
             self.server_url,
         )
-        if self.embedded is not None:
-            log.info(
-                "embedded local WATS server: reports page %s/ (sign in with any user name and "
-                "the token in %s as the password)",
-                self.server_url,
-                self.state_dir / ADDRESS_FILE,
-            )
         if recovered:
             log.info("%d reports from an earlier run are pending and will be sent", recovered)
