@@ -138,3 +138,20 @@ async def test_a_hand_off_passes_failures_to_the_caller_and_stops_its_work_with_
     owner.cancel()
     await asyncio.gather(owner, return_exceptions=True)
     assert stuck.cancelled()
+
+
+async def test_a_caller_waiting_for_room_when_the_owner_stops_does_the_work_itself() -> None:
+    # review finding: the waiting submit then created a task in a task group that was shutting
+    # down (RuntimeError, a traceback at every stop) and never gave its room back
+    handoff = HandOff(room=1)
+    owner = asyncio.create_task(handoff.run())
+    await settle()
+    held = await handoff.submit(asyncio.Event().wait)  # fills the only room
+    waiting = asyncio.create_task(handoff.submit(lambda: asyncio.sleep(0, result="done inline")))
+    await settle()
+    assert not waiting.done()
+    owner.cancel()
+    await asyncio.gather(owner, return_exceptions=True)
+    assert held.cancelled()
+    assert await (await waiting) == "done inline"
+    assert handoff.waiting == 0

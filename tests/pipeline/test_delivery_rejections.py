@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from tests.faults.scenario import tiny_tmpfs
-from tests.pipeline.test_delivery_decisions import make, rejected_report, running, until
+from tests.pipeline.test_delivery_decisions import make, rejected_report, report, running, until
 from wats_converter import failpoints
+from wats_converter.errors import StorageError
 from wats_converter.pipeline.delivery import Origin
 from wats_converter.server.fixture import ServerThread
 from wats_converter.testing import ManualClock
@@ -83,3 +84,18 @@ async def test_filing_a_rejected_report_does_not_stall_the_event_loop(
         beat.cancel()
     assert (tmp_path / "error" / f"{report_id}.json.error").exists()
     assert max(stalls) < 0.3, f"the event loop stood still for {max(stalls):.2f} s"
+
+
+async def test_an_outbox_folder_that_cannot_be_made_is_a_storage_error(
+    tmp_path: Path, server: ServerThread
+) -> None:
+    # review finding: mkdir and the folder fsync raised a bare OSError, which the pool took for
+    # an unexpected error (a traceback per file, and status never said the disk was the problem)
+    clock = ManualClock()
+    delivery = make(tmp_path, server, clock)
+    (tmp_path / "pending").write_bytes(b"not a folder")  # an operator's mistake, say
+    server.stop_listening()  # nothing is accepted directly: the report must be spooled
+    async with running(delivery):
+        with pytest.raises(StorageError, match="pending"):
+            await delivery.deliver([report("NO-OUTBOX")], Origin("/station/u.json", "csv"))
+    server.resume_listening()

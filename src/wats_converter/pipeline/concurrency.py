@@ -151,27 +151,35 @@ class HandOff:
     async def submit(self, work: Callable[[], Awaitable[T]]) -> asyncio.Future[T]:
         done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         if self._group is None:
-            try:
-                done.set_result(await work())
-            except Exception as exc:
-                done.set_exception(exc)
+            await _do_now(work, done)
             return done
         await self._room.acquire()
+        task = self._start(work, done)
+        if task is None:  # the owner stopped while we waited for room
+            self._room.release()
+            await _do_now(work, done)
+            return done
         self.waiting += 1
-        self._group.create_task(self._do(work, done))
+        task.add_done_callback(lambda _: self._finished(done))
         return done
 
-    async def _do(self, work: Callable[[], Awaitable[T]], done: asyncio.Future[T]) -> None:
+    def _start(
+        self, work: Callable[[], Awaitable[T]], done: asyncio.Future[T]
+    ) -> asyncio.Task[None] | None:
+        group = self._group
+        if group is None:
+            return None
         try:
-            done.set_result(await work())
-        except asyncio.CancelledError:
+            return group.create_task(_do_now(work, done))
+        except RuntimeError:  # its task group is shutting down
+            return None
+
+    def _finished(self, done: asyncio.Future[T]) -> None:
+        # a done-callback, not a `finally`: a task cancelled before its first step runs none
+        self.waiting -= 1
+        self._room.release()
+        if not done.done():
             done.cancel()
-            raise
-        except Exception as exc:  # the submitter's to handle, not the owner's
-            done.set_exception(exc)
-        finally:
-            self.waiting -= 1
-            self._room.release()
 
     async def run(self) -> None:
         """Own the handed-over work until cancelled (then it is cancelled too)."""
@@ -181,3 +189,14 @@ class HandOff:
                 await asyncio.Event().wait()
         finally:
             self._group = None
+
+
+async def _do_now(work: Callable[[], Awaitable[T]], done: asyncio.Future[T]) -> None:
+    """Run `work`, its result or its failure into `done` (the submitter's to handle)."""
+    try:
+        done.set_result(await work())
+    except asyncio.CancelledError:
+        done.cancel()
+        raise
+    except Exception as exc:
+        done.set_exception(exc)

@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from wats_converter.errors import StorageError
 from wats_converter.failpoints import failpoint
 from wats_converter.storage.durable import TMP_SUFFIX, fsync_dir, write_atomic
 
@@ -100,9 +101,17 @@ class Outbox:
 
     async def put(self, entries: list[tuple[OutboxEntry, bytes]]) -> None:
         """Write reports durably: metas, then bodies, then one folder fsync shared with every
-        writer waiting with us. On an error some bodies may be in the folder (`exists`)."""
-        await asyncio.to_thread(self._write, entries)
-        await self._dir_sync.sync()
+        writer waiting with us. On an error some bodies may be in the folder (`exists`).
+
+        Raises `StorageError` for every refusal of the disk (the folder cannot be made or
+        synced, a write fails), so the caller stops intake instead of failing file by file."""
+        try:
+            await asyncio.to_thread(self._write, entries)
+            await self._dir_sync.sync()
+        except StorageError:
+            raise
+        except OSError as exc:
+            raise StorageError(f"cannot write to {self.folder}: {exc.strerror or exc}") from exc
         failpoint("after_spool_rename")
 
     def _write(self, entries: list[tuple[OutboxEntry, bytes]]) -> None:
