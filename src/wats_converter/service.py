@@ -22,7 +22,7 @@ from wats_converter.config import EMBEDDED, Config, ensure_folders
 from wats_converter.converters.registry import ConverterSlot, build_slots, watch_summary
 from wats_converter.embedded import RunningEmbedded, open_embedded
 from wats_converter.errors import ConfigError
-from wats_converter.health import HealthServer
+from wats_converter.health import open_health
 from wats_converter.heartbeat import Heartbeat
 from wats_converter.pipeline.delivery import Delivery
 from wats_converter.pipeline.error_folder import count_error_files
@@ -143,7 +143,13 @@ class Service:
             on_error=scanner.watcher_failed,
         )
         self._announce(delivery.recover())
-        await self._start_health(stack, queue, delivery)
+        self.health_url = await open_health(
+            stack,
+            cfg.health,
+            lambda: self._status(queue, delivery),
+            lambda: count_error_files(cfg),
+            any_port=cfg.server.url == EMBEDDED,
+        )
         heartbeat = self._heartbeat(queue, delivery, journal)
         stack.callback(heartbeat.write_now)
         return Parts(watcher, scanner, queue, pool, delivery, heartbeat, node)
@@ -269,26 +275,6 @@ class Service:
             health_url=self.health_url,
             cluster=None if self.node is None else self.node.snapshot(),
         )
-
-    async def _start_health(
-        self, stack: contextlib.AsyncExitStack, queue: WorkQueue, pending: Delivery
-    ) -> None:
-        cfg = self.config.health
-        if not cfg.enabled:
-            return
-        health = HealthServer(
-            lambda: self._status(queue, pending),
-            cfg.ready_max_pending,
-            error_files=lambda: count_error_files(self.config),
-        )
-        try:
-            self.health_url = await health.start(cfg.host, cfg.port)
-        except OSError:
-            if self.config.server.url != EMBEDDED:
-                raise  # a configured port that is taken is the operator's to fix
-            self.health_url = await health.start(cfg.host, 0)  # zero-config: any free port
-        stack.push_async_callback(health.stop)  # stopped whatever ends the run
-        log.info("health and metrics at %s/health, /ready, /metrics", self.health_url)
 
     def _announce(self, recovered: int) -> None:
         log.info(
