@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from wats_converter.server.app import LocalServer
+from wats_converter.server.store import ReportStore
 from wats_converter.storage.durable import write_private
 
+log = logging.getLogger(__name__)
 ADDRESS_FILE = "embedded-server.json"
 DEFAULT_PORT = 8080
 HOST = "127.0.0.1"
@@ -64,3 +67,36 @@ async def start_embedded(
         with contextlib.suppress(OSError):  # taken by something else: the next choice
             return await server.start(HOST, port)
     return await server.start(HOST, ports[-1])
+
+
+@dataclass(frozen=True)
+class RunningEmbedded:
+    """The embedded server once it listens: where, and the token the client sends it."""
+
+    server: LocalServer
+    url: str
+    token: str
+
+
+async def open_embedded(
+    stack: contextlib.AsyncExitStack,
+    state_dir: Path,
+    configured_token: str | None,
+    default_port: int = DEFAULT_PORT,
+) -> RunningEmbedded:
+    """Start the embedded server at the address of the last start (its stop pushed on `stack`)
+    and save the address for the next start and for `status`."""
+    saved = load_address(state_dir)  # the same page and token as the last start
+    token = choose_token(configured_token, saved)
+    server = LocalServer(ReportStore(state_dir / "server.sqlite"), token=token)
+    stack.callback(server.store.close)
+    stack.push_async_callback(server.stop)
+    url = await start_embedded(server, saved, default_port)
+    save_address(state_dir, EmbeddedAddress(server.port, token))
+    log.info(
+        "embedded local WATS server: reports page %s/ (sign in with any user name and the "
+        "token in %s as the password)",
+        url,
+        state_dir / ADDRESS_FILE,
+    )
+    return RunningEmbedded(server, url, token)

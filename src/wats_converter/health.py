@@ -8,7 +8,9 @@ server answered the last post, the disk accepts writes, pending below a threshol
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import platform
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -25,8 +27,10 @@ from prometheus_client.registry import Collector
 
 from wats_converter import __version__
 from wats_converter.cluster.view import metric_families
+from wats_converter.config import HealthConfig
 from wats_converter.status import Status
 
+log = logging.getLogger(__name__)
 Snapshot = Callable[[], Status]
 Count = Callable[[], int]
 
@@ -145,3 +149,27 @@ class HealthServer:
         return web.Response(
             body=generate_latest(self.registry), content_type="text/plain", charset="utf-8"
         )
+
+
+async def open_health(
+    stack: contextlib.AsyncExitStack,
+    cfg: HealthConfig,
+    snapshot: Snapshot,
+    error_files: Count,
+    *,
+    any_port: bool,
+) -> str:
+    """Start the health server if enabled, its stop pushed on `stack`; return its URL or "".
+    `any_port` (zero-config): a taken port falls back to any free one."""
+    if not cfg.enabled:
+        return ""
+    health = HealthServer(snapshot, cfg.ready_max_pending, error_files=error_files)
+    try:
+        url = await health.start(cfg.host, cfg.port)
+    except OSError:
+        if not any_port:
+            raise  # a configured port that is taken is the operator's to fix
+        url = await health.start(cfg.host, 0)
+    stack.push_async_callback(health.stop)  # stopped whatever ends the run
+    log.info("health and metrics at %s/health, /ready, /metrics", url)
+    return url

@@ -20,16 +20,9 @@ from typing import TYPE_CHECKING
 from wats_converter import systemd
 from wats_converter.config import EMBEDDED, Config, ensure_folders
 from wats_converter.converters.registry import ConverterSlot, build_slots, watch_summary
-from wats_converter.embedded import (
-    ADDRESS_FILE,
-    EmbeddedAddress,
-    choose_token,
-    load_address,
-    save_address,
-    start_embedded,
-)
+from wats_converter.embedded import RunningEmbedded, open_embedded
 from wats_converter.errors import ConfigError
-from wats_converter.health import HealthServer
+from wats_converter.health import open_health
 from wats_converter.heartbeat import Heartbeat
 from wats_converter.pipeline.delivery import Delivery
 from wats_converter.pipeline.error_folder import count_error_files
@@ -39,11 +32,9 @@ from wats_converter.pipeline.scanner import Scanner, output_folders
 from wats_converter.pipeline.watcher import FileWatcher
 from wats_converter.pipeline.work_queue import WorkQueue
 from wats_converter.pipeline.worker_pool import WorkerPool
-from wats_converter.server.app import LocalServer
-from wats_converter.server.store import ReportStore
-from wats_converter.stats import ServiceStats
+from wats_converter.stats import RunResult, ServiceStats
 from wats_converter.status import Queues, Status
-from wats_converter.storage.durable import TMP_SUFFIX
+from wats_converter.storage.durable import remove_stale_temps
 from wats_converter.storage.instance_lock import InstanceLock, WatchFolderClaims
 from wats_converter.storage.journal import Journal
 from wats_converter.wats_client import WatsClient
@@ -55,19 +46,6 @@ log = logging.getLogger(__name__)
 JOURNAL_FILE = "journal.sqlite"
 WATCHER_ARM_S = 0.3
 EMBEDDED_PORT = 8080
-
-
-@dataclass(frozen=True)
-class RunResult:
-    converted: int
-    failed: int
-    pending: int
-    unmatched: int = 0
-    """Files no converter claims, left in place or moved to error/ (then also in `failed`)."""
-
-    @property
-    def exit_code(self) -> int:
-        return 0 if self.failed == 0 and self.pending == 0 else 1
 
 
 @dataclass(frozen=True)
@@ -101,7 +79,7 @@ class Service:
         self.slots: list[ConverterSlot] = build_slots(config)
         if not self.slots:
             raise ConfigError("no converter is enabled: nothing to watch")
-        self.embedded: LocalServer | None = None
+        self.embedded: RunningEmbedded | None = None
         self.server_url = config.server.url
         self.health_url = ""
         self._stop = asyncio.Event()
@@ -130,7 +108,9 @@ class Service:
             stack.callback(claims.release)
             parts = await self._build(stack)
             await self._run(parts, once, once_timeout_s)
-        return self._result(parts)
+        return RunResult.tally(
+            self.stats, pending=len(parts.delivery), unmatched=parts.scanner.unmatched
+        )
 
     async def _build(self, stack: contextlib.AsyncExitStack) -> Parts:
         """Every component, each one's stop pushed on `stack` as it starts."""
@@ -140,20 +120,21 @@ class Service:
         stack.callback(journal.close)
         runner = choose_runner(cfg, self.slots)
         stack.callback(runner.close)
-        node = self.node = await self._cluster_node(stack)
-        delivery = (Delivery if node is None else node.delivery_class)(
-            cfg.pending_folder if node is None else node.pending_folder,
-            client,
-            retry=cfg.retry,
-            error_folder=cfg.error_folder,
-            stats=self.stats,
-        )
-        queue = WorkQueue() if node is None else node.queue
-        post = (
-            PostProcessor(journal, cfg.archive_folder)
-            if node is None
-            else node.post_processor(journal)
-        )
+        node: ClusterNode | None = None
+        if cfg.cluster is None:  # one machine
+            remove_stale_temps(output_folders(cfg))  # a cluster node sweeps only old temps
+            queue = WorkQueue()
+            delivery = Delivery(
+                cfg.pending_folder,
+                client,
+                retry=cfg.retry,
+                error_folder=cfg.error_folder,
+                stats=self.stats,
+            )
+            post = PostProcessor(journal, cfg.archive_folder)
+        else:  # cluster mode: the cluster's queue, pending folder and post-processing claims
+            node = self.node = await self._join(stack)
+            queue, delivery, post = node.stages(client, journal, self.stats)
         pool = WorkerPool(cfg, self.slots, queue, runner, delivery, post)
         scanner = Scanner(cfg, self.slots, pool, journal, self.stats)
         watcher = FileWatcher(
@@ -162,17 +143,18 @@ class Service:
             on_error=scanner.watcher_failed,
         )
         self._announce(delivery.recover())
-        if node is None:  # shared output folders: a cluster node sweeps only old temps
-            self._remove_stale_temps()
-        await self._start_health(stack, queue, delivery)
+        self.health_url = await open_health(
+            stack,
+            cfg.health,
+            lambda: self._status(queue, delivery),
+            lambda: count_error_files(cfg),
+            any_port=cfg.server.url == EMBEDDED,
+        )
         heartbeat = self._heartbeat(queue, delivery, journal)
         stack.callback(heartbeat.write_now)
         return Parts(watcher, scanner, queue, pool, delivery, heartbeat, node)
 
-    async def _cluster_node(self, stack: contextlib.AsyncExitStack) -> ClusterNode | None:
-        """Cluster mode when the config has a `cluster:` section: the one branch into it."""
-        if self.config.cluster is None:
-            return None
+    async def _join(self, stack: contextlib.AsyncExitStack) -> ClusterNode:
         from wats_converter.cluster.node import ClusterNode  # NATS only in cluster mode
 
         node = await ClusterNode.start(self.config, self.slots)
@@ -184,14 +166,8 @@ class Service:
         server = self.config.server
         token = server.resolved_token()
         if self.server_url == EMBEDDED:
-            saved = load_address(self.state_dir)  # the same page and token as the last start
-            token = choose_token(token, saved)
-            embedded = LocalServer(ReportStore(self.state_dir / "server.sqlite"), token=token)
-            stack.callback(embedded.store.close)
-            stack.push_async_callback(embedded.stop)
-            self.embedded = embedded
-            self.server_url = await start_embedded(embedded, saved, self.embedded_port)
-            save_address(self.state_dir, EmbeddedAddress(embedded.port, token))
+            self.embedded = await open_embedded(stack, self.state_dir, token, self.embedded_port)
+            self.server_url, token = self.embedded.url, self.embedded.token
         client = WatsClient(
             self.server_url,
             token,
@@ -284,17 +260,6 @@ class Service:
         if self.on_progress is not None:
             self.on_progress(max(0, total - queue.qsize() - queue.in_work()), total)
 
-    def _result(self, parts: Parts) -> RunResult:
-        counts = self.stats.converters.values()
-        failed = sum(c.failed for c in counts) + self.stats.rejected
-        moved = self.stats.unmatched_to_error
-        return RunResult(
-            sum(c.converted for c in counts),
-            failed + moved,
-            len(parts.delivery),
-            parts.scanner.unmatched + moved,
-        )
-
     def _status(self, queue: WorkQueue, pending: Delivery) -> Status:
         queues = Queues(
             queued=queue.qsize(),
@@ -311,34 +276,6 @@ class Service:
             cluster=None if self.node is None else self.node.snapshot(),
         )
 
-    async def _start_health(
-        self, stack: contextlib.AsyncExitStack, queue: WorkQueue, pending: Delivery
-    ) -> None:
-        cfg = self.config.health
-        if not cfg.enabled:
-            return
-        health = HealthServer(
-            lambda: self._status(queue, pending),
-            cfg.ready_max_pending,
-            error_files=lambda: count_error_files(self.config),
-        )
-        try:
-            self.health_url = await health.start(cfg.host, cfg.port)
-        except OSError:
-            if self.config.server.url != EMBEDDED:
-                raise  # a configured port that is taken is the operator's to fix
-            self.health_url = await health.start(cfg.host, 0)  # zero-config: any free port
-        stack.push_async_callback(health.stop)  # stopped whatever ends the run
-        log.info("health and metrics at %s/health, /ready, /metrics", self.health_url)
-
-    def _remove_stale_temps(self) -> None:
-        """Temp files of an interrupted write in our own folders (never in watch folders)."""
-        for folder in output_folders(self.config):
-            for tmp in folder.glob(f".*{TMP_SUFFIX}"):
-                with contextlib.suppress(OSError):
-                    tmp.unlink()
-                    log.info("removed %s left by an interrupted write", tmp)
-
     def _announce(self, recovered: int) -> None:
         log.info(
             "watching with %d converters (%s); sending to %s",
@@ -346,12 +283,5 @@ class Service:
             "; ".join(watch_summary(self.slots)),
             self.server_url,
         )
-        if self.embedded is not None:
-            log.info(
-                "embedded local WATS server: reports page %s/ (sign in with any user name and "
-                "the token in %s as the password)",
-                self.server_url,
-                self.state_dir / ADDRESS_FILE,
-            )
         if recovered:
             log.info("%d reports from an earlier run are pending and will be sent", recovered)

@@ -69,3 +69,31 @@ class ServiceStats:
 
     def counts(self, converter: str) -> ConverterCounts:
         return self.converters.setdefault(converter, ConverterCounts())
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run did, for `run --once`'s summary line and exit code."""
+
+    converted: int
+    failed: int
+    pending: int
+    unmatched: int = 0
+    """Files no converter claims, left in place or moved to error/ (then also in `failed`)."""
+
+    @classmethod
+    def tally(cls, stats: ServiceStats, *, pending: int, unmatched: int) -> RunResult:
+        """The result from the counters; `pending`: reports still queued, `unmatched`: files
+        the last scan left in place."""
+        counts = stats.converters.values()
+        moved = stats.unmatched_to_error
+        return cls(
+            converted=sum(c.converted for c in counts),
+            failed=sum(c.failed for c in counts) + stats.rejected + moved,
+            pending=pending,
+            unmatched=unmatched + moved,
+        )
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.failed == 0 and self.pending == 0 else 1

@@ -19,7 +19,8 @@ from wats_converter.errors import ConfigError, WatsConverterError
 from wats_converter.logs import setup_logging
 from wats_converter.pipeline.error_folder import count_error_files
 from wats_converter.progress import PeriodicSummary, TerminalBar
-from wats_converter.service import RunResult, Service
+from wats_converter.service import Service
+from wats_converter.stats import RunResult
 
 
 @click.command()

@@ -32,11 +32,13 @@ from wats_converter.pipeline.delivery import Delivery
 from wats_converter.pipeline.error_folder import ErrorInfo
 from wats_converter.pipeline.post_process import PostProcessor
 from wats_converter.pipeline.server_gate import ServerGate
+from wats_converter.stats import ServiceStats
 from wats_converter.status import Status
 from wats_converter.storage.durable import TMP_SUFFIX
 from wats_converter.storage.identity import FileIdentity, identity_of
 from wats_converter.storage.journal import Journal
 from wats_converter.storage.outbox import META_SUFFIX, QUEUED_SUFFIX
+from wats_converter.wats_client import WatsClient
 
 log = logging.getLogger(__name__)
 TEMP_SWEEP_S = 30.0
@@ -137,6 +139,20 @@ class ClusterNode:
 
     def post_processor(self, journal: Journal) -> PostProcessor:
         return ClaimingPostProcessor(journal, self.config.archive_folder, self.js, self.cfg.node)
+
+    def stages(
+        self, client: WatsClient, journal: Journal, stats: ServiceStats
+    ) -> tuple[ClusterWorkQueue, ClusterDelivery, PostProcessor]:
+        """The stages that differ from one machine's: the work queue, the delivery (from this
+        node's pending folder) and the post-processor; `run` takes the delivery back."""
+        delivery = self.delivery_class(
+            self.pending_folder,
+            client,
+            retry=self.config.retry,
+            error_folder=self.config.error_folder,
+            stats=stats,
+        )
+        return self.queue, delivery, self.post_processor(journal)
 
     async def run(self, delivery: Delivery, status: Callable[[], Status]) -> None:
         """Work, beat, adopt and sweep until cancelled; `status()`: this node's snapshot."""

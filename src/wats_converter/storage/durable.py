@@ -9,11 +9,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import itertools
+import logging
 import os
 import secrets
 import shutil
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from wats_converter.errors import StorageError
@@ -25,6 +26,7 @@ from wats_converter.storage.identity import (
     open_regular,
 )
 
+log = logging.getLogger(__name__)
 TMP_SUFFIX = ".tmp"
 # a temp name keeps a short head of the target's name (for a reader of the folder) within
 # every file system's 255-byte limit, whatever the length of the target's name
@@ -49,6 +51,16 @@ def temp_path(folder: Path, name: str) -> Path:
     so two writers of same-named files never share one, and ignored by every watch pattern."""
     head = os.fsencode(name)[:TMP_HEAD_BYTES].decode("utf-8", "ignore") or "f"
     return folder / f".{head}.{os.getpid()}.{secrets.token_hex(6)}{TMP_SUFFIX}"
+
+
+def remove_stale_temps(folders: Iterable[Path]) -> None:
+    """Remove the temp files an interrupted write left in `folders` (the service's own output
+    folders only: a temp-like name in a watch folder is a user's file)."""
+    for folder in folders:
+        for tmp in folder.glob(f".*{TMP_SUFFIX}"):
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+                log.info("removed %s left by an interrupted write", tmp)
 
 
 def write_atomic(
