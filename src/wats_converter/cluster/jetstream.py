@@ -55,6 +55,14 @@ def _transient(exc: BaseException) -> bool:
     return getattr(exc, "err_code", None) == IN_PROCESS
 
 
+def raise_if_cancelling() -> None:
+    """Re-raise a cancellation that a library turned into one of its own errors: a retry loop
+    that took it for a NATS hiccup would keep a stopping node running for ever."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 async def persist(what: str, call: Callable[[], Awaitable[T]], attempts: int = 0) -> T:
     """`await call()`, again after a short wait while the cluster cannot answer (for ever when
     `attempts` is 0)."""
@@ -63,6 +71,7 @@ async def persist(what: str, call: Callable[[], Awaitable[T]], attempts: int = 0
         try:
             return await call()
         except Exception as exc:
+            raise_if_cancelling()
             if not _transient(exc):
                 raise
             tried += 1

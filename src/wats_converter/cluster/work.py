@@ -28,7 +28,14 @@ import nats.errors
 import nats.js.errors
 from nats.aio.msg import Msg
 
-from wats_converter.cluster.jetstream import PRIORITIES, TRANSIENT, JetStream, persist, subject
+from wats_converter.cluster.jetstream import (
+    PRIORITIES,
+    TRANSIENT,
+    JetStream,
+    persist,
+    raise_if_cancelling,
+    subject,
+)
 from wats_converter.cluster.settings import ClusterConfig
 from wats_converter.converters.registry import ConverterSlot
 from wats_converter.pipeline.work_queue import WorkItem, WorkQueue
@@ -150,6 +157,7 @@ class ClusterWorkQueue(WorkQueue):
             try:
                 item = await self._admit(msg)
             except Exception:  # a worker's get must not fail: the item goes back to the cluster
+                raise_if_cancelling()
                 log.exception("cannot take a work item now; it is handed back")
                 await _quietly(msg.nak(delay=1.0))
                 continue
@@ -201,8 +209,10 @@ class ClusterWorkQueue(WorkQueue):
             try:
                 msgs = await self.js.consumers[priority].fetch(batch, timeout=FETCH_TIMEOUT_S)
             except FETCH_ENDED:
+                raise_if_cancelling()
                 continue
             except Exception as exc:  # reconnecting, closed: wait, as for no work
+                raise_if_cancelling()
                 log.debug("fetch p%d: %s", priority, exc)
                 return []
             if msgs:
@@ -220,6 +230,7 @@ class ClusterWorkQueue(WorkQueue):
                 self.cfg.work_stream, subjects_filter=f"{self.cfg.subject_prefix}.>"
             )
         except Exception as exc:  # no answer now: no work now, ask again shortly
+            raise_if_cancelling()
             log.debug("stream info: %s", exc)
             return []
         counts = info.state.subjects or {}
