@@ -13,32 +13,6 @@ from wats_converter.converters.values import (
 from wats_converter.errors import ConversionError
 from wats_converter.report.model import Step
 
-HEADER_KEYS = (
-    "SerialNumber",
-    "PartNumber",
-    "Revision",
-    "OperationTypeCode",
-    "OperationTypeName",
-    "UUTStatus",
-    "ErrorCode",
-    "ErrorMessage",
-    "StartDateTime",
-    "UTCStartDateTime",
-    "ExecutionTime",
-    "StationName",
-    "OperatorName",
-    "TestSocketIndex",
-    "FixtureId",
-    "SoftwareName",
-    "SoftwareVersion",
-    "BatchSerialNumber",
-    "Comment",
-    "ConverterMode",
-    "Subunit",
-)
-# UTCStartDateTime must be tried before StartDateTime is not needed: keys are matched as prefixes
-# of the line in this order, longest first, as the WATS converter does.
-MATCH_ORDER = sorted(HEADER_KEYS, key=len, reverse=True)
 STEP_TYPES = (
     "SequenceCall",
     "EndSequenceCall",
