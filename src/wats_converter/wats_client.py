@@ -1,4 +1,4 @@
-"""The HTTP boundary to the WATS server: the only module that knows aiohttp's client errors.
+"""The WATS REST API as the service uses it: what an answer means (http1 carries the bytes).
 
 Every failure becomes one of three classes (errors.py): `ServerUnavailable` (transient: retry),
 `ReportRejected` (this report can never be accepted), `SubmissionPaused` (the whole client is
@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-import ssl
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from time import time
 
-import aiohttp
-
+from wats_converter import __version__
 from wats_converter.errors import ReportRejected, ServerUnavailable, SubmissionPaused
 from wats_converter.failpoints import failpoint
+from wats_converter.http1 import ConnectionPool, HttpError, Response, UntrustedCertificate
 
 REJECT_STATUS = {400, 409, 413, 415, 422}
 PAUSE_STATUS = {401, 403, 404, 405}
@@ -48,7 +47,7 @@ class ServerProbe:
 
 
 class WatsClient:
-    """Posts WSJF reports; one pooled connection session for the life of the service."""
+    """Posts WSJF reports over keep-alive connections kept for the life of the service."""
 
     def __init__(
         self,
@@ -61,45 +60,42 @@ class WatsClient:
         max_connections: int = 8,
     ) -> None:
         self.base = api_base(url)
-        self._headers = {"Content-Type": "application/json"}
-        if token:
-            self._headers["Authorization"] = f"Basic {token}"
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=connect_timeout_s)
-        self._verify_tls = verify_tls
+        headers = {
+            "User-Agent": f"wats-converter/{__version__}",
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+        }
+        self._refused = token_problem(token)
+        if token and not self._refused:
+            headers["Authorization"] = f"Basic {token}"
         self._max_connections = max_connections
-        self._session: aiohttp.ClientSession | None = None
+        # one connection more than the POSTs in flight: the pause probe never waits
+        self._pool = ConnectionPool(
+            self.base,
+            headers,
+            limit=max_connections + 1,
+            timeouts=(connect_timeout_s, timeout_s),
+            verify_tls=verify_tls,
+            max_body=MAX_ANSWER_BYTES,
+        )
 
     @property
     def max_connections(self) -> int:
         """How many POSTs may be in flight at once: one keep-alive connection each."""
         return self._max_connections
 
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            # one connection more than the POSTs in flight: the pause probe never waits
-            connector = aiohttp.TCPConnector(limit=self._max_connections + 1, ssl=self._verify_tls)
-            self._session = aiohttp.ClientSession(
-                headers=self._headers, timeout=self._timeout, connector=connector
-            )
-        return self._session
-
     async def submit(self, body: bytes, report_id: str) -> None:
         """POST one WSJF report. Returns when the server answered that it stored `report_id`;
         raises a `SubmitError` subclass otherwise."""
-        url = f"{self.base}/api/Report/WSJF"
+        resp = await self._request("POST", "/api/Report/WSJF", body)
         try:
-            async with self._client().post(url, data=body) as resp:
-                failpoint("after_request_sent")
-                if 200 <= resp.status < 300:
-                    answer = await resp.content.read(MAX_ANSWER_BYTES)
-                    check_insert_result(resp.status, resp.content_type, answer, report_id)
-                    return
-                text = (await resp.text(errors="replace"))[:MAX_ERROR_TEXT].strip()
-                raise classify_status(resp.status, text, resp.headers.get("Retry-After"))
-        except aiohttp.ClientConnectorCertificateError as exc:
-            raise SubmissionPaused(f"TLS certificate of {self.base} is not trusted: {exc}") from exc
-        except (aiohttp.ClientError, TimeoutError, ssl.SSLError, OSError) as exc:
-            raise ServerUnavailable(f"{type(exc).__name__}: {exc or 'no answer'}") from exc
+            failpoint("after_request_sent")
+        except OSError as exc:  # its `raise` mode: the answer is lost, as on a broken connection
+            raise ServerUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        if 200 <= resp.status < 300:
+            check_insert_result(resp.status, resp.content_type, resp.body, report_id)
+            return
+        raise classify_status(resp.status, error_text(resp), resp.headers.get("retry-after"))
 
     async def version(self) -> str:
         """`GET /api/App/Version`: proves the server is reachable and the token accepted."""
@@ -108,36 +104,55 @@ class WatsClient:
     async def probe(self) -> ServerProbe:
         """`GET /api/App/Version` with the token, timed, with the server's clock from `Date`."""
         sent = time()
+        resp = await self._request("GET", "/api/App/Version")
+        answered = time()
+        if resp.status != 200:
+            raise classify_status(resp.status, error_text(resp), resp.headers.get("retry-after"))
         try:
-            async with self._client().get(f"{self.base}/api/App/Version") as resp:
-                text = (await resp.content.read(MAX_ANSWER_BYTES)).decode(errors="replace")
-                if resp.status != 200:
-                    raise classify_status(
-                        resp.status, text[:MAX_ERROR_TEXT], resp.headers.get("Retry-After")
-                    )
-                try:
-                    version = json.loads(text)
-                except ValueError:
-                    version = None
-                if not isinstance(version, str | dict):
-                    raise not_wats(resp.status, resp.content_type, text.encode(), "a version")
-                answered = time()
-                skew, date = None, resp.headers.get("Date")
-                if date:
-                    with contextlib.suppress(TypeError, ValueError):
-                        # Date has whole seconds: its middle, not its start, is the estimate
-                        server = parsedate_to_datetime(date).timestamp() + 0.5
-                        skew = server - (sent + answered) / 2
-                shown = version if isinstance(version, str) else json.dumps(version)
-                return ServerProbe(shown, skew, answered - sent)
-        except aiohttp.ClientConnectorCertificateError as exc:
-            raise SubmissionPaused(f"TLS certificate of {self.base} is not trusted: {exc}") from exc
-        except (aiohttp.ClientError, TimeoutError, ssl.SSLError, OSError) as exc:
-            raise ServerUnavailable(f"{type(exc).__name__}: {exc or 'no answer'}") from exc
+            version = json.loads(resp.body)
+        except ValueError:
+            version = None
+        if not isinstance(version, str | dict):
+            raise not_wats(resp.status, resp.content_type, resp.body, "a version")
+        skew, date = None, resp.headers.get("date")
+        if date:
+            with contextlib.suppress(TypeError, ValueError):
+                # Date has whole seconds: its middle, not its start, is the estimate
+                server = parsedate_to_datetime(date).timestamp() + 0.5
+                skew = server - (sent + answered) / 2
+        shown = version if isinstance(version, str) else json.dumps(version)
+        return ServerProbe(shown, skew, answered - sent)
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        """Close the kept-alive connections."""
+        await self._pool.aclose()
+
+    async def _request(self, method: str, path: str, body: bytes = b"") -> Response:
+        if self._refused:
+            raise SubmissionPaused(self._refused)
+        try:
+            return await self._pool.request(method, path, body)
+        except UntrustedCertificate as exc:
+            raise SubmissionPaused(f"TLS certificate of {self.base} is not trusted: {exc}") from exc
+        except HttpError as exc:
+            raise ServerUnavailable(str(exc)) from exc
+
+
+def token_problem(token: str | None) -> str | None:
+    """Why `token` cannot go into an Authorization header, or None when it can."""
+    if not token:
+        return None
+    if not token.isprintable():
+        return (
+            "server.token has a line break or another control character (a WATS token is a "
+            "base64 string): check the token or its variable"
+        )
+    return None
+
+
+def error_text(resp: Response) -> str:
+    """The start of an error answer's body, for the message."""
+    return resp.body.decode(errors="replace")[:MAX_ERROR_TEXT].strip()
 
 
 def check_insert_result(status: int, content_type: str, answer: bytes, report_id: str) -> None:
