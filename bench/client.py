@@ -97,7 +97,9 @@ def compare(other: Path, rounds: int) -> dict[str, Any]:
             "after_ms": after,
             "before_median_ms": statistics.median(before),
             "after_median_ms": statistics.median(after),
-            "after_over_before": statistics.median(a / b for a, b in zip(after, before)),
+            "after_over_before": statistics.median(
+                a / b for a, b in zip(after, before, strict=True)
+            ),
         }
     return out
 

@@ -125,12 +125,13 @@ async def test_waiting_for_a_connection_counts_in_the_total_timeout() -> None:
 
 
 async def test_a_cancelled_submit_gives_its_connection_back() -> None:
-    hold = asyncio.Event()
+    hold, arrived = asyncio.Event(), asyncio.Event()
 
     async def held(server: Scripted, reader: asyncio.StreamReader, writer: object) -> None:
         assert isinstance(writer, asyncio.StreamWriter)
         while (request := await server.read(reader)) is not None:
             if len(server.requests) == 1:
+                arrived.set()
                 await hold.wait()
             writer.write(answer(insert_result(request)))
             await writer.drain()
@@ -138,8 +139,7 @@ async def test_a_cancelled_submit_gives_its_connection_back() -> None:
     async with Scripted(held) as server:
         client = WatsClient(server.url, "tok", max_connections=0)  # one connection
         stuck = asyncio.create_task(client.submit(*reversed(report())))
-        while not server.requests:
-            await asyncio.sleep(0.01)
+        await asyncio.wait_for(arrived.wait(), 5)
         stuck.cancel()
         await asyncio.gather(stuck, return_exceptions=True)
         await asyncio.wait_for(client.submit(*reversed(report())), 5)
