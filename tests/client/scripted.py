@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from wats_converter.testing import minimal_report
+from wats_converter.wats_client import WatsClient
 
 
 @dataclass
@@ -88,6 +89,12 @@ class Scripted:
 def report() -> tuple[str, bytes]:
     r = minimal_report("HTTP")
     return str(r.id), r.to_wsjf()
+
+
+async def submit(client: WatsClient) -> None:
+    """POST one report through `client`."""
+    report_id, body = report()
+    await client.submit(body, report_id)
 
 
 def insert_result(request: Request) -> bytes:

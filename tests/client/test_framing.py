@@ -10,16 +10,24 @@ from email.utils import formatdate
 
 import pytest
 
-from tests.client.scripted import Scripted, answer, insert_result, keep_alive, report
+from tests.client.scripted import (
+    Request,
+    Scripted,
+    answer,
+    insert_result,
+    keep_alive,
+    report,
+    submit,
+)
 from wats_converter.errors import ServerUnavailable, SubmissionPaused
 from wats_converter.wats_client import MAX_ANSWER_BYTES, MAX_ERROR_TEXT, WatsClient
 
 
-async def submit_twice(server: Scripted, **options: float) -> WatsClient:
-    client = WatsClient(server.url, "tok", **options)  # type: ignore[arg-type]
+async def submit_twice(server: Scripted) -> WatsClient:
+    client = WatsClient(server.url, "tok")
     try:
         for _ in range(2):
-            await client.submit(*reversed(report()))
+            await submit(client)
     finally:
         await client.aclose()
     return client
@@ -56,8 +64,9 @@ async def test_a_chunked_answer_is_read_and_the_connection_kept_alive() -> None:
 
 
 async def test_an_answer_in_many_small_pieces_is_put_together() -> None:
-    async def dribble(server: Scripted, reader: asyncio.StreamReader, writer: object) -> None:
-        assert isinstance(writer, asyncio.StreamWriter)
+    async def dribble(
+        server: Scripted, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         while (request := await server.read(reader)) is not None:
             data = chunked(insert_result(request), size=3)
             for i in range(0, len(data), 5):
@@ -71,8 +80,9 @@ async def test_an_answer_in_many_small_pieces_is_put_together() -> None:
 
 
 async def test_an_answer_delimited_by_the_close_of_the_connection() -> None:
-    async def until_close(server: Scripted, reader: asyncio.StreamReader, writer: object) -> None:
-        assert isinstance(writer, asyncio.StreamWriter)
+    async def until_close(
+        server: Scripted, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         request = await server.read(reader)
         assert request is not None
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n")
@@ -92,9 +102,22 @@ async def test_connection_close_from_the_server_means_a_new_connection_next_time
     assert server.connections == 2 and len(server.requests) == 2
 
 
+async def test_an_http_1_0_answer_is_not_kept_alive_unless_it_says_so() -> None:
+    def old(request: Request, keep: bool) -> bytes:
+        head = answer(insert_result(request), extra="Connection: keep-alive\r\n" if keep else "")
+        return head.replace(b"HTTP/1.1", b"HTTP/1.0", 1)
+
+    async with Scripted(keep_alive(lambda r: old(r, keep=False))) as server:
+        await submit_twice(server)
+    assert server.connections == 2
+    async with Scripted(keep_alive(lambda r: old(r, keep=True))) as server:
+        await submit_twice(server)
+    assert server.connections == 1
+
+
 async def test_an_informational_answer_before_the_real_one_is_skipped() -> None:
-    def continued(request: object) -> bytes:
-        return b"HTTP/1.1 100 Continue\r\n\r\n" + answer(insert_result(request))  # type: ignore[arg-type]
+    def continued(request: Request) -> bytes:
+        return b"HTTP/1.1 100 Continue\r\n\r\n" + answer(insert_result(request))
 
     async with Scripted(keep_alive(continued)) as server:
         await submit_twice(server)
@@ -107,7 +130,7 @@ async def test_an_answer_over_the_cap_is_cut_and_its_connection_not_reused() -> 
         client = WatsClient(server.url, "tok")
         for _ in range(2):
             with pytest.raises(SubmissionPaused, match="not WATS's JSON"):
-                await client.submit(*reversed(report()))
+                await submit(client)
         await client.aclose()
     assert server.connections == 2  # the unread rest of the page is never taken for an answer
 
@@ -117,7 +140,7 @@ async def test_a_long_error_page_gives_a_short_message() -> None:
     async with Scripted(keep_alive(lambda r: answer(page, "503 Busy", "Retry-After: 7\r\n"))) as s:
         client = WatsClient(s.url, "tok")
         with pytest.raises(ServerUnavailable) as caught:
-            await client.submit(*reversed(report()))
+            await submit(client)
         await client.aclose()
     assert caught.value.retry_after_s == 7.0
     assert str(caught.value).startswith("HTTP 503: Service Unavailable")
@@ -141,8 +164,9 @@ async def test_a_long_error_page_gives_a_short_message() -> None:
 async def test_what_is_not_a_complete_http_answer_is_server_unavailable(
     script: bytes, message: str
 ) -> None:
-    async def broken(server: Scripted, reader: asyncio.StreamReader, writer: object) -> None:
-        assert isinstance(writer, asyncio.StreamWriter)
+    async def broken(
+        server: Scripted, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         await server.read(reader)
         writer.write(script)
         await writer.drain()
@@ -152,14 +176,15 @@ async def test_what_is_not_a_complete_http_answer_is_server_unavailable(
         client = WatsClient(server.url, "tok", timeout_s=5)
         started = time.monotonic()
         with pytest.raises(ServerUnavailable, match=message.replace("(", r"\(")):
-            await client.submit(*reversed(report()))
+            await submit(client)
         await client.aclose()
     assert time.monotonic() - started < 2  # known at once, not at the deadline
 
 
 async def test_a_trickle_of_an_answer_ends_at_the_total_timeout() -> None:
-    async def trickle(server: Scripted, reader: asyncio.StreamReader, writer: object) -> None:
-        assert isinstance(writer, asyncio.StreamWriter)
+    async def trickle(
+        server: Scripted, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         await server.read(reader)
         for byte in b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" * 10:
             writer.write(bytes([byte]))
@@ -170,20 +195,22 @@ async def test_a_trickle_of_an_answer_ends_at_the_total_timeout() -> None:
         client = WatsClient(server.url, "tok", timeout_s=0.5)
         started = time.monotonic()
         with pytest.raises(ServerUnavailable, match=r"no complete answer within 0.5 s \(\d+ bytes"):
-            await client.submit(*reversed(report()))
+            await submit(client)
         await client.aclose()
     assert 0.45 < time.monotonic() - started < 1.5
 
 
 async def test_a_server_that_never_answers_ends_at_the_total_timeout() -> None:
-    async def silent(server: Scripted, reader: asyncio.StreamReader, writer: object) -> None:
+    async def silent(
+        server: Scripted, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         await server.read(reader)
         await asyncio.sleep(10)
 
     async with Scripted(silent) as server:
         client = WatsClient(server.url, "tok", timeout_s=0.3)
         with pytest.raises(ServerUnavailable, match=r"within 0.3 s \(0 bytes"):
-            await client.submit(*reversed(report()))
+            await submit(client)
         await client.aclose()
 
 
