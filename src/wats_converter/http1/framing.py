@@ -64,9 +64,8 @@ def parse_head(text: str) -> tuple[str, int, str, dict[str, str]]:
 class Framing:
     """The parser of one answer: `feed` it what arrives until it returns the `Response`."""
 
-    def __init__(self, max_body: int, head_only: bool = False) -> None:
+    def __init__(self, max_body: int) -> None:
         self.max_body = max_body
-        self.head_only = head_only
         self.received = 0
         self.buffer = bytearray()
         self.head: tuple[int, str, dict[str, str]] | None = None
@@ -122,7 +121,7 @@ class Framing:
         tokens = headers.get("connection", "").lower()
         self.keep_alive = "close" not in tokens if version == "HTTP/1.1" else "keep-alive" in tokens
         coding = headers.get("transfer-encoding")
-        if self.head_only or status in NO_BODY_STATUS or status < 200:
+        if status in NO_BODY_STATUS or status < 200:  # (no HEAD requests are sent)
             self.length = 0
         elif coding is not None:
             if coding.rpartition(",")[2].strip().lower() == "chunked":

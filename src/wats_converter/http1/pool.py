@@ -5,10 +5,12 @@ Everything that is not a complete HTTP answer in time (refused or reset connecti
 failure, garbage, a half answer, a trickle past the deadline) raises `HttpError` with a message
 that says what happened; a server certificate that does not verify raises `UntrustedCertificate`.
 
-Why not aiohttp's client: the service posts one report per file, and aiohttp's request object,
-tracing hooks, cookie and redirect handling and stream reader cost four to five times the CPU
-of this module per POST (`python -m bench.client`). Here a request is one `transport.write` of
-a prebuilt head and the body, its answer one parse of bytes that usually arrive in one piece.
+Why not aiohttp's client: the service posts one report per file, and a POST through aiohttp's
+request and response objects, tracing hooks, cookie and redirect handling and stream reader
+costs the WATS client about three times the CPU it costs here (`python -m bench.client
+--compare`; a tuned aiohttp session, no cookie jar and fewer headers, saves a tenth). Here a
+request is one `transport.write` of a prebuilt head and the body, its answer one parse of bytes
+that usually arrive in one piece.
 """
 
 from __future__ import annotations
@@ -196,11 +198,6 @@ class ConnectionPool:
         self._idle: list[_Connection] = []
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self._open = 0  # connections that hold a slot: busy, idle or being opened
-
-    @property
-    def open_connections(self) -> int:
-        """Connections open or being opened now (at most `limit`)."""
-        return self._open
 
     async def request(self, method: str, path: str, body: bytes = b"") -> Response:
         """Send one request and return the complete answer (its body cut at `max_body`)."""
