@@ -73,11 +73,7 @@ class _Connection(asyncio.Protocol):
         self.framing = Framing(self.pool.max_body)
         self.waiter = waiter = self.loop.create_future()
         self.timer = self.loop.call_at(deadline, self._expired)
-        if len(body) < 16384:
-            self.transport.write(head + body)  # one segment for a small report
-        else:
-            self.transport.write(head)
-            self.transport.write(body)
+        self.transport.write(head + body)  # one send: a copy costs less than a second syscall
         return waiter
 
     def data_received(self, data: bytes) -> None:
