@@ -212,8 +212,9 @@ class ConnectionPool:
                     raise
                 # A kept-alive connection the server closed while it was idle (or just as the
                 # request went out): try once more on a new connection. A repeat is safe here
-                # even if the server did see the first one: a report's id is derived from its
-                # content and WATS stores by id, so a second POST overwrites the first.
+                # even if the server did see the first one: this pool carries WATS's requests,
+                # a report's id is deterministic (converters/ids.py) and WATS stores by id, so
+                # a second POST of it overwrites the first.
                 conn = await self._replace(conn, loop, deadline)
                 continue
             except BaseException:
