@@ -120,7 +120,7 @@ def server_ceiling(
             requests = [_request(port, body) for body in bodies]
             asyncio.run(_send_all(port, requests[: connections * 4], connections))  # warm-up
             parent, client = psutil.Process(server.proc.pid), psutil.Process()
-            serving = [parent] if processes == 1 else parent.children()  # the event loops
+            serving = parent.children() or [parent]  # the event loops (an old server: one)
             tree = [parent, *parent.children()]
             cpu0, client0 = sum(map(cpu_s, tree)), cpu_s(client)
             loop0 = sum(map(_main_thread_s, serving))
