@@ -17,6 +17,7 @@ from wats_converter.server.app import LocalServer
 from wats_converter.server.faults import FaultPlan, Faults
 from wats_converter.server.store import ReportStore
 from wats_converter.server.workers import (
+    can_share_socket,
     default_processes,
     inherited_socket,
     listening_socket,
@@ -78,6 +79,8 @@ def serve(  # noqa: PLR0913 - click passes one parameter per command-line option
             fail(
                 "--admin and --faults need --processes 1: their state is one process's", EXIT_USAGE
             )
+        if not can_share_socket():
+            fail("--processes above 1 needs a POSIX system (the socket is inherited)", EXIT_USAGE)
         _serve_workers(count, host, port, db_path, token, max_body_mb)
         return
     faults = Faults()
