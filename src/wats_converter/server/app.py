@@ -146,8 +146,10 @@ class LocalServer:
             conn, _ = sock.accept()
         except (BlockingIOError, InterruptedError):
             return  # a sibling process took it
-        except OSError as exc:  # out of descriptors, say: the next wake-up tries again
+        except OSError as exc:  # out of descriptors, say: try again in a second, as asyncio does
             log.warning("local server: accept failed: %s", exc)
+            loop.remove_reader(sock)
+            self._accept_timer = loop.call_later(1.0, self._accept_one, sock, factory)
             return
         conn.setblocking(False)
         task = loop.create_task(loop.connect_accepted_socket(factory, conn))
