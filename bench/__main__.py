@@ -14,8 +14,10 @@ from typing import Any
 
 from bench import client, floor, runners, vendor
 from bench import scenarios as s
+from wats_converter.server.workers import default_processes
 
 RESULTS = Path(__file__).parent / "results"
+CORES = default_processes(admin=False)
 REFERENCE = {"burst_rich_json": 45.0, "burst_small_json": 180.0}  # pyWATS, same class of machine
 
 
@@ -36,6 +38,19 @@ def plan(full: bool) -> dict[str, tuple[Callable[[], dict[str, Any]], bool]]:
         # the WATS client alone: its CPU per POST of a ready report (bench/client.py)
         "client_post_small": (lambda: client.client_cpu("small", 3000), True),
         "client_post_rich": (lambda: client.client_cpu("rich", 1000), True),
+        # `serve --processes` as it starts by default: one event loop per core (at most 4)
+        "ceiling_server_small_ideal_client_all_cores": (
+            lambda: s.server_ceiling("small", 4000, processes=CORES),
+            True,
+        ),
+        "ceiling_server_rich_ideal_client_all_cores": (
+            lambda: s.server_ceiling("rich", 1500, processes=CORES),
+            True,
+        ),
+        "ceiling_server_rich_ideal_client_16_connections_all_cores": (
+            lambda: s.server_ceiling("rich", 1500, connections=16, processes=CORES),
+            True,
+        ),
         # the least CPU per file any Python program spends on the service's mandatory steps
         "floor_small_json": (lambda: floor.floor("small", 3000), True),
         "floor_rich_json": (lambda: floor.floor("rich", 600), True),
