@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import uuid
 from pathlib import Path
 
 import pytest
@@ -159,17 +160,36 @@ def test_edges_give_the_same_outcome(tmp_path: Path, change: object, why: str) -
     assert fast == careful, why
 
 
-def test_a_problem_is_worded_by_the_model_even_when_the_fast_path_read_it() -> None:
+def test_a_problem_in_the_tree_is_left_to_the_careful_path_which_words_it() -> None:
     document = _unfinished()
     document["root"]["steps"][0]["numericMeas"][0].pop("lowLimit")  # type: ignore[index]
-    report = read_wsjf(json.dumps(document))
-    assert isinstance(report, FastReport)
-    with pytest.raises(ReportValidationError) as fast:
-        finalize(report)
+    assert read_wsjf(json.dumps(document)) is None
     with pytest.raises(ReportValidationError) as careful:
         finalize(UUTReport.from_wsjf(json.dumps(document)))
-    assert str(fast.value) == str(careful.value)
+    assert "root.steps[0].numericMeas[0].lowLimit: GELE needs lowLimit" in str(careful.value)
+
+
+def test_a_tree_changed_after_it_was_read_is_checked_again() -> None:
+    """The fast path checks the tree when it reads it; a change made afterwards through the
+    model's `root` is not covered by that check."""
+    report = read_wsjf(json.dumps(_unfinished()))
+    assert isinstance(report, FastReport)
+    report.root.steps[0].numericMeas[0].lowLimit = None  # type: ignore[index]
+    report.id = uuid.UUID(int=1)
+    report.machineName = report.location = report.purpose = "x"
+    with pytest.raises(ReportValidationError) as fast:
+        finalize(report)
     assert "root.steps[0].numericMeas[0].lowLimit: GELE needs lowLimit" in str(fast.value)
+
+
+def test_finalizing_a_fast_report_twice_changes_nothing() -> None:
+    document = _unfinished()
+    document.update(id=str(uuid.UUID(int=7)), machineName="ST", location="L", purpose="P")
+    report = read_wsjf(json.dumps(document))
+    assert report is not None
+    once = finalize(report).to_wsjf()
+    assert finalize(report).to_wsjf() == once
+    assert once == finalize(UUTReport.from_wsjf(json.dumps(document))).to_wsjf()
 
 
 def test_a_fast_report_is_a_normal_report_to_its_users() -> None:
@@ -223,3 +243,28 @@ def test_a_fast_report_survives_pickle_and_copy() -> None:
     ):
         assert clone.to_wsjf() == body
         assert clone.root.steps
+
+
+@pytest.mark.parametrize("finished", [True, False], ids=["finished", "unfinished"])
+def test_a_report_without_an_id_gets_the_careful_paths_id_and_body(
+    tmp_path: Path, finished: bool
+) -> None:
+    """The unit is hashed as read and sent as finalized: a finished tree is encoded once for
+    both, an unfinished one again after it was completed."""
+    report = rich_report("SN-N")
+    report.id = None
+    document = json.loads(report.to_wsjf())
+    if not finished:
+        document["root"]["steps"][0]["steps"][0].pop("status")
+        document["root"]["steps"][0]["steps"][1]["numericMeas"][0].pop("status")
+    fast, careful = _both(tmp_path, document)
+    assert isinstance(careful, list)
+    assert fast == careful
+
+
+def test_a_tree_handed_out_is_encoded_again() -> None:
+    report = read_wsjf(rich_report("SN-T").to_wsjf())
+    assert report is not None
+    before = report.to_wsjf()
+    report.step_tree().steps[0].name = "renamed"  # type: ignore[index]
+    assert report.to_wsjf() == before.replace(b'"name":"Limits"', b'"name":"renamed"', 1)

@@ -32,7 +32,8 @@ from pydantic.fields import FieldInfo
 
 from wats_converter.report.compare import CompOp, parse_comp_op
 from wats_converter.report.model import Step, UUTReport
-from wats_converter.report.parts import Timestamp
+from wats_converter.report.parts import NumericMeas, StringMeas, Timestamp
+from wats_converter.report.rules import Walked, walk_steps
 
 # pydantic and msgspec agree on every float below this; from here on pydantic writes `1e+16`
 # and msgspec `1e16`, so a report with such a number takes the careful path
@@ -45,11 +46,26 @@ class FastReport(UUTReport):
     kept as decoded until someone asks for `root`, which then becomes a normal `Step` tree."""
 
     _tree: Any = PrivateAttr(default=None)
+    _walked: Walked | None = PrivateAttr(default=None)
+    # the tree's WSJF while nothing can have changed it: an id-less report is written twice
+    # (once to hash the unit, once to send it) and a finished tree is then encoded once
+    _tree_json: bytes | None = PrivateAttr(default=None)
 
     def step_tree(self) -> Step:
         if "root" in self.__dict__:
             return self.root
+        self._tree_json = None  # whoever holds the tree may change it
         return self._tree  # type: ignore[no-any-return]  # a decoded step: same attributes
+
+    def walk_steps(self) -> Walked | None:
+        if "root" in self.__dict__:
+            return super().walk_steps()
+        walked, self._walked = self._walked, None  # the pass made when it was read, once
+        if walked is None:
+            walked = walk_steps(self._tree)
+        if walked is None or not walked.complete:
+            self._tree_json = None  # `finalize` completes the tree it is handed
+        return walked
 
     def __getattr__(self, name: str) -> Any:
         if name == "root":
@@ -63,7 +79,7 @@ class FastReport(UUTReport):
         self.__dict__.clear()
         self.__dict__.update(fields)
         self.__pydantic_fields_set__.add("root")  # it was read, as on the careful path
-        self._tree = None
+        self._tree = self._walked = self._tree_json = None
         return root
 
     def to_wsjf(self) -> bytes:
@@ -77,7 +93,10 @@ class FastReport(UUTReport):
         if at < 0:  # pragma: no cover - the model writes `uut` for every test report
             _ = self.root
             return super().to_wsjf()
-        return b'%s,"root":%s%s' % (header[:at], msgspec.json.encode(self._tree), header[at:])
+        tree = self._tree_json
+        if tree is None:
+            tree = self._tree_json = msgspec.json.encode(self._tree)
+        return b'%s,"root":%s%s' % (header[:at], tree, header[at:])
 
     # everything else sees a normal report: the tree becomes a `Step` first
     def model_dump(self, **kwargs: Any) -> dict[str, Any]:
@@ -130,7 +149,13 @@ def read_wsjf(text: str | bytes) -> FastReport | None:
     except ValidationError:  # not expected: the structs are stricter than the model
         return None
     del report.__dict__["root"]
-    report._tree = tree
+    try:  # the defaults, operators and times of the tree, and finalize's check, in one pass
+        walked = walk_steps(tree)
+    except ValueError:
+        return None
+    if walked is None:  # a problem: the careful path words it
+        return None
+    report._tree, report._walked = tree, walked
     if report.id is not None and report.id.int == 0:
         report.id = None
     return report
@@ -139,6 +164,14 @@ def read_wsjf(text: str | bytes) -> FastReport | None:
 _PLACEHOLDER = Step(name="placeholder")
 
 # --- structs generated from the pydantic model -------------------------------------------------
+
+# the objects of every step: what pydantic fills, reads and checks beyond types (defaults,
+# operators, times) is done by the walk over the tree, not by a hook per decoded object
+_WALKED: dict[type[BaseModel], tuple[list[str], list[str], list[str]]] = {
+    Step: (["group"], [], ["start"]),
+    NumericMeas: (["compOp"], ["compOp"], []),
+    StringMeas: (["compOp"], ["compOp"], []),
+}
 
 
 def _struct_name(model: type[BaseModel]) -> str:
@@ -170,8 +203,12 @@ def _define(model: type[BaseModel], name: str) -> type[msgspec.Struct]:
         else:  # a fixed default pydantic writes even when absent (`group`, `compOp`, ...)
             fields.append((field, Union[kind, msgspec.UnsetType], msgspec.UNSET))  # noqa: UP007
             fills.append((field, info.default))
-    # the header goes back through pydantic, which fills and checks it itself
-    post_init = None if model is UUTReport else _post_init(fills, ops, times)
+    if model in _WALKED:  # `rules.walk_steps` does it, in the pass it makes anyway
+        if ([f for f, _ in fills], ops, times) != _WALKED[model]:  # pragma: no cover
+            raise TypeError(f"the step walk does not know every default and rule of {model}")
+        post_init = None
+    else:  # the header goes back through pydantic, which fills and checks it itself
+        post_init = None if model is UUTReport else _post_init(fills, ops, times)
     return msgspec.defstruct(
         name,
         fields,
