@@ -57,28 +57,37 @@ def walk_steps(root: Step) -> Walked | None:
     seen_ids: set[int] = set()
     complete = True
     stack = [root]
+    pop, append, seen, see = stack.pop, steps.append, seen_ids.__contains__, seen_ids.add
     while stack:
-        step = stack.pop()
-        steps.append(step)
+        step = pop()
+        append(step)
         if step.group is _UNSET:  # type: ignore[comparison-overlap]  # decoded: not filled yet
             step.group = "M"
         start: object = step.start
         if start.__class__ is str:  # decoded: the text as read
             Timestamp.parse(start)
-        seq, numeric, strings, boolean = (
+        seq, numeric, strings, boolean, children, sid = (
             step.seqCall,
             step.numericMeas,
             step.stringMeas,
             step.booleanMeas,
+            step.steps,
+            step.id,
         )
-        # `&`, not `and`: the operators of both kinds are read whatever the statuses say
-        settled = (not numeric or _read_ops(numeric)) & (not strings or _read_ops(strings))
-        m = numeric[0] if numeric else None
+        settled = True
+        for m in numeric or ():  # the common step's measurement: read here, not in a call
+            op = m.compOp
+            if op.__class__ is not CompOp:
+                m.compOp = _OPS.get(op) or parse_comp_op(op)
+            settled = settled and m.status is not None
+        # `&`, not `and`: the operators are read whatever the statuses say
+        settled = settled & (not strings or _read_ops(strings))
+        m = numeric[0] if numeric else None  # type: ignore[assignment]
         simple = (
-            step.chart is None
+            strings is None
+            and step.chart is None
             and step.attachment is None
-            and strings is None
-            and (seq is not None or not step.steps)
+            and (seq is not None or not children)
             and (seq is not None)
             + (numeric is not None)
             + (boolean is not None)
@@ -90,11 +99,11 @@ def walk_steps(root: Step) -> Walked | None:
                 if m is None
                 else len(numeric) == 1  # type: ignore[arg-type]
                 and (
-                    m.compOp is _LOG
+                    (op := m.compOp) is _LOG
                     or (
-                        m.compOp in NUMERIC_OPS
+                        op in NUMERIC_OPS
                         and m.lowLimit is not None
-                        and (m.highLimit is not None or m.compOp not in DUAL_LIMIT_OPS)
+                        and (m.highLimit is not None or op not in DUAL_LIMIT_OPS)
                         and (m.value is not None or m.status is not None)
                     )
                 )
@@ -105,16 +114,14 @@ def walk_steps(root: Step) -> Walked | None:
         complete = (
             complete
             and settled
-            and step.id is not None
+            and sid is not None
             and step.stepType is not None
             and step.status is not None
         )
-        if step.id is not None:
-            if step.id in seen_ids:
-                return None
-            seen_ids.add(step.id)
-        if step.steps:
-            stack += reversed(step.steps)
+        if sid is not None and (seen(sid) or see(sid)):  # `see` adds it and is falsy
+            return None
+        if children:
+            stack += reversed(children)
     return Walked(steps, complete)
 
 
