@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import runners, vendor
+from bench import floor, runners, vendor
 from bench import scenarios as s
 
 RESULTS = Path(__file__).parent / "results"
@@ -33,6 +33,9 @@ def plan(full: bool) -> dict[str, tuple[Callable[[], dict[str, Any]], bool]]:
             lambda: s.server_ceiling("rich", 1500, connections=16),
             True,
         ),
+        # the least CPU per file any Python program spends on the service's mandatory steps
+        "floor_small_json": (lambda: floor.floor("small", 3000), True),
+        "floor_rich_json": (lambda: floor.floor("rich", 600), True),
         "convert_small_json_fast": (lambda: s.convert_only("small", 3000), True),
         "convert_small_json_careful": (lambda: s.convert_only("small", 3000, careful=True), True),
         "convert_rich_json_fast": (lambda: s.convert_only("rich", 300), True),
@@ -63,7 +66,8 @@ def plan(full: bool) -> dict[str, tuple[Callable[[], dict[str, Any]], bool]]:
         "backlog_1000": (lambda: s.backlog(1000), False),
         "backlog_10000": (lambda: s.backlog(10000), False),
         "conversion_only_then_drain": (lambda: s.conversion_then_drain(1000 * n), False),
-        "idle_latency": (lambda: s.idle_latency(40), False),
+        "idle_latency": (lambda: s.idle_latency(20), False),
+        "idle_latency_settle_100ms": (lambda: s.idle_latency(40, settle_s=0.1), False),
         "soak": (lambda: s.soak(10000 if full else 3000), False),
     }
     for name in vendor.FORMATS:
