@@ -12,8 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from wats_converter.converters.api import SkipFile
+from wats_converter.converters.builtin import BUILTIN_CONVERTERS
 from wats_converter.converters.builtin.wsjf import WSJFConverter
-from wats_converter.errors import ReportValidationError
+from wats_converter.errors import ConversionError, ReportValidationError
+from wats_converter.pipeline.conversion import convert_path
 from wats_converter.pipeline.runners import convert_to_bodies
 from wats_converter.report import UUTReport, finalize
 from wats_converter.report.fast import FastReport, read_wsjf
@@ -268,3 +271,37 @@ def test_a_tree_handed_out_is_encoded_again() -> None:
     before = report.to_wsjf()
     report.step_tree().steps[0].name = "renamed"  # type: ignore[index]
     assert report.to_wsjf() == before.replace(b'"name":"Limits"', b'"name":"renamed"', 1)
+
+
+def _every_converted_report() -> list[tuple[str, bytes]]:
+    """The WSJF of every report a built-in converter makes of an example or fixture file: the
+    widest set of real trees the project has (charts, attachments, loops, multiple tests)."""
+    settings = {("TestStandXMLConverter", "TsWithoutWats.xml"): {"part_number": "PCBA-100"}}
+    bodies = []
+    for path in sorted(p for f in ("examples", "tests/data") for p in (ROOT / f).rglob("*")):
+        for cls in sorted(BUILTIN_CONVERTERS.values(), key=lambda c: c.name):
+            if not path.is_file() or path.suffix.lower() not in cls.supported_extensions:
+                continue
+            try:
+                conversion = convert_path(cls(settings.get((cls.name, path.name))), path)
+            except (ConversionError, ReportValidationError, SkipFile):
+                continue
+            where = f"{cls.name} {path.relative_to(ROOT)}"
+            bodies += [(f"{where} [{i}]", r.to_wsjf()) for i, r in enumerate(conversion.reports)]
+    return bodies
+
+
+def test_every_report_the_converters_make_reads_alike_on_both_paths(tmp_path: Path) -> None:
+    bodies = _every_converted_report()
+    assert len({where.split()[0] for where, _ in bodies}) >= 8  # most built-in converters
+    taken = 0
+    for where, body in bodies:
+        document = json.loads(body)
+        if document.get("type") == "R":
+            continue
+        for variant in (document, {k: v for k, v in document.items() if k != "id"}):
+            fast, careful = _both(tmp_path, variant)
+            assert isinstance(careful, list), where
+            assert fast == careful, where
+        taken += read_wsjf(body) is not None
+    assert taken >= len(bodies) // 2  # the fast path took most of them

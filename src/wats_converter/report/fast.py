@@ -41,30 +41,47 @@ EXACT_FLOAT_LIMIT = 1e16
 _STRUCTS: dict[type[BaseModel], str] = {}
 
 
+class _Decoded:
+    """A fast report's step tree as decoded, the pass made over it when it was read (for
+    `finalize`, once), and the tree's WSJF while nothing can have changed it: a report without
+    an id is written twice (to hash the unit, then to send it), a finished tree encoded once."""
+
+    __slots__ = ("json", "tree", "walked")
+
+    def __init__(self, tree: Any, walked: Walked | None) -> None:
+        self.tree, self.walked, self.json = tree, walked, None
+
+    tree: Any
+    walked: Walked | None
+    json: bytes | None
+
+
 class FastReport(UUTReport):
     """A test report read by the fast path: the header is the pydantic model, the step tree is
     kept as decoded until someone asks for `root`, which then becomes a normal `Step` tree."""
 
-    _tree: Any = PrivateAttr(default=None)
-    _walked: Walked | None = PrivateAttr(default=None)
-    # the tree's WSJF while nothing can have changed it: an id-less report is written twice
-    # (once to hash the unit, once to send it) and a finished tree is then encoded once
-    _tree_json: bytes | None = PrivateAttr(default=None)
+    _decoded: _Decoded | None = PrivateAttr(default=None)
+
+    @property
+    def _state(self) -> _Decoded:
+        # read from pydantic's private dict itself: its attribute lookup is slow for one file
+        return self.__pydantic_private__["_decoded"]  # type: ignore[index,no-any-return]
 
     def step_tree(self) -> Step:
         if "root" in self.__dict__:
             return self.root
-        self._tree_json = None  # whoever holds the tree may change it
-        return self._tree  # type: ignore[no-any-return]  # a decoded step: same attributes
+        self._state.json = None  # whoever holds the tree may change it
+        return self._state.tree  # type: ignore[no-any-return]  # a decoded step: same attributes
 
     def walk_steps(self) -> Walked | None:
         if "root" in self.__dict__:
             return super().walk_steps()
-        walked, self._walked = self._walked, None  # the pass made when it was read, once
+        decoded = self._state
+        walked, decoded.walked = decoded.walked, None  # the pass made when it was read, once
         if walked is None:
-            walked = walk_steps(self._tree)
+            walked = walk_steps(decoded.tree)
         if walked is None or not walked.complete:
-            self._tree_json = None  # `finalize` completes the tree it is handed
+            decoded.json = None  # `finalize` completes the tree it is handed
         return walked
 
     def __getattr__(self, name: str) -> Any:
@@ -73,13 +90,13 @@ class FastReport(UUTReport):
         return super().__getattr__(name)  # type: ignore[misc]
 
     def _materialise(self) -> Step:
-        root = Step.model_validate_json(msgspec.json.encode(self._tree))
+        root = Step.model_validate_json(msgspec.json.encode(self._state.tree))
         # in the model's field order: pydantic writes the fields in the order they are held
         fields = {name: root if name == "root" else self.__dict__[name] for name in _FIELDS}
         self.__dict__.clear()
         self.__dict__.update(fields)
         self.__pydantic_fields_set__.add("root")  # it was read, as on the careful path
-        self._tree = self._walked = self._tree_json = None
+        self._decoded = None
         return root
 
     def to_wsjf(self) -> bytes:
@@ -93,9 +110,10 @@ class FastReport(UUTReport):
         if at < 0:  # pragma: no cover - the model writes `uut` for every test report
             _ = self.root
             return super().to_wsjf()
-        tree = self._tree_json
+        decoded = self._state
+        tree = decoded.json
         if tree is None:
-            tree = self._tree_json = msgspec.json.encode(self._tree)
+            tree = decoded.json = msgspec.json.encode(decoded.tree)
         return b'%s,"root":%s%s' % (header[:at], tree, header[at:])
 
     # everything else sees a normal report: the tree becomes a `Step` first
@@ -155,7 +173,7 @@ def read_wsjf(text: str | bytes) -> FastReport | None:
         return None
     if walked is None:  # a problem: the careful path words it
         return None
-    report._tree, report._walked = tree, walked
+    report.__pydantic_private__["_decoded"] = _Decoded(tree, walked)  # type: ignore[index]
     if report.id is not None and report.id.int == 0:
         report.id = None
     return report
