@@ -10,9 +10,12 @@ and the caller then uses the careful pydantic path, which explains every problem
 The fast path is stricter than the model, never looser: it refuses (falls back) where pydantic
 would coerce (numbers in strings, `1` for `true`, `"gele"`), and where its output could differ
 from pydantic's by one byte (numbers of 1e16 and more, which the two spell differently). A
-`FastReport` keeps its step tree decoded; `finalize` checks and completes it in place and
-`to_wsjf` encodes it once, with output identical to the careful path's
-(tests/report/test_fast_path.py holds every example and fixture to that).
+`FastReport` keeps its step tree decoded. One pass over it (`rules.walk_steps`) reads it as the
+model would (defaults, operators, times) and makes `finalize`'s check at once; a tree with a
+problem is left to the careful path, which words it. `finalize` reuses that pass and completes
+the tree in place (a finished one needs nothing), and `to_wsjf` encodes it once, with output
+identical to the careful path's (tests/report/test_fast_path.py holds every example and
+fixture, and every report the built-in converters make of them, to that).
 """
 
 from __future__ import annotations
