@@ -66,14 +66,12 @@ def walk_steps(root: Step) -> Walked | None:
         start: object = step.start
         if start.__class__ is str:  # decoded: the text as read
             Timestamp.parse(start)
-        seq, numeric, strings, boolean, children, sid = (
-            step.seqCall,
-            step.numericMeas,
-            step.stringMeas,
-            step.booleanMeas,
-            step.steps,
-            step.id,
-        )
+        seq = step.seqCall  # one name each, not a tuple: this runs for every step
+        numeric = step.numericMeas
+        strings = step.stringMeas
+        boolean = step.booleanMeas
+        children = step.steps
+        sid = step.id
         settled = True
         for m in numeric or ():  # the common step's measurement: read here, not in a call
             op = m.compOp
