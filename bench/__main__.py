@@ -63,7 +63,8 @@ def plan(full: bool) -> dict[str, tuple[Callable[[], dict[str, Any]], bool]]:
         "backlog_1000": (lambda: s.backlog(1000), False),
         "backlog_10000": (lambda: s.backlog(10000), False),
         "conversion_only_then_drain": (lambda: s.conversion_then_drain(1000 * n), False),
-        "idle_latency": (lambda: s.idle_latency(40), False),
+        "idle_latency": (lambda: s.idle_latency(20), False),
+        "idle_latency_settle_100ms": (lambda: s.idle_latency(40, settle_s=0.1), False),
         "soak": (lambda: s.soak(10000 if full else 3000), False),
     }
     for name in vendor.FORMATS:

@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 import psutil
 
-from bench.rig import Rig, cpu_s, move_all, wait
+from bench.rig import Rig, cpu_s, move_all, wait, written_earlier
 from wats_converter.converters.builtin.wsjf import WSJFConverter
 from wats_converter.pipeline.runners import convert_to_bodies
 from wats_converter.server.fixture import ServerProcess
@@ -59,6 +59,7 @@ def burst(
     ) as rig:
         staged = rig.folder("stage")
         TestFileGenerator.generate_batch(staged, ext, count, rows=rows, atomic=False)
+        written_earlier(staged)
         service = rig.start_service()
         rig.wait_started()
         assert rig.server is not None
@@ -181,6 +182,7 @@ def backlog(count: int) -> dict[str, Any]:
     """Scenario 2: `count` files already present at start."""
     with Rig([converter("json")]) as rig:
         TestFileGenerator.generate_batch(rig.folder("watch"), "json", count, atomic=False)
+        written_earlier(rig.folder("watch"))
         started = time.perf_counter()
         service = rig.start_service(level="INFO")
         first, peak_rss = None, 0
@@ -206,6 +208,7 @@ def conversion_then_drain(count: int) -> dict[str, Any]:
     """Scenario 3: convert with the server down (spool only), then the drain when it returns."""
     with Rig([converter("json")], server=False) as rig:
         TestFileGenerator.generate_batch(rig.folder("watch"), "json", count, atomic=False)
+        written_earlier(rig.folder("watch"))
         started = time.perf_counter()
         rig.start_service()
         pending = rig.folder("pending")
@@ -220,9 +223,15 @@ def conversion_then_drain(count: int) -> dict[str, Any]:
         }
 
 
-def idle_latency(count: int, interval_s: float = 0.25) -> dict[str, Any]:
-    """Scenario 4: one file every 250 ms; time from the rename to the report being stored."""
-    with Rig([converter("json")]) as rig:
+def idle_latency(
+    count: int, interval_s: float = 0.25, settle_s: float | None = None
+) -> dict[str, Any]:
+    """Scenario 4: one file every 250 ms, written and renamed into the watch folder at once;
+    time from the rename to the report being stored. With the default `settle_s` (2 s since
+    the last write, for writers that close the file between writes) that is the settle time
+    plus the pipeline's latency; `settle_s` set short shows the pipeline's alone."""
+    settings = {} if settle_s is None else {"settle_s": settle_s}
+    with Rig([converter("json")], **settings) as rig:
         rig.start_service()
         rig.wait_started()
         time.sleep(1.0)
@@ -265,6 +274,7 @@ def soak(count: int, batch: int = 500) -> dict[str, Any]:
         done = 0
         while done < count:
             TestFileGenerator.generate_batch(staged, "json", batch, prefix=f"s{done}", atomic=False)
+            written_earlier(staged)
             move_all(staged, watch)
             done += batch
             wait(lambda target=done: rig.stored() >= target, 600, poll_s=0.05)

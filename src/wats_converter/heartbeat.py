@@ -39,23 +39,51 @@ class Heartbeat:
         self.retry_now = retry_now
         self._watchdog_s = systemd.watchdog_interval_s()
         self._pinged = 0.0
+        self._failing: set[str] = set()  # chores whose last turn failed (logged once)
 
     async def run(self) -> None:
         while True:
-            try:
-                await self.beat()
-            except Exception:  # status is a report on the service, never a reason to stop it
-                log.exception("cannot write the status file; trying again")
+            await self.beat()
             await asyncio.sleep(INTERVAL_S)
 
     async def beat(self) -> None:
-        self.flush()
-        self._take_retry_request()
+        """One beat. Each chore has its turn even when another fails: a journal that cannot be
+        written must not stop the status file and the watchdog ping, which tell the operator
+        and systemd that the service still runs (and say what fails)."""
+        self._chore("flush the journal", self.flush)
+        self._chore("take the retry request", self._take_retry_request)
+        self._chore("ping the systemd watchdog", self._ping_watchdog)
+        try:
+            # the snapshot on the loop, only the writing in a thread
+            await asyncio.to_thread(write_status, self.state_dir, self.snapshot())
+        except Exception as exc:  # status is a report on the service, never a reason to stop it
+            self._failed("write the status file", exc)
+        else:
+            self._recovered("write the status file")
+
+    def _chore(self, what: str, chore: Callable[[], None]) -> None:
+        try:
+            chore()
+        except Exception as exc:
+            self._failed(what, exc)
+        else:
+            self._recovered(what)
+
+    def _failed(self, what: str, exc: Exception) -> None:
+        if what in self._failing:  # said once; every second would bury the rest of the log
+            return
+        self._failing.add(what)
+        log.error("cannot %s: %s; trying again every %g s", what, exc, INTERVAL_S, exc_info=exc)
+
+    def _recovered(self, what: str) -> None:
+        if what in self._failing:
+            self._failing.discard(what)
+            log.info("could %s again", what)
+
+    def _ping_watchdog(self) -> None:
         if self._watchdog_s is not None and time.monotonic() - self._pinged >= self._watchdog_s:
             systemd.notify("WATCHDOG=1")
             self._pinged = time.monotonic()
-        # the snapshot on the loop, only the writing in a thread
-        await asyncio.to_thread(write_status, self.state_dir, self.snapshot())
 
     def write_now(self) -> None:
         """The last status, as the service stops."""

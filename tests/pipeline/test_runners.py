@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import pickle
+import subprocess
+import sys
 import traceback
 from pathlib import Path
 from typing import Any
@@ -334,3 +336,39 @@ def test_a_worker_killed_while_idle_is_replaced(tmp_path: Path) -> None:
 
     after, started = asyncio.run(scenario())
     assert b"SN-FINE" in after.reports[0][1] and started == 2
+
+
+WORKER_STARTS_LATE = """
+import sys, time
+from wats_converter.pipeline.worker_process import _die_with_parent
+time.sleep(1.0)  # the service dies before the worker asks to die with it
+_die_with_parent(int(sys.argv[1]))
+print("the worker outlived its service", flush=True)
+"""
+SERVICE_DIES_AT_ONCE = """
+import os, subprocess, sys
+subprocess.Popen([sys.executable, "-c", sys.argv[1], str(os.getpid())])
+os._exit(0)
+"""
+SUBREAPER = """
+import ctypes, os, subprocess, sys
+ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+subprocess.run([sys.executable, "-c", sys.argv[1], sys.argv[2]], check=True)
+_, status = os.wait()  # the orphaned worker, now this process's child
+print("exit", os.waitstatus_to_exitcode(status), flush=True)
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="PR_SET_CHILD_SUBREAPER is Linux's")
+def test_a_worker_whose_service_died_before_it_started_ends_under_a_subreaper() -> None:
+    """systemd --user and a container's init adopt orphans instead of init (pid 1): a worker
+    that finds its service already gone must end there too."""
+    done = subprocess.run(
+        [sys.executable, "-c", SUBREAPER, SERVICE_DIES_AT_ONCE, WORKER_STARTS_LATE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.split("\n") == ["exit 1", ""], done.stdout + done.stderr
+    assert done.stderr == ""

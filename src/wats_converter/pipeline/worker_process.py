@@ -72,10 +72,10 @@ class RemoteTraceback(Exception):
 # ---- the child side ----------------------------------------------------------------------
 
 
-def serve(conn: Connection, config: Config, log_level: int) -> None:
+def serve(conn: Connection, config: Config, log_level: int, parent_pid: int) -> None:
     """The worker process's main: build the converters once, then answer one request at a time
     until the pipe closes."""
-    _die_with_parent()
+    _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C is the service's to handle
     notes = NoteCollector(log_level)
     try:
@@ -160,7 +160,7 @@ class NoteCollector(logging.Handler):
             self._taken = None
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent_pid: int) -> None:
     """A worker must not outlive a service killed with SIGKILL (it would hold files open and
     memory, and a restarted service starts new ones): Linux delivers SIGKILL to it when its
     parent dies (PR_SET_PDEATHSIG). Elsewhere it ends when it next reads its closed pipe."""
@@ -171,7 +171,9 @@ def _die_with_parent() -> None:
     pr_set_pdeathsig = 1
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() == 1:  # the parent died before the request took effect
+    # the parent died before the request took effect: the worker now belongs to init or, under
+    # a subreaper (systemd --user, a container's init), to that process, so compare pids
+    if os.getppid() != parent_pid:
         os._exit(1)
 
 
@@ -206,7 +208,9 @@ class WorkerProcess:
         self.alive = True
         self._conn, child = _SPAWN.Pipe()
         self.process = _SPAWN.Process(
-            target=serve, args=(child, config, log_level), name="wats-converter-worker"
+            target=serve,
+            args=(child, config, log_level, os.getpid()),
+            name="wats-converter-worker",
         )
         self.process.daemon = True
         self.process.start()
