@@ -14,8 +14,10 @@ from typing import Any
 
 from bench import floor, runners, vendor
 from bench import scenarios as s
+from wats_converter.server.workers import default_processes
 
 RESULTS = Path(__file__).parent / "results"
+CORES = default_processes(admin=False)
 REFERENCE = {"burst_rich_json": 45.0, "burst_small_json": 180.0}  # pyWATS, same class of machine
 
 
@@ -31,6 +33,19 @@ def plan(full: bool) -> dict[str, tuple[Callable[[], dict[str, Any]], bool]]:
         # more reports in flight (as a delivery with many connections sends): larger groups
         "ceiling_server_rich_ideal_client_16_connections": (
             lambda: s.server_ceiling("rich", 1500, connections=16),
+            True,
+        ),
+        # `serve --processes` as it starts by default: one event loop per core (at most 4)
+        "ceiling_server_small_ideal_client_all_cores": (
+            lambda: s.server_ceiling("small", 4000, processes=CORES),
+            True,
+        ),
+        "ceiling_server_rich_ideal_client_all_cores": (
+            lambda: s.server_ceiling("rich", 1500, processes=CORES),
+            True,
+        ),
+        "ceiling_server_rich_ideal_client_16_connections_all_cores": (
+            lambda: s.server_ceiling("rich", 1500, connections=16, processes=CORES),
             True,
         ),
         # the least CPU per file any Python program spends on the service's mandatory steps

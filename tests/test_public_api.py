@@ -405,8 +405,8 @@ TESTING_SURFACE = {
     "ManualClock.now": "(self) -> 'float'",
     "ManualClock.sleep": "(self, seconds: 'float') -> 'None'",
     "ManualClock.sleepers": "property",
-    "ServerProcess.__init__": "(self, db: 'Path', token: 'str' = 'test-token', port: 'int' = 0) "
-    "-> 'None'",
+    "ServerProcess.__init__": "(self, db: 'Path', token: 'str' = 'test-token', port: 'int' = 0, "
+    "*, processes: 'int' = 1) -> 'None'",
     "ServerProcess.close": "(self) -> 'None'",
     "ServerThread.__init__": "(self, db: 'Path | str' = ':memory:', token: 'str | None' = None, "
     "port: 'int' = 0, *, open_access: 'bool' = False) -> 'None'",

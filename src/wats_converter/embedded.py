@@ -86,6 +86,9 @@ async def open_embedded(
 ) -> RunningEmbedded:
     """Start the embedded server at the address of the last start (its stop pushed on `stack`)
     and save the address for the next start and for `status`."""
+    # One loop in the service's own process, never `serve --processes`: a station's service
+    # wants the cores for converting and delivering, it produces a few reports a minute, and
+    # extra processes would need supervising; a line that needs more runs `serve` itself.
     saved = load_address(state_dir)  # the same page and token as the last start
     token = choose_token(configured_token, saved)
     server = LocalServer(ReportStore(state_dir / "server.sqlite"), token=token)

@@ -9,9 +9,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
 from pydantic import ValidationError
 
 from wats_converter.server.api import Api
@@ -29,6 +32,9 @@ from wats_converter.server.store import ReportStore
 
 log = logging.getLogger(__name__)
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
+# a process sharing the socket waits this long per connection it holds before it accepts
+ACCEPT_DEFER_S = 0.001
+MAX_ACCEPT_DEFER_S = 0.02
 
 
 class LocalServer:
@@ -77,6 +83,9 @@ class LocalServer:
         self._runner = web.AppRunner(self.app, handle_signals=False, access_log=None)
         self._listener: asyncio.Server | None = None
         self._refusal: asyncio.Task[None] | None = None
+        self._shared: socket.socket | None = None
+        self._accepting: set[asyncio.Task[Any]] = set()
+        self._accept_timer: asyncio.TimerHandle | None = None
         self.host = "127.0.0.1"
         self.port = 0
 
@@ -84,10 +93,17 @@ class LocalServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Listen on host:port (0 picks a free port); return the base URL."""
+    async def start(
+        self, host: str = "127.0.0.1", port: int = 0, *, shared: socket.socket | None = None
+    ) -> str:
+        """Listen on host:port (0 picks a free port); return the base URL. `shared`: accept
+        from this listening socket instead, which sibling processes accept from too
+        (`server.workers`); host and port are then the socket's."""
         await self._runner.setup()
         self.commits.start()
+        self._shared = shared
+        if shared is not None:
+            host, port = shared.getsockname()[:2]
         self.host = host
         self.guard.loopback = is_loopback(host)
         if not self.guard.loopback and self.token is None:
@@ -103,10 +119,42 @@ class LocalServer:
     async def _listen(self, port: int) -> None:
         loop = asyncio.get_running_loop()
         assert self._runner.server is not None
-        self._listener = await loop.create_server(
-            self.guard.protocol_factory(self._runner.server), self.host, port, reuse_address=True
-        )
+        factory = self.guard.protocol_factory(self._runner.server)
+        if self._shared is not None:
+            loop.add_reader(self._shared, self._on_connection, self._shared, factory)
+            self.port = port
+            return
+        self._listener = await loop.create_server(factory, self.host, port, reuse_address=True)
         self.port = self._listener.sockets[0].getsockname()[1]
+
+    def _on_connection(self, sock: socket.socket, factory: Callable[[], RequestHandler]) -> None:
+        """A connection waits on the shared socket: every free process wakes, and the one with
+        the fewest connections takes it, since each waits `ACCEPT_DEFER_S` for every
+        connection it holds first (the kernel would give a burst to whichever woke first)."""
+        loop = asyncio.get_running_loop()
+        assert self._runner.server is not None
+        held = len(self._runner.server.connections)
+        loop.remove_reader(sock)
+        delay = min(held * ACCEPT_DEFER_S, MAX_ACCEPT_DEFER_S)
+        self._accept_timer = loop.call_later(delay, self._accept_one, sock, factory)
+
+    def _accept_one(self, sock: socket.socket, factory: Callable[[], RequestHandler]) -> None:
+        loop = asyncio.get_running_loop()
+        self._accept_timer = None
+        loop.add_reader(sock, self._on_connection, sock, factory)
+        try:
+            conn, _ = sock.accept()
+        except (BlockingIOError, InterruptedError):
+            return  # a sibling process took it
+        except OSError as exc:  # out of descriptors, say: try again in a second, as asyncio does
+            log.warning("local server: accept failed: %s", exc)
+            loop.remove_reader(sock)
+            self._accept_timer = loop.call_later(1.0, self._accept_one, sock, factory)
+            return
+        conn.setblocking(False)
+        task = loop.create_task(loop.connect_accepted_socket(factory, conn))
+        self._accepting.add(task)
+        task.add_done_callback(self._accepting.discard)
 
     def refuse_for(self, seconds: float) -> None:
         """Stop accepting connections (and drop open ones) for `seconds`. The server owns the
@@ -126,6 +174,11 @@ class LocalServer:
         if self._listener is not None:
             self._listener.close()
             self._listener = None
+        if self._accept_timer is not None:
+            self._accept_timer.cancel()
+            self._accept_timer = None
+        if self._shared is not None and self._shared.fileno() >= 0:
+            asyncio.get_running_loop().remove_reader(self._shared)
         assert self._runner.server is not None
         for conn in list(self._runner.server.connections):
             conn.force_close()

@@ -84,29 +84,28 @@ def local_server(
 
 
 class ServerProcess:
-    """`wats-converter serve` as a child process (for tests that kill or time things)."""
+    """`wats-converter serve` as a child process (for tests that kill or time things).
 
-    def __init__(self, db: Path, token: str = "test-token", port: int = 0) -> None:
+    One process serves `/_admin/*` too; `processes` > 1 starts that many workers on the port,
+    without it (its fault plan and counters are one process's). The count goes in the
+    environment, which a server older than `--processes` ignores (it then runs one process):
+    `bench.ab` starts the server of an older checkout the same way.
+    """
+
+    def __init__(
+        self, db: Path, token: str = "test-token", port: int = 0, *, processes: int = 1
+    ) -> None:
         self.token = token
         self.db = db
+        command = [sys.executable, "-m", "wats_converter", "serve", "--port", str(port)]
+        command += ["--db", str(db), "--token", token]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "WATS_SERVE_PROCESSES": str(processes)}
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "wats_converter",
-                "serve",
-                "--port",
-                str(port),
-                "--db",
-                str(db),
-                "--token",
-                token,
-                "--admin",
-            ],
+            command + (["--admin"] if processes == 1 else []),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env=env,
         )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
