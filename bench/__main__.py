@@ -58,6 +58,9 @@ def plan(full: bool) -> dict[str, tuple[Callable[[], dict[str, Any]], bool]]:
         "convert_small_json_careful": (lambda: s.convert_only("small", 3000, careful=True), True),
         "convert_rich_json_fast": (lambda: s.convert_only("rich", 300), True),
         "convert_rich_json_careful": (lambda: s.convert_only("rich", 300, careful=True), True),
+        # the files of the burst scenarios: no id, the service derives it from the unit's hash
+        "convert_small_json_noid": (lambda: s.convert_only("small", 3000, with_id=False), True),
+        "convert_rich_json_noid": (lambda: s.convert_only("rich", 300, with_id=False), True),
         "burst_small_json": (lambda: s.burst("json", 2000 * n, rows=10), True),
         "burst_rich_json": (lambda: s.burst("json", 400 * n, rows=190), True),
         "burst_rich_json_process_workers": (

@@ -77,13 +77,19 @@ def burst(
         }
 
 
-def convert_only(kind: str, count: int, careful: bool = False) -> dict[str, Any]:
+def convert_only(
+    kind: str, count: int, careful: bool = False, with_id: bool = True
+) -> dict[str, Any]:
     """Scenario 8: the WSJF converter alone, in this process: read, hash, convert, finalize,
     serialise (what a worker does for one file), without delivery. `careful` forces the
-    pydantic path the fast path falls back to, for a side-by-side figure in one run."""
+    pydantic path the fast path falls back to, for a side-by-side figure in one run; without
+    an id (`with_id=False`, the burst scenarios' files) the worker also hashes the unit."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"{kind}.json"
-        path.write_bytes((minimal_report if kind == "small" else rich_report)("SN1").to_wsjf())
+        report = (minimal_report if kind == "small" else rich_report)("SN1")
+        if not with_id:
+            report.id = None
+        path.write_bytes(report.to_wsjf())
         wsjf = _careful_converter() if careful else WSJFConverter()
         for _ in range(20):  # warm-up: imports, caches
             convert_to_bodies(wsjf, path)

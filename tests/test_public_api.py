@@ -355,6 +355,7 @@ REPORT_SURFACE = {
     "UURReport.is_repair": "property",
     "UURReport.start_utc": "(self) -> 'datetime | None'",
     "UURReport.step_tree": "(self) -> 'Step'",
+    "UURReport.walk_steps": "(self) -> 'Walked | None'",
     "UURReport.to_dict": "(self) -> 'dict[str, Any]'",
     "UURReport.to_wsjf": "(self) -> 'bytes'",
     "UUTInfo": "fields: user comment execTime execTimeFormat testSocketIndex "
@@ -374,6 +375,7 @@ REPORT_SURFACE = {
     "UUTReport.is_repair": "property",
     "UUTReport.start_utc": "(self) -> 'datetime | None'",
     "UUTReport.step_tree": "(self) -> 'Step'",
+    "UUTReport.walk_steps": "(self) -> 'Walked | None'",
     "UUTReport.to_dict": "(self) -> 'dict[str, Any]'",
     "UUTReport.to_wsjf": "(self) -> 'bytes'",
     "check": "(report: 'UUTReport') -> 'list[str]'",

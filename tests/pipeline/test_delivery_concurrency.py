@@ -7,6 +7,7 @@ POST for a while, as a WATS server across a WAN does).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from pathlib import Path
 
 from wats_converter.config import RetryConfig
@@ -27,6 +28,22 @@ def delivery_for(tmp_path: Path, server: ServerThread, connections: int) -> Deli
     )
 
 
+async def hand_over(
+    delivery: Delivery, reports: list[tuple[str, bytes]], origin: Origin | None = None
+) -> asyncio.Future[int]:
+    """Hand over as the worker pool does; the future is done with what `then` was given."""
+    acknowledged: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    async def then(delivered: Awaitable[int]) -> None:
+        try:
+            acknowledged.set_result(await delivered)
+        except Exception as exc:
+            acknowledged.set_exception(exc)
+
+    await delivery.hand_over(reports, origin or Origin(), then=then)
+    return acknowledged
+
+
 async def test_a_slow_server_gets_many_reports_at_once_and_each_is_acknowledged_once(
     tmp_path: Path, server: ServerThread
 ) -> None:
@@ -36,7 +53,7 @@ async def test_a_slow_server_gets_many_reports_at_once_and_each_is_acknowledged_
     task = asyncio.create_task(delivery.run())
     try:
         acks = [
-            await delivery.hand_over([(str(r.id), r.to_wsjf())], Origin(f"/st/{i}.json"))
+            await hand_over(delivery, [(str(r.id), r.to_wsjf())], Origin(f"/st/{i}.json"))
             for i, r in enumerate(reports)
         ]
         assert await asyncio.wait_for(asyncio.gather(*acks), 60) == [1] * 400
@@ -59,7 +76,7 @@ async def test_an_overloaded_server_shrinks_the_limit_and_nothing_is_lost(
     reports = [minimal_report(f"BUSY{i}") for i in range(40)]
     task = asyncio.create_task(delivery.run())
     try:
-        acks = [await delivery.hand_over([(str(r.id), r.to_wsjf())]) for r in reports]
+        acks = [await hand_over(delivery, [(str(r.id), r.to_wsjf())]) for r in reports]
         await asyncio.wait_for(asyncio.gather(*acks), 30)
         assert delivery.limit.limit < 32  # 503s: the limit came down
         await asyncio.wait_for(delivery.wait_empty(), 30)

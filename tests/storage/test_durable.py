@@ -90,9 +90,9 @@ def test_journal_remembers_kept_files_and_attempts_across_reopen(tmp_path: Path)
     kept, poison, gone = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "c.csv"
     poison.write_text("x")
     journal.keep(kept, (10, 123), "KEEP", "csv")
-    assert journal.start_attempt(poison) == 1
-    assert journal.start_attempt(poison) == 2
-    journal.start_attempt(gone)  # a file that will be gone by the next start
+    assert journal.start_attempts([poison]) == [1]
+    assert journal.start_attempts([poison]) == [2]
+    journal.start_attempts([gone])  # a file that will be gone by the next start
     journal.close()
     again = Journal(tmp_path / "j.sqlite")
     assert again.is_kept(kept, (10, 123))
@@ -109,7 +109,7 @@ def test_keeping_a_file_ends_its_attempt_even_across_a_crash(tmp_path: Path) -> 
     kept = tmp_path / "k.json"
     kept.write_text("{}")
     journal = Journal(tmp_path / "j.sqlite")
-    journal.start_attempt(kept)
+    journal.start_attempts([kept])
     journal.clear_attempts(kept)  # lazily written ...
     journal.keep(kept, (2, 1), "KEEP", "json")  # ... but keeping ends it in the same commit
     # no close(): a crash right here must not leave an unfinished attempt behind

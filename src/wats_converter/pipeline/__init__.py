@@ -10,6 +10,7 @@ work_queue.py         WorkQueue: priority, then arrival; each path once; delayed
 worker_pool.py        WorkerPool: ready? -> convert -> deliver -> post-process, per file
   │  readiness.py     settled? (Settling), room on the pending disk? (DiskSpace)
   │  isolation_gate.py  a suspect file's conversion runs alone
+  │  attempt_starts.py  the attempts of conversions starting together: one journal commit
   │  failure_filing.py  what a failed or unclaimed file's `.error` says; given up after attempts
   │  runners.py       ThreadRunner / ProcessRunner (worker_process.py): where converters run
   │  conversion.py    converter -> station defaults -> per-unit ids -> finalized reports

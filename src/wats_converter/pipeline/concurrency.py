@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import math
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 from wats_converter.clock import Clock
 
@@ -38,7 +38,7 @@ TOLERANCE = 0.5
 DECREASE = 0.9
 BACKPRESSURE_DECREASE = 0.5
 MIN_WINDOW_S = 0.005
-T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class AdaptiveLimit:
@@ -136,10 +136,13 @@ class AdaptiveLimit:
 
 class HandOff:
     """Work handed to tasks of one owner, at most `room` at a time: `submit` waits while the
-    owner is full (back-pressure on the caller) and returns a future of the work's result.
+    owner is full (back-pressure on the caller) and returns once a task of the owner has it.
 
-    The tasks live in `run`'s task group, so they stop with their owner; without a running
-    owner, `submit` does the work itself before it returns.
+    One task per piece of work, from the hand-over to whatever the caller does after it: the
+    work is the caller's whole story from there on and handles its own failures (one that
+    escapes is logged, so it cannot stop the owner's other work). The tasks live in `run`'s
+    task group, so they stop with their owner; without a running owner, `submit` does the work
+    itself before it returns.
     """
 
     def __init__(self, room: int) -> None:
@@ -148,38 +151,50 @@ class HandOff:
         self.waiting = 0
         """Work handed over and not finished."""
 
-    async def submit(self, work: Callable[[], Awaitable[T]]) -> asyncio.Future[T]:
-        done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+    async def submit(
+        self, work: Callable[[], Awaitable[None]], dropped: Callable[[], None] = lambda: None
+    ) -> None:
+        """Hand `work` over; `dropped` is called instead if the owner stops before it began."""
         if self._group is None:
-            await _do_now(work, done)
-            return done
+            await work()
+            return
         await self._room.acquire()
-        task = self._start(work, done)
+        task = self._start(work, dropped)
         if task is None:  # the owner stopped while we waited for room
             self._room.release()
-            await _do_now(work, done)
-            return done
+            await work()
+            return
         self.waiting += 1
-        task.add_done_callback(lambda _: self._finished(done))
-        return done
 
     def _start(
-        self, work: Callable[[], Awaitable[T]], done: asyncio.Future[T]
+        self, work: Callable[[], Awaitable[None]], dropped: Callable[[], None]
     ) -> asyncio.Task[None] | None:
         group = self._group
         if group is None:
             return None
+        began = False
+
+        async def run() -> None:
+            nonlocal began
+            began = True
+            try:
+                await work()
+            except Exception:
+                log.exception("unexpected error in handed-over work")
+
+        def finished(_: asyncio.Task[None]) -> None:
+            # a done-callback, not a `finally`: a task cancelled before its first step runs none
+            self.waiting -= 1
+            self._room.release()
+            if not began:
+                dropped()
+
         try:
-            return group.create_task(_do_now(work, done))
+            task = group.create_task(run())
         except RuntimeError:  # its task group is shutting down
             return None
-
-    def _finished(self, done: asyncio.Future[T]) -> None:
-        # a done-callback, not a `finally`: a task cancelled before its first step runs none
-        self.waiting -= 1
-        self._room.release()
-        if not done.done():
-            done.cancel()
+        task.add_done_callback(finished)
+        return task
 
     async def run(self) -> None:
         """Own the handed-over work until cancelled (then it is cancelled too)."""
@@ -189,14 +204,3 @@ class HandOff:
                 await asyncio.Event().wait()
         finally:
             self._group = None
-
-
-async def _do_now(work: Callable[[], Awaitable[T]], done: asyncio.Future[T]) -> None:
-    """Run `work`, its result or its failure into `done` (the submitter's to handle)."""
-    try:
-        done.set_result(await work())
-    except asyncio.CancelledError:
-        done.cancel()
-        raise
-    except Exception as exc:
-        done.set_exception(exc)

@@ -101,10 +101,16 @@ def _as_reports(result: ConvertResult) -> list[UUTReport]:
 
 
 def _fill_defaults(report: UUTReport, converter: ConverterBase) -> None:
+    # only what is missing is set: a model's attribute assignment is not free, and most
+    # reports carry their station fields themselves
     station = converter.context.station
-    report.machineName = report.machineName or station.name
-    report.location = report.location or station.location
-    report.purpose = report.purpose or station.purpose
-    report.uut.user = report.uut.user or station.operator
+    if not report.machineName:
+        report.machineName = station.name
+    if not report.location:
+        report.location = station.location
+    if not report.purpose:
+        report.purpose = station.purpose
+    if not report.uut.user:
+        report.uut.user = station.operator
     if report.processCode is None:
         report.processCode = converter.settings.process_code

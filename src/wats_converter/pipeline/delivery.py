@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +49,8 @@ from wats_converter.wats_client import WatsClient
 __all__ = ["Delivery", "Origin", "Outcome", "PendingReport"]
 log = logging.getLogger(__name__)
 HANDOFF_PER_CONNECTION = 2
-"""Reports handed over and not yet sent, per POST that may be in flight: enough to keep every
+"""Reports handed over and not yet sent (or their sources not yet post-processed), per POST that
+may be in flight: enough to keep every
 connection busy while the workers convert the next files, few enough to bound memory."""
 
 
@@ -130,12 +132,19 @@ class Delivery:
         return len(reports) - len(unsent)
 
     async def hand_over(
-        self, reports: list[tuple[str, bytes]], origin: Origin = Origin()
-    ) -> asyncio.Future[int]:
+        self,
+        reports: list[tuple[str, bytes]],
+        origin: Origin = Origin(),
+        *,
+        then: Callable[[Awaitable[int]], Awaitable[None]],
+        dropped: Callable[[], None] = lambda: None,
+    ) -> None:
         """`deliver` without waiting for it: returns once delivery has room for the reports
-        (a caller waits while too many await sending), with a future of `deliver`'s result:
-        the caller post-processes the source when it is done."""
-        return await self._handoff.submit(lambda: self.deliver(reports, origin))
+        (a caller waits while too many await sending). `then` is given `deliver` to await (its
+        result, or its `StorageError`) and goes on from there in the same task: the caller
+        post-processes the source when it is done. `dropped` is called instead if delivery
+        stops before it began."""
+        await self._handoff.submit(lambda: then(self.deliver(reports, origin)), dropped)
 
     def _direct_ok(self, report_id: str) -> bool:
         """Send straight away unless the gate holds sends back; and never past an older body of
@@ -149,7 +158,7 @@ class Delivery:
             attempt = await self._attempt(report_id, body)
         finally:
             self.gate.end_send(probe)
-        if attempt.outcome is Outcome.ACCEPTED:
+        if attempt.outcome is Outcome.ACCEPTED and log.isEnabledFor(logging.DEBUG):
             source = origin.source
             log.debug("submitted report %s%s", report_id, f" ({source})" if source else "")
         return attempt

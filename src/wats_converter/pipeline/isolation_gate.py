@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from types import TracebackType
 
 
 class IsolationGate:
@@ -18,24 +19,11 @@ class IsolationGate:
         self._changed = asyncio.Condition()
         self._running = 0
         self._alone = False
+        self._shared = _Shared(self)
 
-    @contextlib.asynccontextmanager
-    async def shared(self) -> AsyncIterator[None]:
-        # the usual case, nobody alone and nobody waiting to be: no lock to take (this runs on
-        # one event loop, so nothing can change between the check and the count)
-        if self._alone or self._changed.locked():
-            async with self._changed:
-                await self._changed.wait_for(lambda: not self._alone)
-                self._running += 1
-        else:
-            self._running += 1
-        try:
-            yield
-        finally:
-            self._running -= 1
-            if self._alone and not self._running:  # only `alone` waits for the count to drop
-                async with self._changed:
-                    self._changed.notify_all()
+    def shared(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """Enter beside the others (every file's conversion: one context, reused)."""
+        return self._shared
 
     @contextlib.asynccontextmanager
     async def alone(self) -> AsyncIterator[None]:
@@ -49,3 +37,37 @@ class IsolationGate:
             async with self._changed:
                 self._alone = False
                 self._changed.notify_all()
+
+    async def enter_shared(self) -> None:
+        # the usual case, nobody alone and nobody waiting to be: no lock to take (this runs on
+        # one event loop, so nothing can change between the check and the count)
+        if self._alone or self._changed.locked():
+            async with self._changed:
+                await self._changed.wait_for(lambda: not self._alone)
+                self._running += 1
+        else:
+            self._running += 1
+
+    async def exit_shared(self) -> None:
+        self._running -= 1
+        if self._alone and not self._running:  # only `alone` waits for the count to drop
+            async with self._changed:
+                self._changed.notify_all()
+
+
+class _Shared(contextlib.AbstractAsyncContextManager[None]):
+    """`IsolationGate.shared` as a plain class: no generator per file, as a decorated one has."""
+
+    def __init__(self, gate: IsolationGate) -> None:
+        self.gate = gate
+
+    async def __aenter__(self) -> None:
+        await self.gate.enter_shared()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.gate.exit_shared()

@@ -60,15 +60,18 @@ class Runner(Protocol):
 
 class DaemonThreads:
     """Reusable daemon threads: a thread that hangs in a converter is simply left behind (it can
-    neither block the others nor the process exit); a new one starts when none is idle."""
+    neither block the others nor the process exit); a new one starts when none is idle.
+
+    A job returns what to do once its thread counts as idle again (hand its result back): the
+    next job, which that may prompt at once, then goes to this thread instead of a new one."""
 
     def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[Callable[[], Callable[[], None]]] = queue.SimpleQueue()
         self._idle = 0
         self._lock = threading.Lock()
         self.started = 0
 
-    def submit(self, job: Callable[[], None]) -> None:
+    def submit(self, job: Callable[[], Callable[[], None]]) -> None:
         with self._lock:
             if self._idle == 0:
                 self.started += 1
@@ -81,42 +84,81 @@ class DaemonThreads:
 
     def _work(self) -> None:
         while True:
-            self._jobs.get()()
+            then = self._jobs.get()()
             with self._lock:
                 self._idle += 1
+            then()
+
+
+_Finished = tuple["asyncio.Future[Converted]", Converted | None, BaseException | None]
+"""A conversion's future, and its result or its failure."""
 
 
 class ThreadRunner:
-    """Conversions in daemon threads of the service; a hung one is abandoned at the timeout."""
+    """Conversions in daemon threads of the service; a hung one is abandoned at the timeout.
+
+    Results come back in batches: a thread wakes the event loop only for the first result the
+    loop has not yet taken, and the loop settles all that arrived by then at once."""
 
     def __init__(self, converters: Sequence[ConverterBase]) -> None:
         self.converters = list(converters)
         self.threads = DaemonThreads()
+        self._lock = threading.Lock()
+        self._finished: dict[asyncio.AbstractEventLoop, list[_Finished]] = {}
 
     async def run(self, slot_index: int, path: Path, timeout_s: float) -> Converted:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Converted] = loop.create_future()
         converter = self.converters[slot_index]
-
-        def work() -> None:
-            try:
-                result = convert_to_bodies(converter, path)
-            except BaseException as exc:
-                loop.call_soon_threadsafe(_settle, future, None, exc)
-            else:
-                loop.call_soon_threadsafe(_settle, future, result, None)
-
-        self.threads.submit(work)
+        self.threads.submit(lambda: self._convert(loop, future, converter, path))
+        # a timer, not a timeout context around the await: the late result is dropped
+        timer = loop.call_later(timeout_s, _time_out, future, timeout_s)
         try:
-            async with asyncio.timeout(timeout_s):
-                return await future  # a timeout cancels the future; the late result is dropped
-        except TimeoutError:
-            raise ConversionTimedOut(
-                f"the converter did not finish within {timeout_s:g} s"
-            ) from None
+            return await future
+        finally:
+            timer.cancel()
+
+    def _convert(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        future: asyncio.Future[Converted],
+        converter: ConverterBase,
+        path: Path,
+    ) -> Callable[[], None]:
+        """In a conversion thread; returns the hand-back of the result."""
+        try:
+            finished: _Finished = (future, convert_to_bodies(converter, path), None)
+        except BaseException as exc:
+            finished = (future, None, exc)
+        return lambda: self._hand_back(loop, finished)
+
+    def _hand_back(self, loop: asyncio.AbstractEventLoop, finished: _Finished) -> None:
+        with self._lock:
+            batch = self._finished.setdefault(loop, [])
+            batch.append(finished)
+            first = len(batch) == 1
+        if first:
+            try:
+                loop.call_soon_threadsafe(self._settle_finished, loop)
+            except RuntimeError:  # the loop is closed: nobody waits for these any more
+                with self._lock:
+                    self._finished.pop(loop, None)
+
+    def _settle_finished(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._lock:
+            batch = self._finished.pop(loop, [])
+        for future, result, exc in batch:
+            _settle(future, result, exc)
 
     def close(self) -> None:
         pass
+
+
+def _time_out(future: asyncio.Future[Converted], timeout_s: float) -> None:
+    if not future.done():
+        future.set_exception(
+            ConversionTimedOut(f"the converter did not finish within {timeout_s:g} s")
+        )
 
 
 def _settle(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from wats_converter.errors import (
 )
 from wats_converter.failpoints import failpoint
 from wats_converter.logs import FileOutcome, file_fields
+from wats_converter.pipeline.attempt_starts import AttemptStarts
 from wats_converter.pipeline.delivery import Delivery, Origin
 from wats_converter.pipeline.failure_filing import FailureFiling, exhausted
 from wats_converter.pipeline.isolation_gate import IsolationGate
@@ -74,6 +75,7 @@ class WorkerPool:
         self.pending = pending
         self.post = post_processor
         self.journal = post_processor.journal
+        self.starts = AttemptStarts(self.journal)  # committed in groups, before converting
         self.stats = pending.stats
         self.failures = FailureFiling(post_processor, self.stats, config.error_folder)
         self.settling = Settling(self.clock, config.settle_s)
@@ -81,7 +83,6 @@ class WorkerPool:
         self._delivered: dict[Path, FileIdentity] = {}  # reports safe, post-processing failed
         self._last_crash: dict[Path, ConversionTimedOut | WorkerCrashed] = {}
         self.gate = IsolationGate()
-        self._finishing: asyncio.TaskGroup | None = None
 
     def offer(self, path: Path, delay_s: float = 0.0, slot: ConverterSlot | None = None) -> bool:
         """A hint that `path` may be new or changed; queue it if a converter claims it (`slot`:
@@ -95,13 +96,9 @@ class WorkerPool:
         return queued
 
     async def run(self) -> None:
-        try:
-            async with asyncio.TaskGroup() as group:
-                self._finishing = group  # post-processing after delivery's acknowledgement
-                for _ in range(self.config.max_workers):
-                    group.create_task(self._worker())
-        finally:
-            self._finishing = None
+        async with asyncio.TaskGroup() as group:
+            for _ in range(self.config.max_workers):
+                group.create_task(self._worker())
 
     async def _worker(self) -> None:
         while True:
@@ -132,18 +129,21 @@ class WorkerPool:
             self._later(item, self.config.settle_s)
             return False
         origin = Origin(str(item.path), item.slot.name, self.failures.error_folder(item.slot))
-        acknowledged = await self.pending.hand_over(converted.reports, origin)
-        handed = HandedOver(item, key, converted, time.monotonic() - started, acknowledged)
-        if self._finishing is None:
-            await self._deliver(handed)
-            return False
-        # the worker converts the next file; this one is finished when delivery acknowledges
-        self._finishing.create_task(self._finish(handed))
+        handed = HandedOver(item, key, converted, time.monotonic() - started)
+        # the worker converts the next file; delivery's task finishes this one (`_finish`)
+        await self.pending.hand_over(
+            converted.reports,
+            origin,
+            then=lambda acknowledged: self._finish(handed, acknowledged),
+            dropped=lambda: self.queue.done(item.path),  # a stop: it stays for the next start
+        )
         return True
 
-    async def _finish(self, handed: HandedOver) -> None:
+    async def _finish(self, handed: HandedOver, acknowledged: Awaitable[int]) -> None:
+        """The rest of a handed-over file's story, in delivery's task: post-processing once its
+        reports are acknowledged."""
         try:
-            await self._deliver(handed)
+            await self._deliver(handed, acknowledged)
         except Exception:  # as in a worker: the file stays for a retry
             log.exception("unexpected error finishing %s; it will be retried", handed.item.path)
             self._later(handed.item, LOCKED_RETRY_S)
@@ -204,7 +204,7 @@ class WorkerPool:
             # a file that was in work when a conversion crashed or hung is converted alone, so
             # the next crash points at the culprit, not at whatever ran beside it
             async with self.gate.alone() if previous else self.gate.shared():
-                attempts = self.journal.start_attempt(path)
+                attempts = await self.starts.start(path)
                 converted = await self.runner.run(
                     slot.index, path, self.config.conversion_timeout_s
                 )
@@ -253,12 +253,12 @@ class WorkerPool:
             await self._conversion_failed(item, key, exc)
         return None
 
-    async def _deliver(self, handed: HandedOver) -> None:
+    async def _deliver(self, handed: HandedOver, acknowledged: Awaitable[int]) -> None:
         """Once delivery acknowledged the reports (accepted by the server or durable in
         pending/), post-process the source."""
         item, key = handed.item, handed.key
         try:
-            sent = await handed.acknowledged
+            sent = await acknowledged
         except StorageError as exc:
             self.space.blocked(str(exc))
             self._later(item, STORAGE_RETRY_S)
@@ -371,8 +371,6 @@ class HandedOver:
     converted: Converted
     elapsed: float
     """Seconds from the start of the conversion to the hand-over."""
-    acknowledged: asyncio.Future[int]
-    """Done when every report is accepted or durable in pending/: how many were accepted."""
 
 
 def _handed_over(sent: int, total: int) -> str:

@@ -10,9 +10,12 @@ and the caller then uses the careful pydantic path, which explains every problem
 The fast path is stricter than the model, never looser: it refuses (falls back) where pydantic
 would coerce (numbers in strings, `1` for `true`, `"gele"`), and where its output could differ
 from pydantic's by one byte (numbers of 1e16 and more, which the two spell differently). A
-`FastReport` keeps its step tree decoded; `finalize` checks and completes it in place and
-`to_wsjf` encodes it once, with output identical to the careful path's
-(tests/report/test_fast_path.py holds every example and fixture to that).
+`FastReport` keeps its step tree decoded. One pass over it (`rules.walk_steps`) reads it as the
+model would (defaults, operators, times) and makes `finalize`'s check at once; a tree with a
+problem is left to the careful path, which words it. `finalize` reuses that pass and completes
+the tree in place (a finished one needs nothing), and `to_wsjf` encodes it once, with output
+identical to the careful path's (tests/report/test_fast_path.py holds every example and
+fixture, and every report the built-in converters make of them, to that).
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from pydantic.fields import FieldInfo
 
 from wats_converter.report.compare import CompOp, parse_comp_op
 from wats_converter.report.model import Step, UUTReport
-from wats_converter.report.parts import Timestamp
+from wats_converter.report.parts import NumericMeas, StringMeas, Timestamp
+from wats_converter.report.rules import Walked, walk_steps
 
 # pydantic and msgspec agree on every float below this; from here on pydantic writes `1e+16`
 # and msgspec `1e16`, so a report with such a number takes the careful path
@@ -40,16 +44,48 @@ EXACT_FLOAT_LIMIT = 1e16
 _STRUCTS: dict[type[BaseModel], str] = {}
 
 
+class _Decoded:
+    """A fast report's step tree as decoded, the pass made over it when it was read (for
+    `finalize`, once), and the tree's WSJF while nothing can have changed it: a report without
+    an id is written twice (to hash the unit, then to send it), a finished tree encoded once."""
+
+    __slots__ = ("json", "tree", "walked")
+
+    def __init__(self, tree: Any, walked: Walked | None) -> None:
+        self.tree, self.walked, self.json = tree, walked, None
+
+    tree: Any
+    walked: Walked | None
+    json: bytes | None
+
+
 class FastReport(UUTReport):
     """A test report read by the fast path: the header is the pydantic model, the step tree is
     kept as decoded until someone asks for `root`, which then becomes a normal `Step` tree."""
 
-    _tree: Any = PrivateAttr(default=None)
+    _decoded: _Decoded | None = PrivateAttr(default=None)
+
+    @property
+    def _state(self) -> _Decoded:
+        # read from pydantic's private dict itself: its attribute lookup is slow for one file
+        return self.__pydantic_private__["_decoded"]  # type: ignore[index,no-any-return]
 
     def step_tree(self) -> Step:
         if "root" in self.__dict__:
             return self.root
-        return self._tree  # type: ignore[no-any-return]  # a decoded step: same attributes
+        self._state.json = None  # whoever holds the tree may change it
+        return self._state.tree  # type: ignore[no-any-return]  # a decoded step: same attributes
+
+    def walk_steps(self) -> Walked | None:
+        if "root" in self.__dict__:
+            return super().walk_steps()
+        decoded = self._state
+        walked, decoded.walked = decoded.walked, None  # the pass made when it was read, once
+        if walked is None:
+            walked = walk_steps(decoded.tree)
+        if walked is None or not walked.complete:
+            decoded.json = None  # `finalize` completes the tree it is handed
+        return walked
 
     def __getattr__(self, name: str) -> Any:
         if name == "root":
@@ -57,13 +93,13 @@ class FastReport(UUTReport):
         return super().__getattr__(name)  # type: ignore[misc]
 
     def _materialise(self) -> Step:
-        root = Step.model_validate_json(msgspec.json.encode(self._tree))
+        root = Step.model_validate_json(msgspec.json.encode(self._state.tree))
         # in the model's field order: pydantic writes the fields in the order they are held
         fields = {name: root if name == "root" else self.__dict__[name] for name in _FIELDS}
         self.__dict__.clear()
         self.__dict__.update(fields)
         self.__pydantic_fields_set__.add("root")  # it was read, as on the careful path
-        self._tree = None
+        self._decoded = None
         return root
 
     def to_wsjf(self) -> bytes:
@@ -77,7 +113,11 @@ class FastReport(UUTReport):
         if at < 0:  # pragma: no cover - the model writes `uut` for every test report
             _ = self.root
             return super().to_wsjf()
-        return b'%s,"root":%s%s' % (header[:at], msgspec.json.encode(self._tree), header[at:])
+        decoded = self._state
+        tree = decoded.json
+        if tree is None:
+            tree = decoded.json = msgspec.json.encode(decoded.tree)
+        return b'%s,"root":%s%s' % (header[:at], tree, header[at:])
 
     # everything else sees a normal report: the tree becomes a `Step` first
     def model_dump(self, **kwargs: Any) -> dict[str, Any]:
@@ -130,7 +170,13 @@ def read_wsjf(text: str | bytes) -> FastReport | None:
     except ValidationError:  # not expected: the structs are stricter than the model
         return None
     del report.__dict__["root"]
-    report._tree = tree
+    try:  # the defaults, operators and times of the tree, and finalize's check, in one pass
+        walked = walk_steps(tree)
+    except ValueError:
+        return None
+    if walked is None:  # a problem: the careful path words it
+        return None
+    report.__pydantic_private__["_decoded"] = _Decoded(tree, walked)  # type: ignore[index]
     if report.id is not None and report.id.int == 0:
         report.id = None
     return report
@@ -139,6 +185,14 @@ def read_wsjf(text: str | bytes) -> FastReport | None:
 _PLACEHOLDER = Step(name="placeholder")
 
 # --- structs generated from the pydantic model -------------------------------------------------
+
+# the objects of every step: what pydantic fills, reads and checks beyond types (defaults,
+# operators, times) is done by the walk over the tree, not by a hook per decoded object
+_WALKED: dict[type[BaseModel], tuple[list[str], list[str], list[str]]] = {
+    Step: (["group"], [], ["start"]),
+    NumericMeas: (["compOp"], ["compOp"], []),
+    StringMeas: (["compOp"], ["compOp"], []),
+}
 
 
 def _struct_name(model: type[BaseModel]) -> str:
@@ -170,8 +224,12 @@ def _define(model: type[BaseModel], name: str) -> type[msgspec.Struct]:
         else:  # a fixed default pydantic writes even when absent (`group`, `compOp`, ...)
             fields.append((field, Union[kind, msgspec.UnsetType], msgspec.UNSET))  # noqa: UP007
             fills.append((field, info.default))
-    # the header goes back through pydantic, which fills and checks it itself
-    post_init = None if model is UUTReport else _post_init(fills, ops, times)
+    if model in _WALKED:  # `rules.walk_steps` does it, in the pass it makes anyway
+        if ([f for f, _ in fills], ops, times) != _WALKED[model]:  # pragma: no cover
+            raise TypeError(f"the step walk does not know every default and rule of {model}")
+        post_init = None
+    else:  # the header goes back through pydantic, which fills and checks it itself
+        post_init = None if model is UUTReport else _post_init(fills, ops, times)
     return msgspec.defstruct(
         name,
         fields,

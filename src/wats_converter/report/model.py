@@ -33,6 +33,7 @@ from wats_converter.report.parts import (
     WsjfModel,
     output_only_fields,
 )
+from wats_converter.report.rules import Walked, walk_steps
 from wats_converter.report.step import ROOT_NAME as ROOT_NAME
 from wats_converter.report.step import Step as Step
 from wats_converter.report.step import appended
@@ -121,6 +122,12 @@ class UUTReport(WsjfModel):
         """The root step as `finalize` checks and completes it: `root`, or for a report read by
         the fast path (`report.fast`) its decoded step tree, which has the same attributes."""
         return self.root
+
+    def walk_steps(self) -> Walked | None:
+        """The steps of the tree depth first, checked by the quick pass of `finalize`
+        (`rules.walk_steps`), or None if a step has a problem. A report read by the fast path
+        answers from the pass it made when it was read."""
+        return walk_steps(self.root)
 
     def to_wsjf(self) -> bytes:
         """Serialise as WSJF JSON (UTF-8), omitting unset fields."""

@@ -25,7 +25,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 SCHEMA = """
@@ -103,23 +103,33 @@ class Journal:
             self._db.execute("DELETE FROM attempts WHERE path = ?", (_blob(path),))
         self._kept[str(path)] = key
 
-    def start_attempt(self, path: Path) -> int:
-        """Count one more conversion attempt of `path`, durably before converting; return it.
+    def start_attempts(self, paths: Sequence[Path]) -> list[int]:
+        """Count one more conversion attempt of each of `paths`, durably (one transaction)
+        before converting them; return their counts.
 
         Attempts cleared since the last call are written in the same transaction: one commit
-        per file. A clear lost in a crash leaves a row for a file already gone (pruned at start).
+        per group of files. A clear lost in a crash leaves a row for a file already gone
+        (pruned at start).
         """
-        count = self._attempts.get(str(path), 0) + 1
+        counts = [self._attempts.get(str(path), 0) + 1 for path in paths]
+        rows = [(_blob(path), count) for path, count in zip(paths, counts, strict=True)]
         with self._lock:
             cleared = self._cleared
-            with self._transaction():
-                self._db.executemany("DELETE FROM attempts WHERE path = ?", cleared)
-                self._db.execute(
-                    "INSERT OR REPLACE INTO attempts VALUES (?, ?)", (_blob(path), count)
-                )
+            self._db.execute("BEGIN")
+            try:
+                if cleared:
+                    self._db.executemany("DELETE FROM attempts WHERE path = ?", cleared)
+                self._db.executemany("INSERT OR REPLACE INTO attempts VALUES (?, ?)", rows)
+                self._db.execute("COMMIT")
+            except BaseException:
+                # `_transaction`, unrolled: this runs once per conversion
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                raise
             self._cleared = []
-            self._attempts[str(path)] = count
-        return count
+            for path, count in zip(paths, counts, strict=True):
+                self._attempts[str(path)] = count
+        return counts
 
     def attempts(self, path: Path) -> int:
         return self._attempts.get(str(path), 0)
