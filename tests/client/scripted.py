@@ -122,3 +122,11 @@ def keep_alive(make: Callable[[Request], bytes]) -> Handler:
             await writer.drain()
 
     return handler
+
+
+async def silent(
+    server: Scripted, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
+    """Read the request, then never answer (a server that hangs)."""
+    await server.read(reader)
+    await asyncio.sleep(10)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.client.scripted import Scripted, answer, insert_result, keep_alive, submit
+from tests.client.scripted import Scripted, answer, insert_result, keep_alive, silent, submit
 from wats_converter.errors import ServerUnavailable, SubmissionPaused
 from wats_converter.wats_client import WatsClient
 
@@ -111,12 +111,6 @@ async def test_never_more_connections_than_max_connections_plus_one() -> None:
 
 
 async def test_waiting_for_a_connection_counts_in_the_total_timeout() -> None:
-    async def silent(
-        server: Scripted, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        await server.read(reader)
-        await asyncio.sleep(10)
-
     async with Scripted(silent) as server:
         client = WatsClient(server.url, "tok", max_connections=0, timeout_s=0.3)  # 1 connection
         started = time.monotonic()

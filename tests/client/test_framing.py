@@ -17,6 +17,7 @@ from tests.client.scripted import (
     insert_result,
     keep_alive,
     report,
+    silent,
     submit,
 )
 from wats_converter.errors import ServerUnavailable, SubmissionPaused
@@ -201,12 +202,6 @@ async def test_a_trickle_of_an_answer_ends_at_the_total_timeout() -> None:
 
 
 async def test_a_server_that_never_answers_ends_at_the_total_timeout() -> None:
-    async def silent(
-        server: Scripted, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        await server.read(reader)
-        await asyncio.sleep(10)
-
     async with Scripted(silent) as server:
         client = WatsClient(server.url, "tok", timeout_s=0.3)
         with pytest.raises(ServerUnavailable, match=r"within 0.3 s \(0 bytes"):
