@@ -54,7 +54,8 @@ def test_a_broken_file_is_listed_shown_fixed_and_requeued(
     assert requeued.returncode == 0, requeued.stderr
     wait_until(lambda: "UNIT-7" in server.store.serial_counts(), 30, "delivered after requeue", st)
     assert not (tmp_path / "error" / "unit7.csv.error").exists()
-    assert (tmp_path / "done" / "unit7.csv").exists()
+    # the source moves once the server has answered: a moment after the report is stored
+    wait_until((tmp_path / "done" / "unit7.csv").exists, 30, "moved to done", st)
     assert cli("errors", "show", "nope.csv", *config_args(st)).returncode == 1
     assert st.stop() == 0
 
