@@ -115,17 +115,10 @@ class Journal:
         rows = [(_blob(path), count) for path, count in zip(paths, counts, strict=True)]
         with self._lock:
             cleared = self._cleared
-            self._db.execute("BEGIN")
-            try:
+            with self._transaction():
                 if cleared:
                     self._db.executemany("DELETE FROM attempts WHERE path = ?", cleared)
                 self._db.executemany("INSERT OR REPLACE INTO attempts VALUES (?, ?)", rows)
-                self._db.execute("COMMIT")
-            except BaseException:
-                # `_transaction`, unrolled: this runs once per conversion
-                with contextlib.suppress(sqlite3.Error):
-                    self._db.execute("ROLLBACK")
-                raise
             self._cleared = []
             for path, count in zip(paths, counts, strict=True):
                 self._attempts[str(path)] = count
