@@ -359,7 +359,11 @@ print("exit", os.waitstatus_to_exitcode(status), flush=True)
 """
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="PR_SET_CHILD_SUBREAPER is Linux's")
+@pytest.mark.skipif(
+    sys.platform != "linux",
+    reason="subreapers (PR_SET_CHILD_SUBREAPER) and PR_SET_PDEATHSIG exist only on Linux; "
+    "elsewhere a worker ends when it next reads its closed pipe",
+)
 def test_a_worker_whose_service_died_before_it_started_ends_under_a_subreaper() -> None:
     """systemd --user and a container's init adopt orphans instead of init (pid 1): a worker
     that finds its service already gone must end there too."""
