@@ -201,6 +201,42 @@ def test_a_hanging_converter_is_killed_at_the_timeout(tmp_path: Path) -> None:
     assert b"SN-FINE" in after.reports[0][1]
 
 
+def test_quick_conversions_take_turns_on_one_thread(tmp_path: Path) -> None:
+    """Side by side they would only share the GIL, at the cost of switching between them."""
+    config = config_of(tmp_path, [CRASHY])
+    files = [crashy_file(tmp_path, f"f{i}", f"OK SN-{i}") for i in range(20)]
+
+    async def scenario() -> list[Any]:
+        runner = ThreadRunner([s.converter for s in build_slots(config)])
+        converted = await asyncio.gather(*(runner.run(0, f, 60) for f in files))
+        assert runner.threads.started == 1
+        return converted
+
+    converted = asyncio.run(scenario())
+    assert [c.reports[0][1].count(f"SN-{i}".encode()) for i, c in enumerate(converted)] == [1] * 20
+
+
+def test_a_conversion_behind_a_hung_or_slow_one_gets_a_thread_of_its_own(tmp_path: Path) -> None:
+    config = config_of(tmp_path, [CRASHY])
+    hang = crashy_file(tmp_path, "hang", "HANG")
+    waits = [crashy_file(tmp_path, f"wait{i}", f"SLOW 0.5 SN-{i}") for i in range(4)]
+
+    async def scenario() -> tuple[float, BaseException, int]:
+        runner = ThreadRunner([s.converter for s in build_slots(config)])
+        loop = asyncio.get_running_loop()
+        hung = asyncio.ensure_future(runner.run(0, hang, 3.0))
+        started = loop.time()
+        # four converters waiting on a slow disk: in turn they would take 2 s
+        await asyncio.gather(*(runner.run(0, f, 60) for f in waits))
+        took = loop.time() - started
+        return took, (await asyncio.gather(hung, return_exceptions=True))[0], runner.threads.started
+
+    took, hung, threads = asyncio.run(scenario())
+    assert took < 1.5, took
+    assert isinstance(hung, ConversionTimedOut)
+    assert threads == 5  # the hung one's is left behind
+
+
 def test_stop_cancels_conversions_and_leaves_no_process(tmp_path: Path) -> None:
     config = config_of(tmp_path, [CRASHY])
     hang = crashy_file(tmp_path, "hang", "HANG")

@@ -17,8 +17,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import queue
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal, Protocol
@@ -58,36 +58,76 @@ class Runner(Protocol):
     def close(self) -> None: ...
 
 
-class DaemonThreads:
-    """Reusable daemon threads: a thread that hangs in a converter is simply left behind (it can
-    neither block the others nor the process exit); a new one starts when none is idle.
+STRAGGLER_S = 0.02
+"""A conversion that has waited this long behind busy threads gets one more thread."""
 
-    A job returns what to do once its thread counts as idle again (hand its result back): the
-    next job, which that may prompt at once, then goes to this thread instead of a new one."""
+
+class DaemonThreads:
+    """Daemon threads that take conversions one after another on as few threads as keep up.
+
+    Conversions that hold the GIL run no faster side by side than in turn, and switching
+    between them costs CPU; so a submitted job waits behind the busy threads, and only one
+    that has waited `STRAGGLER_S` (behind a slow or hung conversion, or a converter that
+    waits on a slow disk) wakes one more thread (`unstick`). A thread that hangs in a
+    converter is simply left behind: it blocks neither the others nor the process exit.
+
+    A job returns what to do once its thread counts as done with it (hand its result back):
+    the thread then takes the next waiting job without sleeping in between."""
 
     def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[Callable[[], Callable[[], None]]] = queue.SimpleQueue()
-        self._idle = 0
+        self._jobs: deque[_Job] = deque()
         self._lock = threading.Lock()
+        self._wake = threading.Semaphore(0)
+        self._awake = 0  # threads taking jobs (running one, or about to take the next)
+        self._asleep = 0  # threads waiting on `_wake`
         self.started = 0
 
-    def submit(self, job: Callable[[], Callable[[], None]]) -> None:
+    def submit(self, job: Callable[[], Callable[[], None]]) -> _Job:
+        """Queue `job`; returns its ticket, for `unstick` once it has waited too long."""
+        ticket = _Job(job)
         with self._lock:
-            if self._idle == 0:
-                self.started += 1
-                threading.Thread(
-                    target=self._work, name=f"converter-{self.started}", daemon=True
-                ).start()
-            else:
-                self._idle -= 1
-        self._jobs.put(job)
+            self._jobs.append(ticket)
+            if self._awake == 0:
+                self._wake_one()
+        return ticket
+
+    def unstick(self, ticket: _Job) -> None:
+        """One more thread if `ticket` still waits (the busy ones are slow or stuck)."""
+        with self._lock:
+            if not ticket.taken:
+                self._wake_one()
+
+    def _wake_one(self) -> None:
+        self._awake += 1
+        if self._asleep:
+            self._asleep -= 1
+            self._wake.release()
+            return
+        self.started += 1
+        threading.Thread(target=self._work, name=f"converter-{self.started}", daemon=True).start()
 
     def _work(self) -> None:
         while True:
-            then = self._jobs.get()()
             with self._lock:
-                self._idle += 1
-            then()
+                if self._jobs:
+                    ticket = self._jobs.popleft()
+                    ticket.taken = True
+                else:
+                    ticket = None
+                    self._awake -= 1
+                    self._asleep += 1
+            if ticket is None:
+                self._wake.acquire()
+                continue
+            ticket.job()()
+
+
+class _Job:
+    __slots__ = ("job", "taken")
+
+    def __init__(self, job: Callable[[], Callable[[], None]]) -> None:
+        self.job = job
+        self.taken = False
 
 
 _Finished = tuple["asyncio.Future[Converted]", Converted | None, BaseException | None]
@@ -110,12 +150,14 @@ class ThreadRunner:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Converted] = loop.create_future()
         converter = self.converters[slot_index]
-        self.threads.submit(lambda: self._convert(loop, future, converter, path))
+        ticket = self.threads.submit(lambda: self._convert(loop, future, converter, path))
+        straggler = loop.call_later(STRAGGLER_S, self.threads.unstick, ticket)
         # a timer, not a timeout context around the await: the late result is dropped
         timer = loop.call_later(timeout_s, _time_out, future, timeout_s)
         try:
             return await future
         finally:
+            straggler.cancel()
             timer.cancel()
 
     def _convert(
