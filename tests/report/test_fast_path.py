@@ -185,6 +185,24 @@ def test_a_tree_changed_after_it_was_read_is_checked_again() -> None:
     assert "root.steps[0].numericMeas[0].lowLimit: GELE needs lowLimit" in str(fast.value)
 
 
+def test_a_tree_changed_through_step_tree_is_checked_and_completed_again() -> None:
+    """`step_tree()` hands out the decoded tree: the pass made when it was read no longer
+    speaks for it, so `finalize` checks and completes it as the careful path does."""
+    body = rich_report("SN-S").to_wsjf()
+    fast = read_wsjf(body)
+    assert fast is not None
+    fast.step_tree().steps[0].status = None  # type: ignore[index]
+    careful = UUTReport.from_wsjf(body)
+    careful.root.steps[0].status = None  # type: ignore[index]
+    assert finalize(fast).to_wsjf() == finalize(careful).to_wsjf()
+    twice = read_wsjf(body)
+    assert twice is not None
+    steps = twice.step_tree().steps
+    steps[1].id = steps[0].id  # type: ignore[index]
+    with pytest.raises(ReportValidationError, match="is used twice"):
+        finalize(twice)
+
+
 def test_finalizing_a_fast_report_twice_changes_nothing() -> None:
     document = _unfinished()
     document.update(id=str(uuid.UUID(int=7)), machineName="ST", location="L", purpose="P")

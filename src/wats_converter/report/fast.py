@@ -73,8 +73,11 @@ class FastReport(UUTReport):
     def step_tree(self) -> Step:
         if "root" in self.__dict__:
             return self.root
-        self._state.json = None  # whoever holds the tree may change it
-        return self._state.tree  # type: ignore[no-any-return]  # a decoded step: same attributes
+        # whoever holds the tree may change it: neither its WSJF nor the pass made when it was
+        # read speaks for it any more (`finalize` walks it again)
+        state = self._state
+        state.json = state.walked = None
+        return state.tree  # type: ignore[no-any-return]  # a decoded step: same attributes
 
     def walk_steps(self) -> Walked | None:
         if "root" in self.__dict__:
