@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from time import time
@@ -95,7 +96,7 @@ class WatsClient:
         if 200 <= resp.status < 300:
             check_insert_result(resp.status, resp.content_type, resp.body, report_id)
             return
-        raise classify_status(resp.status, error_text(resp), resp.headers.get("retry-after"))
+        raise classify_status(resp.status, error_text(resp), resp.headers)
 
     async def version(self) -> str:
         """`GET /api/App/Version`: proves the server is reachable and the token accepted."""
@@ -107,7 +108,7 @@ class WatsClient:
         resp = await self._request("GET", "/api/App/Version")
         answered = time()
         if resp.status != 200:
-            raise classify_status(resp.status, error_text(resp), resp.headers.get("retry-after"))
+            raise classify_status(resp.status, error_text(resp), resp.headers)
         try:
             version = json.loads(resp.body)
         except ValueError:
@@ -181,9 +182,14 @@ def not_wats(status: int, content_type: str, answer: bytes, expected: str) -> Su
     )
 
 
-def classify_status(status: int, text: str, retry_after: str | None) -> Exception:
-    """The error class for a non-2xx answer."""
+def classify_status(status: int, text: str, headers: Mapping[str, str]) -> Exception:
+    """The error class for a non-2xx answer (`headers` with lower-case names)."""
     detail = f"HTTP {status}: {text}" if text else f"HTTP {status}"
+    if 300 <= status < 400:
+        # no redirect is followed: only server.url's own answer stores a report, and a
+        # redirect does not go away by retrying (http:// to an https:// server, a moved one)
+        where = headers.get("location") or "another URL"
+        return SubmissionPaused(f"HTTP {status}: the server redirects to {where} (set server.url)")
     if status in REJECT_STATUS:
         return ReportRejected(detail, status=status)
     if status in PAUSE_STATUS:
@@ -194,7 +200,7 @@ def classify_status(status: int, text: str, retry_after: str | None) -> Exceptio
             405: "the server URL looks wrong (server.url)",
         }[status]
         return SubmissionPaused(f"{detail} ({hint})")
-    return ServerUnavailable(detail, retry_after_s=parse_retry_after(retry_after))
+    return ServerUnavailable(detail, retry_after_s=parse_retry_after(headers.get("retry-after")))
 
 
 def parse_retry_after(value: str | None) -> float | None:

@@ -220,3 +220,19 @@ async def test_the_probe_reads_the_version_and_the_servers_clock() -> None:
     assert "content-length" not in s.requests[0].headers
     assert probe.version == "2025.3.0.0" and probe.clock_skew_s is not None
     assert -102 < probe.clock_skew_s < -98
+
+
+@pytest.mark.parametrize("status", ["301 Moved Permanently", "302 Found", "308 Permanent Redirect"])
+async def test_a_redirect_pauses_submission_and_names_where_it_points(status: str) -> None:
+    """The client follows no redirect (aiohttp's did): a report is stored only by an answer
+    from server.url itself. A redirect is a configuration to fix (http:// to a server that
+    wants https://, a moved server), not an outage to retry for ever."""
+    moved = "https://wats.example.com/api/Report/WSJF"
+    redirect = keep_alive(lambda r: answer(b"", status, f"Location: {moved}\r\n"))
+    async with Scripted(redirect) as server:
+        client = WatsClient(server.url, "tok")
+        with pytest.raises(SubmissionPaused, match=f"redirects to {moved}.*server.url"):
+            await submit(client)
+        with pytest.raises(SubmissionPaused, match="redirects to"):
+            await client.probe()
+        await client.aclose()
