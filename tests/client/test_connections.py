@@ -12,6 +12,7 @@ import pytest
 
 from tests.client.scripted import Scripted, answer, insert_result, keep_alive, silent, submit
 from wats_converter.errors import ServerUnavailable, SubmissionPaused
+from wats_converter.http1 import ConnectionPool, HttpError
 from wats_converter.wats_client import WatsClient
 
 
@@ -204,3 +205,18 @@ async def test_a_token_that_cannot_be_a_header_pauses_without_sending() -> None:
         with pytest.raises(SubmissionPaused, match="server.token has a line break"):
             await submit(client)
     assert server.connections == 0
+
+
+async def test_a_turn_given_to_a_waiter_that_is_timing_out_goes_to_the_next_one() -> None:
+    """A waiter woken in the same turn of the loop as its deadline passes the turn on: the
+    free connection must not sit unused while the next waiter waits for its own deadline."""
+    pool = ConnectionPool("http://127.0.0.1:9", {}, limit=1, timeouts=(1.0, 5.0))
+    loop = asyncio.get_running_loop()
+    pool._adopt(loop)
+    late = asyncio.create_task(pool._wait_turn(loop, loop.time()))  # its deadline: now
+    waiting = asyncio.create_task(pool._wait_turn(loop, loop.time() + 5))
+    await asyncio.sleep(0)  # both wait; the late one's timeout fires in the next turn
+    pool._wake()  # a connection came free: the turn goes to the first in line, the late one
+    with pytest.raises(HttpError, match="no free connection"):
+        await late
+    await asyncio.wait_for(waiting, 1)  # woken, not left to its own deadline

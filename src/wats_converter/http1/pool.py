@@ -276,15 +276,20 @@ class ConnectionPool:
         try:
             async with asyncio.timeout_at(deadline):
                 await waiter
-        except TimeoutError:
-            raise HttpError(self._no_turn()) from None
-        except BaseException:
+        except BaseException as exc:
             if waiter.done() and not waiter.cancelled():
-                self._wake()  # woken, then cancelled: the turn goes to the next in line
+                # woken, then cancelled or timed out in the same turn: the turn goes to the
+                # next in line, or a free connection waits unused for its deadline
+                self._wake()
+            if isinstance(exc, TimeoutError):
+                raise HttpError(self._no_turn()) from None
             raise
 
     def _no_turn(self) -> str:
         return f"no free connection within {self.timeout_s:g} s (all {self.limit} busy)"
+
+    def _total(self) -> str:
+        return f"{self.timeout_s:g} s (the request's total timeout)"
 
     async def _connect(self, loop: asyncio.AbstractEventLoop, deadline: float) -> _Connection:
         origin = self.origin
@@ -301,9 +306,9 @@ class ConnectionPool:
         except ssl.SSLCertVerificationError as exc:
             raise UntrustedCertificate(f"{where}: {exc.verify_message or exc}") from exc
         except TimeoutError:
-            raise HttpError(
-                f"cannot connect to {where}: no connection within {limit:g} s"
-            ) from None
+            # the request's own deadline may be what cut the connect short: say that one
+            shown = f"{limit:g} s" if limit == self.connect_timeout_s else self._total()
+            raise HttpError(f"cannot connect to {where}: no connection within {shown}") from None
         except OSError as exc:  # refused, unreachable, no such host, a failed TLS handshake
             raise HttpError(f"cannot connect to {where}: {exc}") from exc
         return conn
