@@ -44,7 +44,12 @@ def parse_head(text: str) -> tuple[str, int, str, dict[str, str]]:
     lines = text.split("\r\n")
     version, _, rest = lines[0].partition(" ")
     code, _, reason = rest.partition(" ")
-    if not version.startswith("HTTP/1.") or len(code) != 3 or not code.isdigit():
+    if (
+        not version.startswith("HTTP/1.")
+        or len(code) != 3
+        or not code.isascii()
+        or not code.isdigit()
+    ):
         raise not_http(text)
     headers: dict[str, str] = {}
     last = ""
@@ -131,7 +136,7 @@ class Framing:
         elif "content-length" in headers:
             values = {v.strip() for v in headers["content-length"].split(",")}
             length = values.pop() if len(values) == 1 else ""
-            if not length.isdigit():
+            if not (length.isascii() and length.isdigit()):  # `isdigit` alone takes "²"
                 raise HttpError(
                     f"a bad Content-Length in the answer: {headers['content-length']!r}"
                 )
