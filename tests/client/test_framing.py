@@ -256,3 +256,12 @@ async def test_a_content_length_of_a_non_ascii_digit_is_not_an_answer() -> None:
         with pytest.raises(ServerUnavailable, match="a bad Content-Length"):
             await submit(client)
         await client.aclose()
+
+
+async def test_bytes_after_a_chunked_answer_mean_a_new_connection_next_time() -> None:
+    """As after a Content-Length answer: more than the answer means the stream is confused
+    (the client does not pipeline), so the connection is not reused."""
+    extra = keep_alive(lambda r: chunked(insert_result(r)) + b"HTTP/1.1 200 OK\r\n\r\n")
+    async with Scripted(extra) as server:
+        await submit_twice(server)
+    assert server.connections == 2 and len(server.requests) == 2

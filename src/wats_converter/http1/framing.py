@@ -150,9 +150,8 @@ class Framing:
             return None
         if want < self.length:
             return self._cut(buffer)
-        if len(buffer) > want:  # more than the answer: we do not pipeline, the stream is confused
-            self.keep_alive = False
-        return self._response(bytes(buffer) if len(buffer) == want else bytes(buffer[:want]))
+        body = bytes(buffer) if len(buffer) == want else bytes(buffer[:want])
+        return self._whole(body, len(buffer) - want)
 
     def _chunks(self) -> Response | None:
         buffer = self.buffer
@@ -163,7 +162,7 @@ class Framing:
                     return None
                 if self.trailers:
                     if not line:
-                        return self._response(bytes(self.body))
+                        return self._whole(bytes(self.body), len(buffer))
                     continue
                 self.chunk = _chunk_size(line)
                 if self.chunk == 0:
@@ -188,6 +187,13 @@ class Framing:
         line = bytes(self.buffer[:end])
         del self.buffer[: end + 2]
         return line
+
+    def _whole(self, body: bytes, after: int) -> Response:
+        """The complete answer, with `after` more bytes behind it: more than the answer means
+        the stream is confused (requests are not pipelined), so the connection is not reused."""
+        if after:
+            self.keep_alive = False
+        return self._response(body)
 
     def _cut(self, body: bytearray) -> Response:
         """The first `max_body` bytes; the rest is never read, so the connection is closed."""
