@@ -140,3 +140,18 @@ def test_the_admin_api_and_fault_plans_need_one_process(tmp_path: Path) -> None:
     )
     assert run.returncode == 2
     assert "--admin and --faults need --processes 1" in run.stderr
+
+
+def test_the_token_reaches_the_workers_off_their_command_lines(two_workers: ServerProcess) -> None:
+    """Any user can read a process's command line; only its owner can read its environment."""
+    workers = psutil.Process(two_workers.proc.pid).children()
+    assert len(workers) == 2
+    assert all("--token" not in w.cmdline() for w in workers)
+    opened = connections(two_workers, 4)
+    assert len({holder(two_workers, c) for c in opened}) == 2
+    for conn in opened:  # every worker checks the token
+        conn.request("POST", "/api/Report/WSJF", body=minimal_report("SN-T").to_wsjf())
+        refused = conn.getresponse()
+        refused.read()
+        assert refused.status == 401
+        assert post(conn, minimal_report("SN-T").to_wsjf())[0] == 200

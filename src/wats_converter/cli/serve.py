@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import signal
 import socket
 import sys
@@ -44,7 +45,12 @@ GC_THRESHOLD = (20_000, 20, 100)
     show_default=True,
     help="SQLite file of reports.",
 )
-@click.option("--token", help="Accept only 'Authorization: Basic TOKEN' (default: accept any).")
+@click.option(
+    "--token",
+    envvar="WATS_SERVE_TOKEN",
+    help="Accept only 'Authorization: Basic TOKEN' (default: accept any). WATS_SERVE_TOKEN keeps "
+    "it off the command line, which other users can read.",
+)
 @click.option("--admin", is_flag=True, help="Serve /_admin/ (fault injection, counters) for tests.")
 @click.option(
     "--faults",
@@ -112,7 +118,8 @@ def _serve_workers(
         fail(f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port", EXIT_USAGE)
     ReportStore(db_path).close()  # the schema, once, before the workers race to create it
     args = ["--db", str(db_path), "--max-body-mb", str(max_body_mb), "--processes", "1"]
-    args += ["--token", token] if token is not None else []
+    if token is not None:  # the environment, not argv: other users read a process's argv
+        os.environ["WATS_SERVE_TOKEN"] = token
     url = f"http://{host if ':' not in host else f'[{host}]'}:{sock.getsockname()[1]}"
     code = run_workers(sock, args, count, ready=lambda: _announce(url, f", {count} processes"))
     sys.exit(code)

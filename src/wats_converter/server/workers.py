@@ -13,7 +13,7 @@ One shared socket, not one `SO_REUSEPORT` socket per worker: the kernel spreads
 `SO_REUSEPORT` connections by a hash of their addresses, so the 4 keep-alive connections of
 one client land all on one worker one time in eight, and 3 to 1 half the time; from one socket
 each worker accepts a single connection whenever it is free to, so the connections spread
-evenly (bench notes: /work/wt/notes/server-cores.md). It needs descriptor inheritance, hence
+evenly (docs/local-server.md, "One process per core"). It needs descriptor inheritance, hence
 POSIX; elsewhere, and whenever a fault plan or `/_admin/*` is wanted (their plan and counters
 live in one process's memory), the server runs one process.
 """
