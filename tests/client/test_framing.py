@@ -242,15 +242,9 @@ async def test_a_content_length_of_a_non_ascii_digit_is_not_an_answer() -> None:
     """`str.isdigit` takes a superscript two (latin-1 0xb2); `int` does not. The answer must be
     refused as malformed, not read to the close of the connection as if it had no length."""
 
-    async def odd(
-        server: Scripted, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        request = await server.read(reader)
-        assert request is not None
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: \xb2\r\n\r\n")
-        writer.write(insert_result(request))
-        await writer.drain()
-
+    odd = keep_alive(
+        lambda r: b"HTTP/1.1 200 OK\r\nContent-Length: \xb2\r\n\r\n" + insert_result(r)
+    )
     async with Scripted(odd) as server:
         client = WatsClient(server.url, "tok", timeout_s=5)
         with pytest.raises(ServerUnavailable, match="a bad Content-Length"):
