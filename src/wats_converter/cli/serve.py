@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import os
 import signal
 import socket
 import sys
@@ -118,10 +117,11 @@ def _serve_workers(
         fail(f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port", EXIT_USAGE)
     ReportStore(db_path).close()  # the schema, once, before the workers race to create it
     args = ["--db", str(db_path), "--max-body-mb", str(max_body_mb), "--processes", "1"]
-    if token is not None:  # the environment, not argv: other users read a process's argv
-        os.environ["WATS_SERVE_TOKEN"] = token
+    secrets = {"WATS_SERVE_TOKEN": token} if token is not None else None
     url = f"http://{host if ':' not in host else f'[{host}]'}:{sock.getsockname()[1]}"
-    code = run_workers(sock, args, count, ready=lambda: _announce(url, f", {count} processes"))
+    code = run_workers(
+        sock, args, count, ready=lambda: _announce(url, f", {count} processes"), secrets=secrets
+    )
     sys.exit(code)
 
 

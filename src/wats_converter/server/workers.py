@@ -28,7 +28,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 LISTEN_BACKLOG = 512  # a burst of connections from many stations waits here, not in SYN retries
 MAX_DEFAULT_PROCESSES = 4  # past this the one SQLite writer lock, not the loops, is the limit
@@ -63,9 +63,14 @@ def inherited_socket(fd: int) -> socket.socket:
 
 
 def run_workers(
-    sock: socket.socket, worker_args: Sequence[str], count: int, ready: Callable[[], None]
+    sock: socket.socket,
+    worker_args: Sequence[str],
+    count: int,
+    ready: Callable[[], None],
+    secrets: Mapping[str, str] | None = None,
 ) -> int:
-    """Start `count` workers (`python -m wats_converter serve <worker_args> --listen-fd FD`),
+    """Start `count` workers (`python -m wats_converter serve <worker_args> --listen-fd FD`,
+    with `secrets` added to their environment: other users can read argv, not that),
     call `ready` once each listens, then wait for SIGINT/SIGTERM or a worker's end, and stop
     them all. Returns the exit code: 0 after a signal, 1 when a worker ended by itself (a
     supervisor such as systemd then restarts the whole server)."""
@@ -77,6 +82,7 @@ def run_workers(
             worker = subprocess.Popen(
                 [*command, str(fd)],
                 pass_fds=(fd,),
+                env={**os.environ, **secrets} if secrets else None,
                 stdin=subprocess.PIPE,  # never written: its end tells the worker we are gone
                 stdout=subprocess.PIPE,
                 text=True,
